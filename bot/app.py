@@ -1,0 +1,179 @@
+"""The composition root: builds the services, starts every configured front end and
+channel, and stops them cleanly on SIGTERM/SIGINT.
+
+This is the one module of ``bot`` that may import front ends (``handlers``); it does so
+lazily, so a front end that is not configured costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.domain import Canal, Rol
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.views import MemberView
+from db.connection import close_database, open_database, upgrade
+
+log = logging.getLogger(__name__)
+
+CONFORMITY_SWEEP_SECONDS = 300.0
+
+
+class FrontEnd(Protocol):
+    """A running front end or channel (Telegram, Slack, email, WhatsApp, web server)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def ensure_admin(services: Services) -> MemberView:
+    """The console needs someone to act as: a fresh database gets a default administrator."""
+    admin = await services.team.admin()
+    if admin is None:
+        admin = await services.team.add("Administrador", Rol.ADMIN)
+        log.info("no administrator yet: created 'Administrador' (rename with atiende team)")
+    return admin
+
+
+def configured_front_ends(services: Services) -> list[FrontEnd]:
+    """Every front end and channel whose settings are present."""
+    fronts: list[FrontEnd] = []
+    registry: list[tuple[bool, str, str]] = [
+        (services.settings.telegram_enabled, "handlers.telegram", "build_front_end"),
+        (services.settings.slack_enabled, "handlers.slack", "build_front_end"),
+        (services.settings.smtp_enabled or services.settings.imap_enabled,
+         "handlers.email", "build_front_end"),
+        (services.settings.whatsapp_enabled, "handlers.whatsapp", "build_front_end"),
+    ]
+    for enabled, module_name, factory in registry:
+        if not enabled:
+            continue
+        import importlib
+
+        module = importlib.import_module(module_name)
+        fronts.append(getattr(module, factory)(services))
+    web = _web_server(services, fronts)
+    if web is not None:
+        fronts.append(web)
+    return fronts
+
+
+def _web_server(services: Services, fronts: list[FrontEnd]) -> FrontEnd | None:
+    try:
+        from handlers.web import build_web_server
+    except ImportError:
+        return None
+    return build_web_server(services, fronts)
+
+
+async def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    async def sweep_conformity() -> None:
+        while not stop.is_set():
+            try:
+                await services.conformity.sweep()
+            except Exception:
+                log.exception("conformity sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
+
+    return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
+            asyncio.create_task(sweep_conformity(), name="conformity")]
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def run(settings: Settings, *, clock: Clock | None = None,
+              write: Callable[[str], None] | None = None,
+              stop: asyncio.Event | None = None) -> None:
+    """``atiende run``: the main job."""
+    write = write or _print
+    stop = stop or asyncio.Event()
+    await upgrade(settings.effective_database_url)
+    await open_database(settings.effective_database_url)
+    services = build_services(settings, clock)
+    _install_signal_handlers(stop)
+    fronts: list[FrontEnd] = []
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        fronts = configured_front_ends(services)
+        for front in fronts:
+            await front.start()
+            log.info("started %s", front.name)
+        tasks = await _background(services, stop)
+        chat = settings.telegram_enabled or settings.slack_enabled
+        if not chat:
+            write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "
+                  "ATIENDE_SLACK_BOT_TOKEN): abro la consola del administrador sobre "
+                  f"{settings.effective_database_url}.")
+            await run_console(services, write, stop)
+            stop.set()
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        stop.set()
+        for front in reversed(fronts):
+            try:
+                await front.stop()
+            except Exception:
+                log.exception("stopping %s failed", front.name)
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+        await close_database()
+
+
+async def run_console(services: Services, write: Callable[[str], None],
+                      stop: asyncio.Event | None = None) -> None:
+    """The console on standard input, until /salir, end of input, or a stop signal.
+
+    The caller runs the outbox worker; the console only flushes what it queued last.
+    """
+    from handlers.console import Console, ConsoleSender
+
+    admin = await ensure_admin(services)
+    sender = ConsoleSender(write)
+    for channel in (Canal.EMAIL, Canal.WHATSAPP):
+        if not services.outbox.has_sender(channel):
+            services.outbox.register(channel, sender)
+    console = Console(services, admin, write)
+    reader = asyncio.create_task(_feed_stdin(console))
+    runner = asyncio.create_task(console.run())
+    waiters: set[asyncio.Future[object]] = {runner}  # type: ignore[arg-type]
+    if stop is not None:
+        waiters.add(asyncio.ensure_future(stop.wait()))
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    await services.outbox.deliver_due()  # show what the last command queued
+    for task in (reader, runner):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _feed_stdin(console: object) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            console.feed(None)  # type: ignore[attr-defined]
+            return
+        console.feed(line.rstrip("\n"))  # type: ignore[attr-defined]
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)

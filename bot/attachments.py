@@ -1,0 +1,61 @@
+"""Where customer files are kept: content-addressed under ``ATIENDE_DATA_DIR``.
+
+Channel adapters hand over bytes; the store writes each file once (by sha256) and
+returns the metadata the ticket history records. A file over the size limit is not
+kept, but its name and size are, so the message still lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    stored_path: str | None
+    note: str = ""
+
+
+def safe_filename(name: str | None, default: str = "adjunto") -> str:
+    """A file name that is safe on disk and still readable by a person."""
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = _UNSAFE.sub("_", base).strip("._ ")
+    return (base or default)[:150]
+
+
+class AttachmentStore:
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self._root = root
+        self._max = max_bytes
+
+    def store(self, data: bytes, filename: str | None, content_type: str) -> NewAttachment:
+        name = safe_filename(filename)
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) > self._max:
+            return NewAttachment(name, content_type, len(data), digest, None,
+                                 note=f"No se guardó: {len(data):,} bytes supera el máximo "
+                                      f"de {self._max:,} bytes.".replace(",", "."))
+        folder = self._root / digest[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{digest[2:]}-{name}"
+        if not path.exists():
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # atomic: a crash never leaves half a file under its name
+        return NewAttachment(name, content_type, len(data), digest, str(path))
+
+    def read(self, stored_path: str) -> bytes:
+        path = Path(stored_path)
+        if self._root.resolve() not in path.resolve().parents:
+            raise ValueError("attachment path outside the store")
+        return path.read_bytes()

@@ -1,0 +1,64 @@
+"""Unanswered conformity requests: remind the customer, then close tacitly.
+
+After ``conformity_reminder_business_days`` the customer gets the polite reminder
+(once); after ``conformity_tacit_business_days`` the ticket becomes Resuelto with the
+conformity marked *tácita*. Zero turns either off. Idempotent: safe to run often and
+from more than one process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot import sla
+from bot.clock import Clock
+from bot.domain import ConformityKind, Estado
+from bot.errors import DomainError
+from bot.settings import Settings
+from bot.templates import TemplateName
+from bot.tickets import TicketService
+from bot.views import Actor
+from db.models import Ticket
+
+log = logging.getLogger(__name__)
+
+
+class ConformitySweeper:
+    def __init__(self, settings: Settings, clock: Clock, tickets: TicketService) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._tickets = tickets
+
+    async def sweep(self) -> list[tuple[int, str]]:
+        """Do what is due now; returns ``(ticket, "recordatorio"|"tácita")`` pairs."""
+        done: list[tuple[int, str]] = []
+        now = self._clock.now()
+        pending = await Ticket.filter(estado=Estado.PENDING_CONFORMITY,
+                                      conformity_requested_at__isnull=False)
+        actor = Actor.system()
+        for ticket in pending:
+            asked = ticket.conformity_requested_at
+            assert asked is not None
+            tacit_days = self._settings.conformity_tacit_business_days
+            remind_days = self._settings.conformity_reminder_business_days
+            try:
+                if tacit_days and now >= sla.add_business_days(asked, tacit_days, self._settings):
+                    await self._tickets.confirm(actor, ticket.id, kind=ConformityKind.TACIT)
+                    done.append((ticket.id, "tácita"))
+                elif (remind_days and ticket.conformity_reminded_at is None
+                      and now >= sla.add_business_days(asked, remind_days, self._settings)):
+                    await self._remind(ticket.id)
+                    done.append((ticket.id, "recordatorio"))
+            except DomainError as exc:  # changed meanwhile by someone else
+                log.info("conformity sweep skipped ticket=#%s: %s", ticket.id, exc)
+        return done
+
+    async def _remind(self, number: int) -> None:
+        # Claim first, so two sweepers never both send the reminder.
+        claimed = await Ticket.filter(id=number, conformity_reminded_at__isnull=True).update(
+            conformity_reminded_at=self._clock.now())
+        if not claimed:
+            return
+        await self._tickets.reply(Actor.system(), number,
+                                  template=TemplateName.CUSTOMER_REMINDER, automatic=True)
+        log.info("conformity reminder sent ticket=#%s", number)

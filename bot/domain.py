@@ -1,0 +1,82 @@
+"""The process's vocabulary: Estado, Tipo_Incidencia, Prioridad, channels, roles.
+
+Values are the Spanish words the company sees (in chat cards, exports, reports), so a
+value can be shown as it is. Enum *names* are English identifiers for the code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Estado(StrEnum):
+    NEW = "Nuevo"
+    IN_PROGRESS = "En proceso"
+    WAITING_CUSTOMER = "Esperando cliente"
+    PENDING_CONFORMITY = "Pendiente de conformidad"
+    RESOLVED = "Resuelto"
+    DISCARDED = "Descartado"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Estado.RESOLVED, Estado.DISCARDED)
+
+
+class TipoIncidencia(StrEnum):
+    CONSULTA = "Consulta"
+    RECLAMO = "Reclamo"
+    SUGERENCIA = "Sugerencia"
+
+
+class Prioridad(StrEnum):
+    BAJA = "Baja"
+    MEDIA = "Media"
+    ALTA = "Alta"
+
+
+class Canal(StrEnum):
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    SLACK = "slack"
+    PHONE = "phone"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return CANAL_LABELS[self]
+
+
+CANAL_LABELS: dict[Canal, str] = {
+    Canal.EMAIL: "Correo electrónico",
+    Canal.WHATSAPP: "WhatsApp",
+    Canal.TELEGRAM: "Telegram",
+    Canal.SLACK: "Slack",
+    Canal.PHONE: "Teléfono",
+    Canal.OTHER: "Otro",
+}
+
+
+class Rol(StrEnum):
+    ADMIN = "administrador"
+    AGENT = "agente"
+
+
+class InteractionKind(StrEnum):
+    INBOUND = "entrante"  # a customer's message
+    OUTBOUND = "saliente"  # a message to the customer
+    NOTE = "nota"  # internal note, never reaches the customer
+    EVENT = "evento"  # state change, classification, assignment, deadline moves
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pendiente"
+    SENT = "enviado"
+    DELIVERED = "entregado"
+    READ = "leído"
+    FAILED = "fallido"
+
+
+class ConformityKind(StrEnum):
+    EXPLICIT = "expresa"
+    TACIT = "tácita"

@@ -1,0 +1,75 @@
+"""Model -> view conversion for tickets and interactions (the only place that does it)."""
+
+from __future__ import annotations
+
+from bot.customers import customer_view
+from bot.domain import (
+    Canal,
+    ConformityKind,
+    DeliveryStatus,
+    Estado,
+    InteractionKind,
+    Prioridad,
+    TipoIncidencia,
+)
+from bot.team import member_view
+from bot.views import AttachmentView, InteractionView, TicketView
+from db.models import Attachment, Interaction, Ticket
+
+TICKET_RELATED = ("customer", "assignee")
+
+
+def ticket_view(ticket: Ticket) -> TicketView:
+    """Needs ``customer`` and ``assignee`` fetched (``select_related(*TICKET_RELATED)``)."""
+    return TicketView(
+        number=ticket.id,
+        customer=customer_view(ticket.customer),
+        channel=Canal(ticket.channel),
+        subject=ticket.subject,
+        description=ticket.description,
+        tipo=TipoIncidencia(ticket.tipo) if ticket.tipo else None,
+        prioridad=Prioridad(ticket.prioridad) if ticket.prioridad else None,
+        estado=Estado(ticket.estado),
+        assignee=member_view(ticket.assignee) if ticket.assignee else None,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        version=ticket.version,
+        first_response_due=ticket.first_response_due,
+        first_response_at=ticket.first_response_at,
+        resolution_due=ticket.resolution_due,
+        resolution_running=ticket.resolution_clock_since is not None,
+        resolution_hours_used=ticket.resolution_hours_used,
+        resolved_at=ticket.resolved_at,
+        customer_confirmed_at=ticket.customer_confirmed_at,
+        conformity_kind=ConformityKind(ticket.conformity_kind) if ticket.conformity_kind else None,
+        conformity_requested_at=ticket.conformity_requested_at,
+        discard_reason=ticket.discard_reason,
+        last_customer_message_at=ticket.last_customer_message_at,
+        previous_ticket=ticket.previous_ticket_id,  # type: ignore[attr-defined]
+    )
+
+
+def attachment_view(a: Attachment) -> AttachmentView:
+    return AttachmentView(a.id, a.filename, a.content_type, a.size, a.sha256, a.stored_path,
+                          a.note)
+
+
+def interaction_view(i: Interaction, attachments: list[Attachment] | None = None) -> InteractionView:
+    return InteractionView(
+        id=i.id,
+        ticket_number=i.ticket_id,  # type: ignore[attr-defined]
+        kind=InteractionKind(i.kind),
+        channel=Canal(i.channel),
+        author_name=i.author_name,
+        body=i.body,
+        created_at=i.created_at,
+        template=i.template,
+        external_id=i.external_id,
+        delivery_status=DeliveryStatus(i.delivery_status) if i.delivery_status else None,
+        automatic=i.automatic,
+        field=i.field,
+        old_value=i.old_value,
+        new_value=i.new_value,
+        attachments=tuple(attachment_view(a) for a in attachments or ()),
+        meta=dict(i.meta or {}),
+    )

@@ -1,0 +1,57 @@
+"""The services, built once and handed to every front end (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.attachments import AttachmentStore
+from bot.clock import Clock, SystemClock
+from bot.conformity import ConformitySweeper
+from bot.customers import CustomerService
+from bot.events import EventBus
+from bot.intake import IntakeService
+from bot.outbox import OutboxWorker
+from bot.queries import TicketQueries
+from bot.settings import Settings
+from bot.team import TeamService
+from bot.templates import TemplateRenderer, default_templates_dir
+from bot.tickets import TicketService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    bus: EventBus
+    customers: CustomerService
+    team: TeamService
+    tickets: TicketService
+    queries: TicketQueries
+    intake: IntakeService
+    outbox: OutboxWorker
+    conformity: ConformitySweeper
+    attachments: AttachmentStore
+    renderer: TemplateRenderer
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    bus = EventBus()
+    renderer = TemplateRenderer(default_templates_dir(), settings.zone)
+    queries = TicketQueries(clock)
+
+    async def load_views(ticket_id: int, interaction_id: int):  # type: ignore[no-untyped-def]
+        return await queries.get(ticket_id), await queries.interaction(interaction_id)
+
+    outbox = OutboxWorker(clock, bus, load_views)
+    customers = CustomerService(clock)
+    tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake)
+    return Services(
+        settings=settings, clock=clock, bus=bus, customers=customers, team=TeamService(clock),
+        tickets=tickets, queries=queries,
+        intake=IntakeService(settings, clock, bus, customers, tickets), outbox=outbox,
+        conformity=ConformitySweeper(settings, clock, tickets),
+        attachments=AttachmentStore(settings.data_dir / "attachments",
+                                    settings.mail_max_attachment_bytes),
+        renderer=renderer,
+    )

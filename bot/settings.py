@@ -1,0 +1,197 @@
+"""All configuration, read once from the environment (prefix ``ATIENDE_``) and ``.env``.
+
+Nothing else in the project reads ``os.environ``: the composition root builds one
+``Settings`` and hands it to whoever needs it. A wrong or missing value fails loudly
+with a one-line error that names the variable (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "ATIENDE_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob Atiende has. ``.env.example`` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- storage -------------------------------------------------------------------
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: sqlite file inside data_dir
+
+    # --- company and process ------------------------------------------------------
+    company_name: str = "Atiende"
+    timezone: str = "America/Santiago"
+    holidays_country: str = "CL"
+    holidays_subdivision: str | None = None
+    # "" means whole business days (Mon-Fri, 24 h); else e.g.
+    # "mon-fri 09:00-13:00,14:00-18:00; sat 09:00-13:00" (bare "09:00-18:00" = Mon-Fri)
+    business_hours: str = ""
+    closed_dates: Annotated[list[date], NoDecode] = Field(default_factory=list)
+    first_response_hours: float = Field(24.0, gt=0)
+    resolution_business_hours: float = Field(48.0, gt=0)
+    pause_while_waiting_customer: bool = True
+    conformity_reminder_business_days: int = Field(2, ge=0)
+    conformity_tacit_business_days: int = Field(5, ge=0)
+    reopen_days: int = Field(7, ge=0)
+    auto_ack_email: bool = False
+    auto_ack_whatsapp: bool = False
+
+    # --- reminders (issue: deadlines) -------------------------------------------
+    reminder_thresholds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0.75, 0.90, 1.0]
+    )
+    reminder_repeat_business_hours: float = Field(4.0, gt=0)
+    quiet_hours: str = "20:00-08:00"
+    morning_summary_time: str = "08:00"
+
+    # --- logging -------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # --- web server (webhooks) ------------------------------------------------------
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+
+    # --- Telegram ------------------------------------------------------------------
+    telegram_token: str = ""
+    telegram_api_url: str = ""  # e.g. http://127.0.0.1:8081/bot (a local Bot API server)
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+
+    # --- Slack ---------------------------------------------------------------------
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = ""
+    slack_channel: str = ""
+
+    # --- WhatsApp Business (Cloud API) ---------------------------------------------
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    # our template name -> approved WhatsApp template name, as JSON
+    whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+    whatsapp_template_language: str = "es"
+
+    # --- email -----------------------------------------------------------------------
+    imap_host: str = ""
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_tls: bool = True
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = ""
+    imap_poll_seconds: float = Field(60.0, gt=0)
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    mail_max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=0)
+
+    # --- validators ----------------------------------------------------------------
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"zona horaria desconocida: {value!r}") from exc
+        return value
+
+    @field_validator("closed_dates", mode="before")
+    @classmethod
+    def _split_dates(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("reminder_thresholds", mode="before")
+    @classmethod
+    def _split_floats(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("whatsapp_templates", mode="before")
+    @classmethod
+    def _parse_json_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _check_business_hours(cls, value: str) -> str:
+        # Imported here: bot.sla imports this module for type hints.
+        from bot.sla import parse_business_hours
+
+        parse_business_hours(value)
+        return value
+
+    # --- derived values ------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'atiende.db').as_posix()}"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
+
+    @property
+    def imap_enabled(self) -> bool:
+        return bool(self.imap_host)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build ``Settings`` or raise ``SettingsError`` with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "?"
+        name = f"{ENV_PREFIX}{field.upper()}"
+        raise SettingsError(f"{name}: {first['msg']}") from None
+    except ValueError as exc:  # parse errors raised outside pydantic's field machinery
+        raise SettingsError(str(exc)) from None

@@ -1,0 +1,139 @@
+"""The team: who may act, who is the administrator (the default assignee)."""
+
+from __future__ import annotations
+
+import secrets
+
+from tortoise.transactions import in_transaction
+
+from bot.clock import Clock
+from bot.customers import normalise_email
+from bot.domain import Rol
+from bot.errors import InvalidInput, MemberNotFound, NotAllowed
+from bot.views import MemberView
+from db.models import InviteCode, TeamMember
+
+
+def member_view(member: TeamMember) -> MemberView:
+    return MemberView(
+        id=member.id,
+        name=member.name,
+        role=Rol(member.role),
+        active=member.active,
+        email=member.email,
+        telegram_user_id=member.telegram_user_id,
+        slack_user_id=member.slack_user_id,
+    )
+
+
+class TeamService:
+    """Team members, roles, and the links between chat accounts and members."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def add(self, name: str, role: Rol = Rol.AGENT, *, email: str | None = None,
+                  telegram_user_id: int | None = None,
+                  slack_user_id: str | None = None) -> MemberView:
+        """Add a member; a second active administrator is refused (one default assignee)."""
+        name = name.strip()
+        if not name:
+            raise InvalidInput("El nombre del miembro del equipo no puede estar vacío.")
+        norm_email = normalise_email(email) if email else None
+        async with in_transaction():
+            if role is Rol.ADMIN and await TeamMember.exists(role=Rol.ADMIN, active=True):
+                raise InvalidInput("Ya hay un administrador activo; solo puede haber uno.")
+            if norm_email and await TeamMember.exists(email=norm_email):
+                raise InvalidInput(f"Ya hay un miembro del equipo con el correo {norm_email}.")
+            member = await TeamMember.create(
+                name=name, role=role, email=norm_email, telegram_user_id=telegram_user_id,
+                slack_user_id=slack_user_id, created_at=self._clock.now(),
+            )
+        return member_view(member)
+
+    async def list(self, *, active_only: bool = True) -> list[MemberView]:
+        query = TeamMember.filter(active=True) if active_only else TeamMember.all()
+        return [member_view(m) for m in await query.order_by("id")]
+
+    async def admin(self) -> MemberView | None:
+        member = await TeamMember.get_or_none(role=Rol.ADMIN, active=True)
+        return member_view(member) if member else None
+
+    async def get(self, member_id: int) -> MemberView:
+        member = await TeamMember.get_or_none(id=member_id, active=True)
+        if member is None:
+            raise MemberNotFound(str(member_id))
+        return member_view(member)
+
+    async def find(self, ref: str) -> MemberView:
+        """By id, email, or a unique (case-insensitive) name prefix."""
+        ref = ref.strip().lstrip("@")
+        member = None
+        if ref.isdigit():
+            member = await TeamMember.get_or_none(id=int(ref), active=True)
+        elif "@" in ref:
+            member = await TeamMember.get_or_none(email=ref.lower(), active=True)
+        else:
+            matches = await TeamMember.filter(active=True, name__istartswith=ref).limit(2)
+            member = matches[0] if len(matches) == 1 else None
+        if member is None:
+            raise MemberNotFound(ref)
+        return member_view(member)
+
+    async def by_telegram(self, telegram_user_id: int) -> MemberView | None:
+        member = await TeamMember.get_or_none(telegram_user_id=telegram_user_id, active=True)
+        return member_view(member) if member else None
+
+    async def by_slack(self, slack_user_id: str) -> MemberView | None:
+        member = await TeamMember.get_or_none(slack_user_id=slack_user_id, active=True)
+        return member_view(member) if member else None
+
+    async def link_slack_by_email(self, slack_user_id: str, email: str) -> MemberView | None:
+        """First action of a Slack user whose email matches an unlinked member: link them."""
+        try:
+            norm = normalise_email(email)
+        except InvalidInput:
+            return None
+        member = await TeamMember.get_or_none(email=norm, active=True, slack_user_id=None)
+        if member is None:
+            return None
+        member.slack_user_id = slack_user_id
+        await member.save(update_fields=["slack_user_id"])
+        return member_view(member)
+
+    async def create_invite(self, member_id: int) -> str:
+        """A one-time code that links the chat account that presents it to the member."""
+        member = await TeamMember.get_or_none(id=member_id, active=True)
+        if member is None:
+            raise MemberNotFound(str(member_id))
+        code = secrets.token_urlsafe(16)
+        await InviteCode.create(code=code, member=member, created_at=self._clock.now())
+        return code
+
+    async def redeem_invite(self, code: str, telegram_user_id: int) -> MemberView:
+        """Link a Telegram account through a one-time code; a used or unknown code fails."""
+        async with in_transaction():
+            invite = await InviteCode.get_or_none(code=code, used_at=None).select_related(
+                "member"
+            )
+            if invite is None or not invite.member.active:
+                raise NotAllowed("Ese enlace de invitación no es válido o ya fue usado.")
+            taken = await TeamMember.get_or_none(telegram_user_id=telegram_user_id)
+            if taken is not None and taken.id != invite.member.id:
+                raise NotAllowed("Esta cuenta de Telegram ya está vinculada a otro miembro.")
+            invite.used_at = self._clock.now()
+            await invite.save(update_fields=["used_at"])
+            invite.member.telegram_user_id = telegram_user_id
+            await invite.member.save(update_fields=["telegram_user_id"])
+        return member_view(invite.member)
+
+    async def deactivate(self, member_id: int) -> MemberView:
+        member = await TeamMember.get_or_none(id=member_id)
+        if member is None:
+            raise MemberNotFound(str(member_id))
+        if member.role == Rol.ADMIN:
+            raise NotAllowed("No se puede desactivar al administrador: es el responsable "
+                             "por defecto de los tickets.")
+        member.active = False
+        await member.save(update_fields=["active"])
+        return member_view(member)

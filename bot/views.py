@@ -1,0 +1,167 @@
+"""Plain, immutable results that services hand to front ends.
+
+Front ends never see ORM objects: they get these snapshots and render them as cards,
+messages or rows. Converting from models happens only here and in the services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import datetime
+
+from bot.domain import (
+    Canal,
+    ConformityKind,
+    DeliveryStatus,
+    Estado,
+    InteractionKind,
+    Prioridad,
+    Rol,
+    TipoIncidencia,
+)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    id: int
+    name: str
+    role: Rol
+    active: bool = True
+    email: str | None = None
+    telegram_user_id: int | None = None
+    slack_user_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Rol.ADMIN
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation: a team member, or the system on a channel's behalf.
+
+    The system acts for the customer (a confirmation by email or a WhatsApp button) and
+    for automatic jobs (tacit conformity); it never gets team permissions.
+    """
+
+    name: str
+    member: MemberView | None = None
+
+    @classmethod
+    def of(cls, member: MemberView) -> Actor:
+        return cls(name=member.name, member=member)
+
+    @classmethod
+    def system(cls, name: str = "Atiende") -> Actor:
+        return cls(name=name)
+
+    @property
+    def is_member(self) -> bool:
+        return self.member is not None and self.member.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_member and self.member is not None and self.member.is_admin
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    company: str = ""
+    notes: str = ""
+
+    @property
+    def display(self) -> str:
+        """How a person recognises the customer in one short line."""
+        return self.name or self.email or self.phone or f"Cliente {self.id}"
+
+    @property
+    def contact(self) -> str:
+        return " · ".join(part for part in (self.email, self.phone) if part)
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    stored_path: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class InteractionView:
+    id: int
+    ticket_number: int
+    kind: InteractionKind
+    channel: Canal
+    author_name: str
+    body: str
+    created_at: datetime
+    template: str | None = None
+    external_id: str | None = None
+    delivery_status: DeliveryStatus | None = None
+    automatic: bool = False
+    field: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    attachments: tuple[AttachmentView, ...] = ()
+    meta: dict[str, object] = dc_field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    number: int
+    customer: CustomerView
+    channel: Canal
+    subject: str
+    description: str
+    tipo: TipoIncidencia | None
+    prioridad: Prioridad | None
+    estado: Estado
+    assignee: MemberView | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    first_response_due: datetime
+    first_response_at: datetime | None
+    resolution_due: datetime
+    resolution_running: bool
+    resolution_hours_used: float
+    resolved_at: datetime | None
+    customer_confirmed_at: datetime | None
+    conformity_kind: ConformityKind | None
+    conformity_requested_at: datetime | None
+    discard_reason: str | None
+    last_customer_message_at: datetime | None
+    previous_ticket: int | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.estado.is_open
+
+    def first_response_overdue(self, now: datetime) -> bool:
+        return self.first_response_at is None and self.is_open and now > self.first_response_due
+
+    def resolution_overdue(self, now: datetime) -> bool:
+        return self.resolution_running and now > self.resolution_due
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, for chat pagination."""
+
+    items: tuple[TicketView, ...]
+    page: int
+    pages: int
+    total: int

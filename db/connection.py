@@ -1,0 +1,76 @@
+"""Database connection and schema migrations (Tortoise ORM 1.x built-in migrations).
+
+Tortoise 1.x keeps its state in a context variable: ``open_database`` must run in the
+task that later runs the queries (or before the tasks that run them are created), so
+the composition root opens it first and starts the front ends afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+
+log = logging.getLogger(__name__)
+
+MODELS_MODULE = "db.models"
+MIGRATIONS_MODULE = "db.migrations"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise configuration for one database URL (SQLite file or PostgreSQL)."""
+    return {
+        "connections": {"default": _with_sqlite_pragmas(database_url)},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _with_sqlite_pragmas(url: str) -> str:
+    """SQLite: WAL (Tortoise's default) plus a busy timeout for a second process."""
+    if not url.startswith("sqlite://") or url == "sqlite://:memory:":
+        return url
+    path = url.removeprefix("sqlite://").split("?", 1)[0]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if "?" in url:
+        return url
+    return f"{url}?journal_mode=WAL&synchronous=NORMAL&busy_timeout=10000"
+
+
+async def upgrade(database_url: str) -> None:
+    """Apply every committed migration that the database does not have yet."""
+    await migrate(config=tortoise_config(database_url))
+    await Tortoise.close_connections()
+
+
+async def open_database(database_url: str) -> None:
+    """Connect the ORM; the schema must be up to date (``atiende db upgrade``)."""
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def database(database_url: str, *, upgrade_first: bool = True) -> AsyncIterator[None]:
+    """Upgrade (by default), connect, and always close: for the CLI and the tests."""
+    if upgrade_first:
+        await upgrade(database_url)
+    await open_database(database_url)
+    try:
+        yield
+    finally:
+        await close_database()

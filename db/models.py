@@ -1,0 +1,259 @@
+"""Tortoise ORM models: the process's data (Clientes, Tickets, their history).
+
+Only ``bot/`` services import this module; front ends get plain views instead. Nothing
+here is SQLite-specific, so ``ATIENDE_DATABASE_URL=postgres://...`` works too. Table
+names use the process's own words where the company sees them (clientes, tickets).
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from bot.domain import (
+    Canal,
+    ConformityKind,
+    DeliveryStatus,
+    Estado,
+    InteractionKind,
+    Prioridad,
+    Rol,
+    TipoIncidencia,
+)
+
+
+class Customer(Model):
+    """A customer (*Cliente*), found or created from an email address or a phone number."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200, default="")
+    email = fields.CharField(max_length=254, null=True, unique=True)  # normalised lower-case
+    phone = fields.CharField(max_length=20, null=True, unique=True)  # E.164
+    company = fields.CharField(max_length=200, default="")
+    notes = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "clientes"
+
+
+class TeamMember(Model):
+    """Someone who works tickets. Exactly one active administrator is the default assignee."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    role = fields.CharEnumField(Rol, max_length=20)
+    telegram_user_id = fields.BigIntField(null=True, unique=True)
+    slack_user_id = fields.CharField(max_length=32, null=True, unique=True)
+    email = fields.CharField(max_length=254, null=True, unique=True)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "equipo"
+
+
+class Ticket(Model):
+    """A ticket (*Ticket*). Its ``id`` is the human number shown as ``#123``."""
+
+    id = fields.IntField(primary_key=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="tickets", on_delete=fields.RESTRICT
+    )
+    channel = fields.CharEnumField(Canal, max_length=20)
+    subject = fields.CharField(max_length=300, default="")
+    description = fields.TextField(default="")
+    tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
+    prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
+    estado = fields.CharEnumField(Estado, max_length=30, default=Estado.NEW, db_index=True)
+    assignee: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
+        "models.TeamMember", related_name="tickets", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    # Bumped on every change: a stale chat button compares it and shows the fresh state.
+    version = fields.IntField(default=1)
+
+    first_response_due = fields.DatetimeField()
+    first_response_at = fields.DatetimeField(null=True)
+    resolution_due = fields.DatetimeField()
+    # Business hours consumed while the clock ran, up to ``resolution_clock_since``.
+    resolution_hours_used = fields.FloatField(default=0.0)
+    # When the resolution clock last (re)started; NULL while paused or stopped.
+    resolution_clock_since = fields.DatetimeField(null=True)
+    resolved_at = fields.DatetimeField(null=True)  # Fecha_Resolucion
+    customer_confirmed_at = fields.DatetimeField(null=True)
+    conformity_kind = fields.CharEnumField(ConformityKind, max_length=10, null=True)
+    conformity_requested_at = fields.DatetimeField(null=True)
+    conformity_reminded_at = fields.DatetimeField(null=True)
+    discard_reason = fields.TextField(null=True)
+
+    last_customer_message_at = fields.DatetimeField(null=True)
+    last_team_message_at = fields.DatetimeField(null=True)
+    # Reminders: the next instant something is due for this ticket (indexed, so the
+    # due-reminder query costs the same with 100 or 1,000,000 tickets).
+    next_reminder_at = fields.DatetimeField(null=True, db_index=True)
+    # A message after the reopen window opens a new ticket linked to the old one.
+    previous_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "tickets"
+
+
+class Interaction(Model):
+    """One row of a ticket's history, kept forever: messages, notes, state changes."""
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="interactions", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(InteractionKind, max_length=10)
+    channel = fields.CharEnumField(Canal, max_length=20)
+    author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
+        "models.TeamMember", related_name="interactions", null=True, on_delete=fields.SET_NULL
+    )
+    author_name = fields.CharField(max_length=200, default="")
+    body = fields.TextField(default="")
+    template = fields.CharField(max_length=60, null=True)
+    # The channel's own id (Message-ID, wamid, ...): unique per channel, for de-duplication.
+    external_id = fields.CharField(max_length=255, null=True)
+    delivery_status = fields.CharEnumField(DeliveryStatus, max_length=12, null=True)
+    automatic = fields.BooleanField(default=False)
+    field = fields.CharField(max_length=40, null=True)
+    old_value = fields.CharField(max_length=200, null=True)
+    new_value = fields.CharField(max_length=200, null=True)
+    meta = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "interacciones"
+        unique_together = (("channel", "external_id"),)
+
+
+class Attachment(Model):
+    """Metadata of a file that came with an interaction (the bytes live on disk)."""
+
+    id = fields.IntField(primary_key=True)
+    interaction: fields.ForeignKeyRelation[Interaction] = fields.ForeignKeyField(
+        "models.Interaction", related_name="attachments", on_delete=fields.CASCADE
+    )
+    filename = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=120, default="application/octet-stream")
+    size = fields.BigIntField(default=0)
+    sha256 = fields.CharField(max_length=64, default="")
+    stored_path = fields.CharField(max_length=500, null=True)  # NULL: not kept (too big)
+    note = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "adjuntos"
+
+
+class OutboxMessage(Model):
+    """A message to deliver, written in the same transaction as its interaction.
+
+    The interaction id is the idempotency key: a crash between commit and delivery
+    sends it later, never twice.
+    """
+
+    id = fields.IntField(primary_key=True)
+    interaction: fields.OneToOneRelation[Interaction] = fields.OneToOneField(
+        "models.Interaction", related_name="outbox", on_delete=fields.CASCADE
+    )
+    channel = fields.CharEnumField(Canal, max_length=20)
+    recipient = fields.CharField(max_length=254)
+    payload = fields.JSONField(default=dict)
+    status = fields.CharEnumField(DeliveryStatus, max_length=12, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    last_error = fields.TextField(default="")
+    provider_id = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"
+
+
+class MessageRef(Model):
+    """Maps a channel message id (e.g. an email Message-ID) to the ticket it belongs to.
+
+    Kept for every id seen in Message-ID, In-Reply-To and References, so a reply that
+    arrives before its parent still finds (or founds) the thread's ticket.
+    """
+
+    id = fields.IntField(primary_key=True)
+    ref = fields.CharField(max_length=255, unique=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="message_refs", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message_refs"
+
+
+class ChatCard(Model):
+    """Where a ticket's card was posted in a chat, so it is edited in place, not re-sent."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=20)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="chat_cards", on_delete=fields.CASCADE
+    )
+    chat_id = fields.CharField(max_length=64)
+    message_id = fields.CharField(max_length=64)
+    thread_id = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "chat_cards"
+        unique_together = (("platform", "ticket", "chat_id"),)
+
+
+class KeyValue(Model):
+    """Small persistent state for front ends (e.g. chat conversation state)."""
+
+    id = fields.IntField(primary_key=True)
+    namespace = fields.CharField(max_length=60)
+    key = fields.CharField(max_length=200)
+    value = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "key_values"
+        unique_together = (("namespace", "key"),)
+
+
+class InviteCode(Model):
+    """A one-time code that links a chat account to a team member."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    member: fields.ForeignKeyRelation[TeamMember] = fields.ForeignKeyField(
+        "models.TeamMember", related_name="invites", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invite_codes"
+
+
+class SentReminder(Model):
+    """A reminder that went out. The unique key makes sending it twice impossible."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="reminders", on_delete=fields.CASCADE
+    )
+    deadline = fields.CharField(max_length=40)
+    threshold = fields.CharField(max_length=40)
+    due_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField()
+    recipients = fields.JSONField(default=list)
+
+    class Meta:
+        table = "sent_reminders"

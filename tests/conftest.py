@@ -1,0 +1,94 @@
+"""Shared fixtures: real SQLite files, a clock the test controls, the team of the scenarios.
+
+Servers (fake Telegram/Slack/Graph, SMTP, Dovecot IMAP, PostgreSQL) come from
+``tests.servers.fixtures``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.domain import Rol
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.views import Actor, MemberView
+from db.connection import close_database, open_database, upgrade
+
+pytest_plugins = ["tests.servers.fixtures"]
+
+SANTIAGO = ZoneInfo("America/Santiago")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def santiago(*args: int) -> datetime:
+    """A wall-clock time in the scenarios' zone: ``santiago(2026, 12, 4, 17, 50)``."""
+    return datetime(*args, tzinfo=SANTIAGO)  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def schema_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated schema once per session; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("schema") / "schema.db"
+    asyncio.run(upgrade(f"sqlite://{path}"))
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data",  # type: ignore[call-arg]
+                    database_url=f"sqlite://{tmp_path / 'atiende.db'}",
+                    timezone="America/Santiago", holidays_country="CL",
+                    company_name="Hosting Andino")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(santiago(2026, 12, 4, 17, 50))
+
+
+@pytest.fixture
+async def database(settings: Settings, schema_db: Path) -> AsyncIterator[str]:
+    """A real SQLite file with the migrated schema, connected for this test."""
+    target = Path(settings.effective_database_url.removeprefix("sqlite://"))
+    shutil.copy(schema_db, target)
+    await open_database(settings.effective_database_url)
+    yield settings.effective_database_url
+    await close_database()
+
+
+@pytest.fixture
+async def services(database: str, settings: Settings, clock: ManualClock) -> Services:
+    return build_services(settings, clock)
+
+
+class Team:
+    """The scenarios' team: Carla (administradora), Diego and Sofía (agentes)."""
+
+    def __init__(self, carla: MemberView, diego: MemberView, sofia: MemberView) -> None:
+        self.carla, self.diego, self.sofia = carla, diego, sofia
+
+    @property
+    def admin(self) -> Actor:
+        return Actor.of(self.carla)
+
+    def actor(self, member: MemberView) -> Actor:
+        return Actor.of(member)
+
+
+@pytest.fixture
+async def team(services: Services) -> Team:
+    carla = await services.team.add("Carla", Rol.ADMIN, email="carla@empresa.cl",
+                                    telegram_user_id=1001)
+    diego = await services.team.add("Diego", Rol.AGENT, email="diego@empresa.cl",
+                                    slack_user_id="UDIEGO")
+    sofia = await services.team.add("Sofía", Rol.AGENT, email="sofia@empresa.cl",
+                                    slack_user_id="USOFIA")
+    return Team(carla, diego, sofia)
