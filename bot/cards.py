@@ -76,6 +76,25 @@ def resolution_line(t: TicketView, now: datetime, settings: Settings) -> str:
     return f"{local(t.resolution_due, zone)} · {time_left(t.resolution_due, now)}"
 
 
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def whatsapp_window_closes(t: TicketView) -> datetime | None:
+    """When the 24-hour customer-service window closes (None: not a WhatsApp ticket)."""
+    if t.channel.value != "whatsapp" or t.last_customer_message_at is None:
+        return None
+    return t.last_customer_message_at + WHATSAPP_WINDOW
+
+
+def whatsapp_window_line(t: TicketView, now: datetime, zone: ZoneInfo) -> str:
+    closes = whatsapp_window_closes(t)
+    if closes is None or not t.is_open:
+        return ""
+    if closes <= now:
+        return f"cerrada desde {local(closes, zone)} (solo plantillas aprobadas)"
+    return f"cierra {local(closes, zone)} · {time_left(closes, now)}"
+
+
 def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str = "") -> Card:
     label = f"#{t.number}"
     if t.tipo:
@@ -96,6 +115,9 @@ def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str =
         ("Primera respuesta", first_response_line(t, now, settings.zone)),
         ("Resolución", resolution_line(t, now, settings)),
     )
+    window = whatsapp_window_line(t, now, settings.zone)
+    if window:
+        fields += (("Ventana WhatsApp", window),)
     overdue = t.first_response_overdue(now) or t.resolution_overdue(now)
     return Card(title=f"{label} — {t.estado.value}", fields=fields,
                 message=message or t.description, overdue=overdue)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.attachments import AttachmentStore
+from bot.chat_cards import ChatCardStore
 from bot.clock import Clock, SystemClock
 from bot.conformity import ConformitySweeper
 from bot.customers import CustomerService
 from bot.events import EventBus
 from bot.intake import IntakeService
+from bot.kv import KeyValueStore
+from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
 from bot.settings import Settings
@@ -32,6 +35,10 @@ class Services:
     conformity: ConformitySweeper
     attachments: AttachmentStore
     renderer: TemplateRenderer
+    cards: ChatCardStore
+    kv: KeyValueStore
+    # Chat front ends add themselves here when built; reminders go through them.
+    notifiers: list[Notifier] = field(default_factory=list)
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -53,5 +60,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         conformity=ConformitySweeper(settings, clock, tickets),
         attachments=AttachmentStore(settings.data_dir / "attachments",
                                     settings.mail_max_attachment_bytes),
-        renderer=renderer,
+        renderer=renderer, cards=ChatCardStore(clock), kv=KeyValueStore(clock),
     )

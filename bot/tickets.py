@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from bot import sla, ticket_clock
 from bot.attachments import NewAttachment
+from bot.cards import WHATSAPP_WINDOW
 from bot.clock import Clock
 from bot.domain import (
     Canal,
@@ -47,7 +48,6 @@ from db.models import Attachment, Customer, Interaction, TeamMember, Ticket
 
 log = logging.getLogger(__name__)
 
-WHATSAPP_WINDOW = timedelta(hours=24)
 # Templates after which the ticket waits for the customer (and the clock may pause).
 WAITING_TEMPLATES = frozenset({TemplateName.INFO_REQUEST})
 

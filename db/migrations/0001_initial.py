@@ -1,10 +1,21 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
-from bot.domain import Canal, ConformityKind, DeliveryStatus, Estado, InteractionKind, Prioridad, Rol, TipoIncidencia
 from json import dumps, loads
+
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
+from tortoise.migrations import operations as ops
+
+from bot.domain import (
+    Canal,
+    ConformityKind,
+    DeliveryStatus,
+    Estado,
+    InteractionKind,
+    Prioridad,
+    Rol,
+    TipoIncidencia,
+)
+
 
 class Migration(migrations.Migration):
     initial = True
