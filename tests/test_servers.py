@@ -38,7 +38,6 @@ from tests.servers import LATE, TIMEOUT
 from tests.servers.fake_graph import FakeGraph, sign_whatsapp
 from tests.servers.fake_slack import FakeSlack
 from tests.servers.fake_telegram import FakeTelegram
-
 from tests.servers.imap import ImapAccount
 from tests.servers.postgres import PostgresServer
 from tests.servers.slack_signing import signed_headers
