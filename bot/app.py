@@ -166,13 +166,18 @@ async def run_console(services: Services, write: Callable[[str], None],
 
 
 async def _feed_stdin(console: object) -> None:
+    """Read standard input in a daemon thread: a blocked read never delays shutdown."""
+    import threading
+
     loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            console.feed(None)  # type: ignore[attr-defined]
-            return
-        console.feed(line.rstrip("\n"))  # type: ignore[attr-defined]
+    feed = console.feed  # type: ignore[attr-defined]
+
+    def reader() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(feed, line.rstrip("\n"))
+        loop.call_soon_threadsafe(feed, None)
+
+    threading.Thread(target=reader, name="console-stdin", daemon=True).start()
 
 
 def _print(text: str) -> None:

@@ -90,8 +90,9 @@ class TicketQueries:
             found = await Ticket.get_or_none(id=int(text.lstrip("#"))).select_related(
                 *TICKET_RELATED)
             return [ticket_view(found)] if found else []
-        in_history = Interaction.filter(body__icontains=text).values_list("ticket_id", flat=True)
-        ids = set(await in_history.limit(200))
+        in_history = (Interaction.filter(body__icontains=text).limit(200)
+                      .values_list("ticket_id", flat=True))
+        ids = set(await in_history)
         query = Ticket.filter(
             Q(subject__icontains=text) | Q(description__icontains=text)
             | Q(customer__name__icontains=text) | Q(customer__email__icontains=text)

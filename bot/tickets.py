@@ -75,10 +75,12 @@ class TicketService:
 
     # --- helpers ------------------------------------------------------------------
     async def _locked(self, number: int, expected_version: int | None = None) -> Ticket:
-        ticket = await (Ticket.filter(id=number).select_for_update()
-                        .select_related(*TICKET_RELATED).first())
+        # Lock the row alone: PostgreSQL refuses FOR UPDATE across the outer join to
+        # the (nullable) assignee, so relations are fetched after the lock.
+        ticket = await Ticket.filter(id=number).select_for_update().first()
         if ticket is None:
             raise TicketNotFound(number)
+        await ticket.fetch_related(*TICKET_RELATED)
         if expected_version is not None and ticket.version != expected_version:
             raise StaleAction(number)
         return ticket

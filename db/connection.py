@@ -57,6 +57,11 @@ async def upgrade(database_url: str) -> None:
 
 async def open_database(database_url: str) -> None:
     """Connect the ORM; the schema must be up to date (``atiende db upgrade``)."""
+    # Tortoise caches built SQL per (connection name, table), not per dialect: a process
+    # that opens SQLite and then PostgreSQL (the tests) must not reuse SQLite's SQL.
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 

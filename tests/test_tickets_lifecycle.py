@@ -198,7 +198,7 @@ async def test_reply_queues_exactly_one_outbox_row_and_stops_first_response(
     assert view.first_response_at == services.clock.now()
     rows = await OutboxMessage.all()
     assert len(rows) == 1 and rows[0].recipient == "ana@example.cl"
-    assert "[#%d]" % n in rows[0].payload["subject"]
+    assert f"[#{n}]" in rows[0].payload["subject"]
     assert "¿Su número de cliente?" in rows[0].payload["text"]
 
 

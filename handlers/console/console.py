@@ -85,8 +85,8 @@ class Console:
         while True:
             answer = await self.ask(f"{prompt}\n{menu}")
             picked = _pick(answer, options)
-            if picked is not None:
-                return picked
+            if picked is not _NO_MATCH:
+                return picked  # type: ignore[return-value]
             self.write("No entendí esa opción; escriba su número.")
 
     # --- loop ---------------------------------------------------------------------
@@ -118,6 +118,7 @@ class Console:
             self.write(f"✗ {exc}")
         except EndOfInput:
             self.write("(fin de la entrada)")
+            self.feed(None)  # let run() see the end too
         except Exception:  # a bug must not end the administrator's session
             log.exception("console command failed: %s", words[0])
             self.write("✗ Ocurrió un error inesperado; quedó registrado en el log.")
@@ -300,13 +301,16 @@ _TIPOS = [(t.value, t) for t in TipoIncidencia]
 _PRIORIDADES = [(p.value, p) for p in Prioridad]
 
 
-def _pick(answer: str, options: Sequence[tuple[str, T]]) -> T | None:
+_NO_MATCH = object()  # an option's value may itself be None ("Todavía no")
+
+
+def _pick(answer: str, options: Sequence[tuple[str, T]]) -> T | object:
     if answer.isdigit() and 1 <= int(answer) <= len(options):
         return options[int(answer) - 1][1]
     for label, value in options:
         if label.lower() == answer.lower():
             return value
-    return None
+    return _NO_MATCH
 
 
 def _number(args: list[str]) -> int:

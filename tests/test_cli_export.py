@@ -1,0 +1,142 @@
+"""The ``atiende`` command as a person runs it, and the exports it writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.domain import Canal, Prioridad, TipoIncidencia
+from bot.export import COLUMNS, to_csv, to_xlsx
+from bot.services import Services
+from tests.conftest import SANTIAGO, Team
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def atiende(tmp_path: Path, *args: str, stdin: str = "",
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess with a clean ATIENDE_ environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ATIENDE_")}
+    base.update({"ATIENDE_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)})
+    base.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, text=True,
+                          capture_output=True, cwd=tmp_path, env=base, timeout=60)
+
+
+async def resolved_ticket(services: Services, team: Team) -> int:
+    customer = await services.customers.find_or_create(email="ana@example.cl",
+                                                       name="=HYPERLINK(\"x\")")
+    view = await services.tickets.open(team.admin, customer_id=customer.id, channel=Canal.EMAIL,
+                                       description="Consulta por hosting")
+    n = view.number
+    await services.tickets.classify(team.admin, n, tipo=TipoIncidencia.CONSULTA,
+                                    prioridad=Prioridad.MEDIA)
+    await services.tickets.assign(team.admin, n, team.sofia.id)
+    services.clock.advance(hours=1)  # type: ignore[attr-defined]
+    await services.tickets.propose(team.admin, n, detalle="Plan Pyme")
+    await services.tickets.confirm(team.admin, n)
+    return n
+
+
+async def test_csv_export_uses_the_process_names(services: Services, team: Team) -> None:
+    n = await resolved_ticket(services, team)
+    data = to_csv(await services.queries.all(), SANTIAGO)
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == COLUMNS
+    for name in ("Ticket", "Cliente", "Canal", "Tipo_Incidencia", "Prioridad", "Estado",
+                 "Responsable", "Fecha_Creacion", "Fecha_Primera_Respuesta", "Fecha_Resolucion"):
+        assert name in rows[0]
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Ticket"] == f"#{n}" and row["Estado"] == "Resuelto"
+    assert row["Tipo_Incidencia"] == "Consulta" and row["Responsable"] == "Sofía"
+    assert row["Fecha_Creacion"] == "2026-12-04 17:50"
+    assert row["Fecha_Resolucion"] == "2026-12-04 18:50"
+    assert row["Conformidad"] == "expresa" and row["Primera_Respuesta_En_Plazo"] == "Sí"
+    assert row["Cliente"].startswith("'=")  # a formula from a customer stays text
+
+
+async def test_xlsx_export(services: Services, team: Team) -> None:
+    await resolved_ticket(services, team)
+    sheet = load_workbook(io.BytesIO(to_xlsx(await services.queries.all(), SANTIAGO))).active
+    header = [c.value for c in sheet[1]]
+    assert header == COLUMNS
+    assert [c.value for c in sheet[2]][header.index("Estado")] == "Resuelto"
+
+
+def test_cli_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
+    result = atiende(tmp_path, "db", "upgrade", env={"ATIENDE_TIMEZONE": "Mars/Olympus"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error de configuración: ATIENDE_TIMEZONE")
+    result = atiende(tmp_path, "db", "upgrade", env={"ATIENDE_BUSINESS_HOURS": "09:00-08:00"})
+    assert result.returncode == 2 and "ATIENDE_BUSINESS_HOURS" in result.stderr
+
+
+def test_cli_team_export_and_report(tmp_path: Path) -> None:
+    assert atiende(tmp_path, "db", "upgrade").returncode == 0
+    added = atiende(tmp_path, "team", "add", "Carla", "--role", "administrador",
+                    "--email", "carla@empresa.cl")
+    assert added.returncode == 0 and "Carla" in added.stdout
+    second = atiende(tmp_path, "team", "add", "Otra", "--role", "administrador")
+    assert second.returncode == 1 and "Ya hay un administrador" in second.stderr
+    invite = atiende(tmp_path, "team", "invite", "Carla")
+    assert invite.returncode == 0 and "/start " in invite.stdout
+    console = atiende(tmp_path, "console", stdin="/nuevo\n+56 9 1234 5678\nPedro\n2\n"
+                      "Me cobraron dos veces\n2\n3\n1\n/salir\n")
+    assert console.returncode == 0, console.stderr
+    assert "✓ Ticket creado." in console.stdout
+    exported = atiende(tmp_path, "export", "--format", "csv")
+    lines = exported.stdout.splitlines()
+    assert exported.returncode == 0 and lines[0].lstrip("\ufeff").startswith("Ticket;Cliente")
+    assert lines[1].startswith("#1;Pedro;")
+    xlsx = tmp_path / "tickets.xlsx"
+    assert atiende(tmp_path, "export", "--format", "xlsx", "-o", str(xlsx)).returncode == 0
+    assert load_workbook(xlsx).active.max_row == 2
+    report = atiende(tmp_path, "report")
+    assert "Tickets: 1" in report.stdout and "Estado Nuevo: 1" in report.stdout
+
+
+def test_run_without_tokens_opens_the_console(tmp_path: Path) -> None:
+    result = atiende(tmp_path, "run", stdin="/tickets\n")
+    assert result.returncode == 0, result.stderr
+    assert "No hay ningún chat configurado" in result.stdout
+    assert "No hay tickets que mostrar." in result.stdout
+    assert (tmp_path / "data" / "atiende.db").exists()
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATIENDE_")}
+    env.update({"ATIENDE_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "data" / "atiende.db").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopping" in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_of_an_empty_database(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"t.{fmt}"
+    result = atiende(tmp_path, "export", "--format", fmt, "-o", str(out))
+    assert result.returncode == 0 and out.stat().st_size > 0
