@@ -5,6 +5,11 @@ commit together. ``OutboxWorker`` then hands each row to the channel's ``Sender`
 retries and backoff. The interaction id is the idempotency key: a crash between the
 commit and the delivery sends the message later, and the row is marked sent in the same
 step that records the provider's id, so a delivered row is never picked up again.
+
+Nothing is ever sent twice: a worker claims a row (a lease, marked "en envío") before
+sending; when the outcome is unknown (a read timeout, or a worker that died with the
+claim) the row is not retried but marked failed as *resultado incierto*, and the team
+is told to check. Definite failures (429, 5xx, refused connection) are retried.
 """
 
 from __future__ import annotations
@@ -61,6 +66,18 @@ class SendResult:
 
 class PermanentSendError(Exception):
     """Retrying cannot help (invalid address, window closed, rejected template)."""
+
+
+class AmbiguousSendError(Exception):
+    """The request left but no answer came (a read timeout, a reset mid-reply).
+
+    The message may or may not have reached the customer: retrying could send it
+    twice, so the row is not retried; the team is told to check.
+    """
+
+
+UNCERTAIN = "resultado incierto"
+IN_FLIGHT = "en envío"
 
 
 class Sender(Protocol):
@@ -148,10 +165,18 @@ class OutboxWorker:
         now = self._clock.now()
         claimed = await OutboxMessage.filter(
             id=row.id, status=DeliveryStatus.PENDING, next_attempt_at=row.next_attempt_at,
-        ).update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
+        ).update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+                 last_error=f"{IN_FLIGHT} desde {now.isoformat(timespec='seconds')}")
         return claimed == 1
 
     async def _deliver(self, row: OutboxMessage) -> int:
+        if row.last_error.startswith(IN_FLIGHT):
+            # A worker claimed it and died before recording the outcome: it may have
+            # been sent. Never risk a second copy; tell the team instead.
+            await self._fail(row, f"{UNCERTAIN}: el envío se interrumpió "
+                                  f"({row.last_error}); verifique si el cliente lo recibió",
+                             permanent=True)
+            return 0
         if not await self._claim(row):
             return 0
         ticket_id = row.interaction.ticket_id  # type: ignore[attr-defined]
@@ -161,6 +186,10 @@ class OutboxWorker:
             result = await sender.send(message)
         except PermanentSendError as exc:
             await self._fail(row, str(exc), permanent=True)
+            return 0
+        except AmbiguousSendError as exc:
+            await self._fail(row, f"{UNCERTAIN}: {exc}; verifique si el cliente lo recibió",
+                             permanent=True)
             return 0
         except Exception as exc:  # network, 5xx, 429: retry with backoff
             log.warning("outbox delivery failed ticket=#%s outbox=%s attempt=%s: %s",

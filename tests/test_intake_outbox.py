@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 
@@ -208,19 +207,47 @@ async def test_crash_between_commit_and_delivery_sends_later_exactly_once(
     assert len(sender.sent) == 1
 
 
-async def test_worker_that_died_mid_send_is_retried_after_its_lease(
-        services: Services, team: Team) -> None:
+async def test_worker_that_died_mid_send_never_sends_twice(services: Services,
+                                                            team: Team) -> None:
+    """Claimed, then the process died: it may have gone out, so it is not re-sent;
+    the row fails as uncertain and the team hears about it."""
+    seen = []
+
+    async def listener(event):  # type: ignore[no-untyped-def]
+        seen.append(event)
+
     await _ticket_with_reply(services, team)
-    row = await OutboxMessage.get()
-    # A worker claimed it (lease) and died before marking it sent.
-    await OutboxMessage.filter(id=row.id).update(
-        next_attempt_at=services.clock.now() + timedelta(seconds=120))
-    sender = RecordingSender()
+    services.bus.subscribe(listener)
+    first, sender = RecordingSender(), RecordingSender()
+    services.outbox.register(Canal.WHATSAPP, first)
+    row = await OutboxMessage.get().select_related("interaction")
+    assert await services.outbox._claim(row)  # a worker takes it ... and dies here
     services.outbox.register(Canal.WHATSAPP, sender)
-    assert await services.outbox.deliver_due() == 0
+    assert await services.outbox.deliver_due() == 0  # leased: nobody touches it
     services.clock.advance(seconds=121)  # type: ignore[attr-defined]
-    assert await services.outbox.deliver_due() == 1
-    assert sender.sent[0].idempotency_key == f"atiende-{row.interaction_id}"  # type: ignore[attr-defined]
+    assert await services.outbox.deliver_due() == 0
+    assert sender.sent == []
+    row = await OutboxMessage.get()
+    assert row.status == DeliveryStatus.FAILED and "incierto" in row.last_error
+    assert seen and seen[-1].interaction.delivery_status is DeliveryStatus.FAILED
+
+
+async def test_ambiguous_send_is_not_retried(services: Services, team: Team) -> None:
+    from bot.outbox import AmbiguousSendError
+
+    class LateSender(RecordingSender):
+        async def send(self, message: OutboundMessage) -> SendResult:
+            self.sent.append(message)
+            raise AmbiguousSendError("sin respuesta en 30 s")
+
+    await _ticket_with_reply(services, team)
+    sender = LateSender()
+    services.outbox.register(Canal.WHATSAPP, sender)
+    await services.outbox.deliver_due()
+    services.clock.advance(hours=3)  # type: ignore[attr-defined]
+    await services.outbox.deliver_due()
+    assert len(sender.sent) == 1
+    assert (await OutboxMessage.get()).status == DeliveryStatus.FAILED
 
 
 @pytest.mark.parametrize("raw,expected", [
