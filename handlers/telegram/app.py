@@ -1,0 +1,171 @@
+"""The Telegram front end: builds the PTB application, registers the handlers, runs it
+inside the already running event loop (polling or webhook), and stops it cleanly.
+
+``build_front_end(services)`` is what the composition root calls. Configuration:
+``ATIENDE_TELEGRAM_TOKEN``; ``ATIENDE_TELEGRAM_API_URL`` for another Bot API server
+(files are fetched from the same one); ``ATIENDE_TELEGRAM_WEBHOOK_URL`` (+ ``_SECRET``)
+for webhook mode, where ``routes()`` goes on the shared web server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import warnings
+from typing import Any
+from urllib.parse import urlparse
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
+
+from bot.services import Services
+from handlers.telegram import handlers as registry
+from handlers.telegram.common import Desk, DeskContext
+from handlers.telegram.events import CardEvents
+from handlers.telegram.notifier import TelegramNotifier
+from handlers.telegram.persistence import KvPersistence
+from handlers.telegram.transport import DeskBot, RetryingRequest, file_url, parse_update
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+COMMANDS = [
+    BotCommand("nuevo", "Crear un ticket"),
+    BotCommand("tickets", "Tickets abiertos (filtros: estado, míos, vencidos)"),
+    BotCommand("ticket", "Tarjeta e historial de un ticket: /ticket 12"),
+    BotCommand("buscar", "Buscar tickets por texto"),
+    BotCommand("cliente", "Tickets de un cliente: /cliente correo o teléfono"),
+    BotCommand("cancelar", "Salir de la conversación en curso"),
+    BotCommand("ayuda", "Qué puedo hacer aquí"),
+]
+
+
+class DeskApplication(Application):  # type: ignore[type-arg]
+    """PTB's ``Application`` that writes the persistence after every update, so a
+    conversation in progress survives even an abrupt stop."""
+
+    async def process_update(self, update: object) -> None:
+        await super().process_update(update)
+        if self.persistence is not None:
+            await self.update_persistence()
+
+
+class TelegramFrontEnd:
+    """The running bot (``bot.app.FrontEnd``)."""
+
+    name = "telegram"
+
+    def __init__(self, services: Services, *, poll_timeout: float = 25.0,
+                 fetch_updates: bool = True) -> None:
+        settings = services.settings
+        self.services = services
+        self.desk = Desk(services)
+        self.poll_timeout = poll_timeout
+        self.fetch_updates = fetch_updates  # False: the caller feeds process_update (tests)
+        self.webhook_url = settings.telegram_webhook_url
+        self.webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+        base_url = settings.telegram_api_url or DEFAULT_API_URL
+        bot = DeskBot(
+            settings.telegram_token, base_url=base_url, base_file_url=file_url(base_url),
+            request=RetryingRequest(connection_pool_size=16, connect_timeout=10.0,
+                                    read_timeout=20.0, write_timeout=30.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=2),
+            defaults=Defaults(parse_mode=ParseMode.HTML,
+                              link_preview_options=LinkPreviewOptions(is_disabled=True)),
+            rate_limiter=AIORateLimiter(max_retries=5))
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder().application_class(DeskApplication).bot(bot)
+            .persistence(KvPersistence(services.kv))
+            .context_types(ContextTypes(context=DeskContext)))
+        if self.webhook_url:
+            builder = builder.updater(None)  # updates come through routes()
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.cards = CardEvents(self.desk, self.application.bot)
+        self.notifier = TelegramNotifier(self.application.bot)
+        with warnings.catch_warnings():
+            # PTB warns that a ConversationHandler with per_message=False does not track
+            # buttons per message: that is intended (one conversation per person).
+            warnings.filterwarnings("ignore", message=".*per_message.*")
+            registry.register(self.application, self.desk)
+        services.bus.subscribe(self.cards.publish)
+        services.notifiers.append(self.notifier)
+
+    # --- lifecycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect (getMe), load persisted state, register the commands, start fetching."""
+        app = self.application
+        await app.initialize()
+        await app.bot.set_my_commands(COMMANDS)
+        self.notifier.admin = await self.services.team.admin()
+        self.cards.start()
+        await app.start()
+        if not self.fetch_updates:
+            pass
+        elif self.webhook_url:
+            await app.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret,
+                                      allowed_updates=Update.ALL_TYPES)
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=int(self.poll_timeout),
+                allowed_updates=Update.ALL_TYPES, error_callback=self._polling_error)
+        self.notifier.running = True
+        log.info("telegram: running as @%s (%s)", app.bot.username,
+                 "webhook" if self.webhook_url else "polling")
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the update and card queues, save state, disconnect."""
+        app = self.application
+        self.notifier.running = False
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await self.cards.stop()
+        if app._initialized:  # noqa: SLF001 (PTB has no public flag for it)
+            await app.shutdown()
+
+    async def drain(self) -> None:
+        """Wait until fetched updates and queued card edits are done (tests use it)."""
+        if self.application.running:
+            await self.application.update_queue.join()
+        await self.cards.drain()
+
+    @staticmethod
+    def _polling_error(exc: Exception) -> None:
+        log.warning("telegram: polling failed, retrying: %s", exc)
+
+    # --- webhook ----------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        """The webhook endpoint for the shared web server (webhook mode only)."""
+        if not self.webhook_url:
+            return []
+        path = urlparse(self.webhook_url).path or "/telegram"
+        return [Route(path, self._webhook, methods=["POST"])]
+
+    async def _webhook(self, request: Request) -> Response:
+        """Telegram's POST: the secret token is checked on every request."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return Response(status_code=403)
+        try:
+            data = await request.json()
+        except ValueError:
+            return Response(status_code=400)
+        update = parse_update(data, self.application.bot)
+        if update is not None:
+            await self.application.update_queue.put(update)
+        return Response(status_code=200)
+
+
+def build_front_end(services: Services) -> TelegramFrontEnd:
+    """The Telegram front end for ``atiende run`` (``ATIENDE_TELEGRAM_TOKEN`` is set)."""
+    return TelegramFrontEnd(services)

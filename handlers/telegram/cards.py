@@ -1,0 +1,188 @@
+"""HTML for Telegram: ticket cards, lists and history, escaped and cut to Telegram's limits.
+
+Every piece of customer or team text goes through ``esc`` (HTML parse mode). Telegram
+refuses a message over 4,096 characters (captions: 1,024), counted in UTF-16 code units:
+a card cuts the customer's message and points to ``/ticket N``; long listings and
+histories are split into several messages.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.cards import local, ticket_card
+from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.lifecycle import Action, allowed_actions
+from bot.settings import Settings
+from bot.views import Actor, InteractionView, MemberView, TicketView
+from handlers.telegram import callbacks as cb
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+_CUT = "…"
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(plain: str, budget: int) -> tuple[str, bool]:
+    """``plain`` escaped, cut so the escaped form fits ``budget``; (html, was_cut)."""
+    if tg_len(esc(plain)) <= budget:
+        return esc(plain), False
+    lo, hi = 0, len(plain)
+    while lo < hi:  # the longest prefix whose escaped form (plus "…") fits
+        mid = (lo + hi + 1) // 2
+        if tg_len(esc(plain[:mid])) + len(_CUT) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return esc(plain[:lo]) + _CUT, True
+
+
+def split_plain(plain: str, limit: int = MAX_TEXT) -> list[str]:
+    """Escaped chunks of ``plain``, each within ``limit``, cut at line ends when possible."""
+    chunks: list[str] = []
+    rest = plain
+    while rest:
+        piece, cut = fit(rest, limit)
+        if not cut:
+            chunks.append(piece)
+            break
+        taken = len(html.unescape(piece[: -len(_CUT)]))
+        newline = rest.rfind("\n", 0, taken)
+        if newline > taken // 2:
+            taken = newline + 1
+        chunks.append(esc(rest[:taken]))
+        rest = rest[taken:]
+    return chunks or [""]
+
+
+def join_blocks(blocks: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
+    """Pack ready HTML blocks (each within ``limit``) into as few messages as possible."""
+    out: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}\n{block}" if current else block
+        if current and tg_len(candidate) > limit:
+            out.append(current)
+            candidate = block
+        current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+# --- the ticket card -----------------------------------------------------------------
+def card_html(t: TicketView, now: datetime, settings: Settings, message: str = "",
+              limit: int = MAX_TEXT) -> str:
+    """The card: number, customer, channel, type, priority, Estado, assignee, deadlines,
+    and the customer's latest words (cut, with a pointer to ``/ticket N``, if too long)."""
+    c = ticket_card(t, now, settings, message)
+    lines = [f"🎫 <b>{esc(c.title)}</b>" + (" ⚠️ <b>VENCIDO</b>" if c.overdue else "")]
+    lines += [f"<b>{esc(label)}:</b> {esc(value)}" for label, value in c.fields]
+    if t.resolved_at is not None:
+        kind = f" (conformidad {t.conformity_kind.value})" if t.conformity_kind else ""
+        lines.append(f"<b>Fecha_Resolucion:</b> {esc(local(t.resolved_at, settings.zone))}"
+                     f"{esc(kind)}")
+    if t.estado is Estado.DISCARDED and t.discard_reason:
+        lines.append(f"<b>Motivo del descarte:</b> {esc(t.discard_reason)}")
+    head = "\n".join(lines)
+    if not c.message.strip():
+        return head
+    pointer = f"\n(texto completo: /ticket {t.number})"
+    prefix = "\n\n💬 "
+    budget = limit - tg_len(head) - tg_len(prefix)
+    body, cut = fit(c.message.strip(), budget)
+    if cut:
+        body, _ = fit(c.message.strip(), budget - tg_len(pointer))
+        body += esc(pointer)
+    return head + prefix + body
+
+
+def _button(text: str, action: str, t: TicketView, arg: str | int = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=cb.encode(action, t.number, t.version, arg))
+
+
+def card_keyboard(t: TicketView, member: MemberView | None) -> InlineKeyboardMarkup:
+    """The card's buttons, drawn with the same rules the core enforces."""
+    allowed = set(allowed_actions(t, Actor.of(member))) if member else set()
+    rows: list[list[InlineKeyboardButton]] = []
+    if Action.CONFIRM in allowed:
+        rows.append([_button("✅ Cliente conforme", cb.CONFIRM, t),
+                     _button("↩️ Sigue pendiente", cb.REJECT, t)])
+    if t.is_open and Action.CLASSIFY in allowed:
+        rows.append([_button(("✓ " if t.tipo is tipo else "") + tipo.value, cb.TIPO, t,
+                             tipo.value[0]) for tipo in TipoIncidencia])
+        rows.append([_button(("✓ " if t.prioridad is p else "") + p.value, cb.PRIO, t,
+                             p.value[0]) for p in Prioridad])
+    work = []
+    if Action.ASSIGN in allowed:
+        work.append(_button("👤 Asignar", cb.ASSIGN_MENU, t))
+    if Action.REPLY in allowed:
+        work.append(_button("✉️ Responder", cb.REPLY_MENU, t))
+    if work:
+        rows.append(work)
+    if Action.PROPOSE in allowed:
+        rows.append([_button("🏁 Proponer solución", cb.PROPOSE, t)])
+    last = [_button("📜 Historial", cb.HISTORY, t)]
+    if Action.DISCARD in allowed:
+        last.append(_button("🗑 Descartar", cb.DISCARD, t))
+    if Action.REOPEN in allowed:
+        last.append(_button("🔄 Reabrir", cb.REOPEN, t))
+    rows.append(last)
+    return InlineKeyboardMarkup(rows)
+
+
+def open_button(t: TicketView) -> InlineKeyboardButton:
+    """One button that shows a ticket's card (lists, search results, digests)."""
+    return InlineKeyboardButton(f"🎫 #{t.number}", callback_data=cb.encode(cb.CARD, t.number))
+
+
+# --- lists and history ---------------------------------------------------------------
+def row_html(t: TicketView, now: datetime) -> str:
+    mark = " ⚠️" if t.first_response_overdue(now) or t.resolution_overdue(now) else ""
+    tipo = t.tipo.value if t.tipo else "sin tipo"
+    prio = t.prioridad.value if t.prioridad else "sin prioridad"
+    who = t.assignee.name if t.assignee else "sin asignar"
+    subject = t.subject if len(t.subject) <= 60 else t.subject[:60] + _CUT
+    return (f"<b>#{t.number}</b> · {esc(t.estado.value)} · {esc(tipo)}/{esc(prio)} · "
+            f"{esc(t.customer.display)} · {esc(who)}{mark}\n    {esc(subject)}")
+
+
+_KIND_LABEL = {
+    InteractionKind.INBOUND: "📨 Cliente",
+    InteractionKind.OUTBOUND: "📤 Respuesta",
+    InteractionKind.NOTE: "📝 Nota",
+    InteractionKind.EVENT: "🔁 Cambio",
+}
+
+
+def history_plain(i: InteractionView, settings: Settings) -> str:
+    """One interaction as plain text (escape it, or split it with ``split_plain``)."""
+    when = local(i.created_at, settings.zone)
+    label = _KIND_LABEL[i.kind]
+    if i.kind is InteractionKind.EVENT:
+        return f"{when} · {label} ({i.author_name}): {i.field}: {i.old_value} → {i.new_value}"
+    extra = f" [{i.template}]" if i.template else ""
+    status = f" ({i.delivery_status.value})" if i.delivery_status else ""
+    files = "".join(f"\n   📎 {a.filename} ({human_size(a.size)})" for a in i.attachments)
+    return f"{when} · {label}{extra}{status} ({i.author_name}):\n{i.body}{files}"
+
+
+def human_size(size: int) -> str:
+    """``532 KB``, ``12,4 MB``: sizes as a Spanish-speaking reader writes them."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")

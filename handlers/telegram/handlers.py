@@ -1,0 +1,165 @@
+"""Handler registration (apart from the callbacks), and the global error handler.
+
+Order matters, and is spelled out here:
+- group -1: the access guard, for every update (stops non-members there);
+- group 0, first match wins: the two conversations (``/nuevo``; the text a button asked
+  for), then commands, then every other button (one router by action), then a plain
+  reply to a card (a note), then any other text (a hint).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.chat_cards import CardRef
+from bot.errors import DomainError, StaleAction
+from handlers.telegram import callbacks as cb
+from handlers.telegram import create
+from handlers.telegram.access import Access
+from handlers.telegram.common import PLATFORM, Desk, DeskContext, tell
+from handlers.telegram.create import NewTicket
+from handlers.telegram.lookup import HELP, Lookup
+from handlers.telegram.reply import WAIT_DETAIL, WAIT_TEXT, Responder
+from handlers.telegram.triage import WAIT_REASON, Triage
+
+log = logging.getLogger(__name__)
+
+Route = Callable[[Update, DeskContext, cb.Press], Awaitable[Any]]
+NEW_MESSAGE = filters.UpdateType.MESSAGE
+TEXT = NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
+
+
+class Router:
+    """Every button outside a conversation, by the action in its payload."""
+
+    def __init__(self, *route_maps: dict[str, object]) -> None:
+        self.routes: dict[str, Route] = {}
+        for routes in route_maps:
+            self.routes.update(routes)  # type: ignore[arg-type]
+
+    async def dispatch(self, update: Update, context: DeskContext) -> int:
+        query = update.callback_query
+        assert query is not None
+        press = cb.decode(query.data)
+        route = self.routes.get(press.action) if press else None
+        if press is None or route is None or not isinstance(query.message, Message):
+            await query.answer("Este botón ya no está disponible. Escriba /ayuda.",
+                               show_alert=True)
+            return ConversationHandler.END
+        await route(update, context, press)
+        return ConversationHandler.END
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None:
+    access = Access(desk, HELP)
+    triage, responder, new = Triage(desk), Responder(desk), NewTicket(desk)
+    lookup = Lookup(desk, triage)
+    router = Router(triage.routes(), responder.routes(), lookup.routes())
+    cancel = CommandHandler("cancelar", new.cancel)
+
+    app.add_handler(TypeHandler(Update, access.guard), group=-1)
+
+    def button(action: str, callback: Any) -> CallbackQueryHandler[Any, Any]:
+        return CallbackQueryHandler(callback, pattern=cb.pattern(action))
+
+    app.add_handler(ConversationHandler(
+        name="nuevo", persistent=True, allow_reentry=True,
+        entry_points=[CommandHandler("nuevo", new.start)],
+        states={
+            create.CUSTOMER: [MessageHandler(TEXT, new.customer)],
+            create.PICK: [button(cb.NEW_CUSTOMER, new.pick), MessageHandler(TEXT, new.customer)],
+            create.NAME: [MessageHandler(TEXT, new.name), button(cb.NEW_NAMELESS, new.name)],
+            create.CHANNEL: [button(cb.NEW_CHANNEL, new.channel)],
+            create.DESCRIPTION: [MessageHandler(TEXT, new.description)],
+            create.TIPO: [button(cb.NEW_TIPO, new.tipo)],
+            create.PRIO: [button(cb.NEW_PRIO, new.prioridad)],
+            create.CONFIRM: [button(cb.NEW_CONFIRM, new.confirm)],
+        },
+        fallbacks=[cancel]))
+
+    async def cancel_action(update: Update, context: DeskContext) -> int:
+        """/cancelar while a button waits for text."""
+        for key in ("reply", "propose", "discard"):
+            context.user_data.pop(key, None)  # type: ignore[union-attr]
+        await update.effective_message.reply_text("Cancelado. No se cambió nada.")  # type: ignore[union-attr]
+        return ConversationHandler.END
+
+    app.add_handler(ConversationHandler(
+        name="accion", persistent=True, allow_reentry=True,
+        entry_points=[button(cb.REPLY_EDIT, responder.edit_ask),
+                      button(cb.PROPOSE_DETAIL, responder.detail_ask),
+                      button(cb.DISCARD, triage.discard_ask)],
+        states={
+            WAIT_TEXT: [MessageHandler(TEXT, responder.edited_text)],
+            WAIT_DETAIL: [MessageHandler(TEXT, responder.detail_text)],
+            WAIT_REASON: [MessageHandler(TEXT, triage.discard_text)],
+        },
+        # Another button while waiting: do what it says and stop waiting.
+        fallbacks=[CommandHandler("cancelar", cancel_action),
+                   CallbackQueryHandler(router.dispatch)]))
+
+    app.add_handler(CommandHandler("start", access.start))
+    app.add_handler(CommandHandler("ayuda", lookup.help))
+    app.add_handler(CommandHandler("help", lookup.help))
+    app.add_handler(CommandHandler("tickets", lookup.tickets))
+    app.add_handler(CommandHandler("ticket", lookup.ticket))
+    app.add_handler(CommandHandler("buscar", lookup.search))
+    app.add_handler(CommandHandler("cliente", lookup.customer))
+    app.add_handler(CommandHandler("cancelar", lookup.nothing_to_cancel))
+    app.add_handler(CallbackQueryHandler(router.dispatch))
+    app.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & (filters.TEXT | filters.CAPTION)
+                                   & ~filters.COMMAND, triage.note))
+    app.add_handler(MessageHandler(TEXT, lookup.fallback))
+    app.add_error_handler(ErrorHandler(desk).handle)
+
+
+class ErrorHandler:
+    """Every error ends here: the person sees a plain answer, the log the details, and
+    the bot goes on. A press on an old card answers with the ticket's current state."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def handle(self, update: object, context: DeskContext) -> None:
+        error = context.error
+        try:
+            if isinstance(error, StaleAction):
+                await self.stale(update, context, error)
+            elif isinstance(error, DomainError):
+                await tell(update, f"✗ {error}")
+            elif not isinstance(update, Update):
+                log.warning("telegram: error outside an update: %r", error)
+            else:
+                log.error("telegram: handler failed update=%s", update.update_id,
+                          exc_info=error)
+                await tell(update, "✗ Ocurrió un error inesperado; quedó registrado en el log.")
+        except Exception:  # the error handler itself must never take the bot down
+            log.exception("telegram: the error handler failed too (original: %r)", error)
+
+    async def stale(self, update: object, context: DeskContext, error: StaleAction) -> None:
+        """Answer with the message and redraw the pressed message as the current card."""
+        await tell(update, str(error), alert=False)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        view = await self.desk.s.queries.get(error.number)
+        chat_id = update.effective_chat.id
+        query = update.callback_query
+        if query is not None and isinstance(query.message, Message) and await self.desk.redraw(
+                context.bot, chat_id, query.message.message_id, view, context.member):
+            await self.desk.s.cards.save(CardRef(PLATFORM, view.number, str(chat_id),
+                                                 str(query.message.message_id)))
+            return
+        await self.desk.send_card(context.bot, chat_id, view, context.member)

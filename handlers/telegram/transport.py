@@ -1,0 +1,114 @@
+"""The HTTP side of the bot: retries, rate limits, and updates PTB cannot parse.
+
+- ``RetryingRequest`` retries a call that failed on the network (connection error,
+  timeout, 5xx) with a short back-off; Telegram's 429 is handled by PTB's
+  ``AIORateLimiter`` (``max_retries``), so nothing is lost to either.
+- ``DeskBot.get_updates`` parses each update on its own: an update PTB cannot parse
+  (old or odd payloads) becomes an empty ``Update`` with its ``update_id``, so polling
+  confirms it and moves on instead of asking for it again forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import Update
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest, RequestData
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+
+
+class RetryingRequest(HTTPXRequest):
+    """``HTTPXRequest`` that retries network failures (never a Bad Request)."""
+
+    def __init__(self, *args: Any, delays: Sequence[float] = RETRY_DELAYS,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._delays = tuple(delays)
+
+    async def post(self, url: str, request_data: RequestData | None = None,
+                   read_timeout: ODVInput[float] = DEFAULT_NONE,
+                   write_timeout: ODVInput[float] = DEFAULT_NONE,
+                   connect_timeout: ODVInput[float] = DEFAULT_NONE,
+                   pool_timeout: ODVInput[float] = DEFAULT_NONE,
+                   ) -> JSONDict | list[JSONDict] | bool:
+        for delay in (*self._delays, None):
+            try:
+                return await super().post(url, request_data, read_timeout=read_timeout,
+                                          write_timeout=write_timeout,
+                                          connect_timeout=connect_timeout,
+                                          pool_timeout=pool_timeout)
+            except BadRequest:
+                raise
+            except NetworkError as exc:
+                if delay is None:
+                    raise
+                log.warning("telegram: %s failed (%s); retrying in %.1f s",
+                            url.rsplit("/", 1)[-1], exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def parse_update(data: object, bot: ExtBot[Any]) -> Update | None:
+    """An ``Update`` from raw JSON, never raising: what PTB cannot parse becomes an empty
+    update (same ``update_id``) that no handler takes; None without an ``update_id``."""
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        log.warning("telegram: dropped an update without update_id: %.200r", data)
+        return None
+    try:
+        update = Update.de_json(data, bot)
+    except Exception as exc:  # PTB raises TypeError/KeyError/ValueError on odd payloads
+        log.warning("telegram: update %s could not be parsed (%s: %s); skipped",
+                    data["update_id"], type(exc).__name__, exc)
+        update = Update(update_id=data["update_id"])
+        update.set_bot(bot)
+    return update
+
+
+class DeskBot(ExtBot[None]):
+    """``ExtBot`` whose polling survives updates the library cannot parse."""
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: float | dtm.timedelta | None = None,  # noqa: ASYNC109 (PTB signature)
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> tuple[Update, ...]:
+        wait = timeout.total_seconds() if isinstance(timeout, dtm.timedelta) else (timeout or 0)
+        base = (self._request[0].read_timeout if isinstance(read_timeout, DefaultValue)
+                else read_timeout) or 0
+        data: JSONDict = {"timeout": int(wait), "offset": offset, "limit": limit,
+                          "allowed_updates": allowed_updates}
+        raw = await self._post("getUpdates", data, read_timeout=base + wait,
+                               write_timeout=write_timeout, connect_timeout=connect_timeout,
+                               pool_timeout=pool_timeout, api_kwargs=api_kwargs)
+        updates = []
+        for item in raw or ():
+            update = parse_update(item, self)
+            if update is not None:
+                self.insert_callback_data(update)
+                updates.append(update)
+        return tuple(updates)
+
+
+def file_url(base_url: str) -> str:
+    """The file-download URL of the same Bot API server: ``…/bot`` -> ``…/file/bot``."""
+    head, sep, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"

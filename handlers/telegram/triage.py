@@ -1,0 +1,198 @@
+"""Card buttons that change the ticket: type, priority, assignment, conformity, reopen,
+discard; plus the history view and a plain reply to a card (an internal note).
+
+A button carries the ticket version it was drawn with; the core refuses a press on an
+older version (``StaleAction``) and the error handler redraws the current card. After a
+change the core publishes an event and ``events.py`` edits the card in place.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ConversationHandler
+
+from bot.errors import StaleAction
+from bot.views import TicketView
+from handlers.telegram import callbacks as cb
+from handlers.telegram.cards import MAX_TEXT, history_plain, join_blocks, split_plain
+from handlers.telegram.common import PLATFORM, Desk, DeskContext, edit
+
+WAIT_REASON = "descartar:motivo"
+
+
+class Triage:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.s = desk.s
+
+    def routes(self) -> dict[str, object]:
+        return {cb.CARD: self.card, cb.HISTORY: self.history, cb.TIPO: self.classify,
+                cb.PRIO: self.classify, cb.ASSIGN_MENU: self.assign_menu,
+                cb.ASSIGN: self.assign, cb.CONFIRM: self.confirm, cb.REJECT: self.reject,
+                cb.REOPEN: self.reopen, cb.DISCARD_REASON: self.discard_pick,
+                cb.CLOSE: self.close}
+
+    async def fresh(self, press: cb.Press) -> TicketView:
+        """The ticket as it is now; StaleAction if the button was drawn on an older one."""
+        view = await self.s.queries.get(press.number)
+        if press.version and view.version != press.version:
+            raise StaleAction(press.number)
+        return view
+
+    # --- showing ----------------------------------------------------------------------
+    async def card(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """🎫 #N: post the ticket's current card (it becomes the one kept up to date)."""
+        view = await self.s.queries.get(press.number)
+        await update.callback_query.answer()  # type: ignore[union-attr]
+        await self.desk.send_card(context.bot, update.effective_chat.id, view,  # type: ignore[union-attr]
+                                  context.member)
+
+    async def history(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """📜 Historial: the ticket's last interactions, in as many messages as needed."""
+        await update.callback_query.answer()  # type: ignore[union-attr]
+        await self.send_history(context, update.effective_chat.id, press.number)  # type: ignore[union-attr]
+
+    async def send_history(self, context: DeskContext, chat_id: int, number: int,
+                           limit: int = 15) -> None:
+        items = await self.s.queries.history(number, limit=limit)
+        blocks = [f"📜 <b>Historial del ticket #{number}</b> (últimas {len(items)})"]
+        for item in items:
+            blocks += split_plain(history_plain(item, self.s.settings), MAX_TEXT)
+        for text in join_blocks(blocks, MAX_TEXT):
+            await context.bot.send_message(chat_id, text)
+
+    # --- changing -------------------------------------------------------------------
+    async def classify(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """Consulta/Reclamo/Sugerencia or Baja/Media/Alta: one tap each."""
+        tipo = cb.TIPO_CODES.get(press.arg) if press.action == cb.TIPO else None
+        prio = cb.PRIO_CODES.get(press.arg) if press.action == cb.PRIO else None
+        view = await self.s.tickets.classify(context.actor, press.number, tipo=tipo,
+                                             prioridad=prio, expected_version=press.version)
+        await update.callback_query.answer(  # type: ignore[union-attr]
+            f"✓ #{view.number}: {view.tipo.value if view.tipo else 'sin tipo'} · "
+            f"{view.prioridad.value if view.prioridad else 'sin prioridad'}")
+
+    async def assign_menu(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """👤 Asignar: the active team members, one button each."""
+        view = await self.s.queries.get(press.number)
+        members = await self.s.team.list()
+        rows = [[InlineKeyboardButton(
+            ("✓ " if view.assignee and view.assignee.id == m.id else "") + m.name,
+            callback_data=cb.encode(cb.ASSIGN, view.number, view.version, m.id))]
+            for m in members]
+        rows.append([InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))])
+        await update.callback_query.answer()  # type: ignore[union-attr]
+        await context.bot.send_message(update.effective_chat.id,  # type: ignore[union-attr]
+                                       f"👤 ¿A quién asigna el ticket #{view.number}?",
+                                       reply_markup=InlineKeyboardMarkup(rows))
+
+    async def assign(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        view = await self.s.tickets.assign(context.actor, press.number, int(press.arg or 0),
+                                           expected_version=press.version)
+        who = view.assignee.name if view.assignee else "nadie"
+        await _done(update, f"✓ Ticket #{view.number} asignado a {who}.")
+
+    async def confirm(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """✅ Cliente conforme: Resuelto, with Fecha_Resolucion."""
+        view = await self.s.tickets.confirm(context.actor, press.number,
+                                            expected_version=press.version)
+        await update.callback_query.answer(f"✓ #{view.number} {view.estado.value}.")  # type: ignore[union-attr]
+
+    async def reject(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """↩️ Sigue pendiente: back to En proceso, the clock runs again."""
+        view = await self.s.tickets.reject(context.actor, press.number,
+                                           expected_version=press.version)
+        await update.callback_query.answer(f"✓ #{view.number} vuelve a {view.estado.value}.")  # type: ignore[union-attr]
+
+    async def reopen(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """🔄 Reabrir (administrator)."""
+        await self.fresh(press)
+        view = await self.s.tickets.reopen(context.actor, press.number, "reabierto desde Telegram")
+        await update.callback_query.answer(f"✓ #{view.number} reabierto: {view.estado.value}.")  # type: ignore[union-attr]
+
+    # --- discard: asks for a reason ------------------------------------------------------
+    async def discard_ask(self, update: Update, context: DeskContext) -> str:
+        """🗑 Descartar: ask why (typed, or one of the usual reasons)."""
+        press = cb.decode(update.callback_query.data)  # type: ignore[union-attr]
+        assert press is not None
+        view = await self.fresh(press)
+        rows = [[InlineKeyboardButton(reason, callback_data=cb.encode(
+            cb.DISCARD_REASON, view.number, view.version, i))]
+            for i, reason in enumerate(cb.DISCARD_REASONS)]
+        rows.append([InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))])
+        await update.callback_query.answer()  # type: ignore[union-attr]
+        prompt = await context.bot.send_message(
+            update.effective_chat.id,  # type: ignore[union-attr]
+            f"🗑 ¿Por qué descarta el ticket #{view.number}? Escriba el motivo o elija uno "
+            "(/cancelar para no descartarlo):", reply_markup=InlineKeyboardMarkup(rows))
+        context.user_data["discard"] = {"ticket": view.number, "version": view.version,  # type: ignore[index]
+                                        "prompt": prompt.message_id}
+        return WAIT_REASON
+
+    async def discard_text(self, update: Update, context: DeskContext) -> int:
+        """The typed reason."""
+        pending = context.user_data.get("discard") or {}  # type: ignore[union-attr]
+        press = cb.Press(cb.DISCARD, int(pending.get("ticket", 0)), int(pending.get("version", 0)))
+        await self._discard(context, update.effective_chat.id, press,  # type: ignore[union-attr]
+                            update.message.text or "", pending.get("prompt"))  # type: ignore[union-attr]
+        return ConversationHandler.END
+
+    async def discard_pick(self, update: Update, context: DeskContext,
+                           press: cb.Press | None = None) -> int:
+        """One of the usual reasons, tapped."""
+        press = press or cb.decode(update.callback_query.data)  # type: ignore[union-attr]
+        assert press is not None
+        reason = cb.DISCARD_REASONS[int(press.arg)] if press.arg.isdigit() and \
+            int(press.arg) < len(cb.DISCARD_REASONS) else ""
+        await update.callback_query.answer()  # type: ignore[union-attr]
+        msg = update.callback_query.message  # type: ignore[union-attr]
+        await self._discard(context, update.effective_chat.id, press, reason,  # type: ignore[union-attr]
+                            msg.message_id if isinstance(msg, Message) else None)
+        return ConversationHandler.END
+
+    async def _discard(self, context: DeskContext, chat_id: int, press: cb.Press, reason: str,
+                       prompt_id: int | None) -> None:
+        context.user_data.pop("discard", None)  # type: ignore[union-attr]
+        await self.fresh(press)
+        view = await self.s.tickets.discard(context.actor, press.number, reason)
+        text = f"✓ Ticket #{view.number} descartado. Motivo: {reason.strip()}"
+        if prompt_id is None or not await edit(context.bot, chat_id, prompt_id,
+                                               _esc(text)):
+            await context.bot.send_message(chat_id, _esc(text))
+
+    async def close(self, update: Update, context: DeskContext, press: cb.Press) -> int:
+        """Cancelar on a menu or preview: remove it; nothing changes."""
+        await update.callback_query.answer("Sin cambios.")  # type: ignore[union-attr]
+        if not await update.callback_query.delete_message():  # type: ignore[union-attr]
+            await update.callback_query.edit_message_text("Sin cambios.")  # type: ignore[union-attr]
+        return ConversationHandler.END
+
+    # --- notes --------------------------------------------------------------------------
+    async def note(self, update: Update, context: DeskContext) -> None:
+        """A plain reply to a ticket card becomes an internal note on that ticket."""
+        msg = update.message
+        assert msg is not None and msg.reply_to_message is not None
+        ref = await self.s.cards.by_message(PLATFORM, str(msg.chat.id),
+                                            str(msg.reply_to_message.message_id))
+        if ref is None:
+            await msg.reply_text("Para agregar una nota, responda a la tarjeta de un ticket. "
+                                 "Escriba /ayuda para ver los comandos.", parse_mode=None)
+            return
+        await self.s.tickets.note(context.actor, ref.ticket_number, msg.text or msg.caption or "")
+        await msg.reply_text(f"📝 Nota interna agregada al ticket #{ref.ticket_number} "
+                             "(el cliente no la ve).", parse_mode=None)
+
+
+async def _done(update: Update, text: str) -> None:
+    """Answer the press and turn the menu it came from into a short confirmation."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text[:200])
+    if isinstance(query.message, Message):
+        await edit(query.get_bot(), query.message.chat.id, query.message.message_id, _esc(text))
+
+
+def _esc(text: str) -> str:
+    from handlers.telegram.cards import esc
+
+    return esc(text)
