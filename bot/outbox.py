@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
-from bot.domain import Canal, DeliveryStatus
+from bot.domain import Canal, DeliveryStatus, InteractionKind
 from bot.events import EventBus, EventKind, TicketEvent
 from bot.views import Actor
 from db.models import Interaction, OutboxMessage
@@ -247,7 +247,8 @@ async def update_delivery_status(channel: Canal, provider_id: str,
     """
     order = [DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED,
              DeliveryStatus.READ]
-    interaction = await Interaction.get_or_none(channel=channel, external_id=provider_id)
+    interaction = await Interaction.get_or_none(channel=channel, external_id=provider_id,
+                                                kind=InteractionKind.OUTBOUND)
     if interaction is None:
         return None
     current = interaction.delivery_status

@@ -1,0 +1,166 @@
+"""The one web server: Starlette routes of every front end, served by uvicorn.
+
+Webhooks (WhatsApp, and Slack/Telegram in webhook mode) and ``/healthz`` share one
+port (``ATIENDE_HTTP_HOST``/``ATIENDE_HTTP_PORT``). Front ends contribute routes through
+an optional ``routes()`` method; when none does, there is no server and no port is
+opened (the console-only mode).
+
+The server runs as a task in the running loop, created after ``bot/app.py`` has opened
+the database: Tortoise 1.x keeps its context in a contextvar, which a task copies when
+it is created. uvicorn's own signal capture is switched off, because the composition
+root owns SIGTERM/SIGINT and stops every front end, this one included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the composition root owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def health_route(services: Services) -> Route:
+    """``GET /healthz``: 200 when the database answers, 503 otherwise."""
+
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await services.kv.get("web", "healthz")
+        except Exception as exc:  # any failure means "not healthy", never a 500
+            log.warning("health check: database unreachable: %s", type(exc).__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return Route("/healthz", healthz, methods=["GET"])
+
+
+def build_app(routes: Sequence[BaseRoute]) -> Starlette:
+    """The Starlette app; no lifespan (the ORM is opened by the composition root)."""
+    return Starlette(routes=list(routes))
+
+
+class WebServer:
+    """A ``FrontEnd`` that serves the shared Starlette app on one port."""
+
+    name = "web"
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self.app = app
+        self._host = host
+        self._port = port
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when configured as 0: a free one)."""
+        if self._socket is None:
+            raise RuntimeError("the web server is not started")
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def _bind(self) -> socket.socket:
+        """Bind ourselves, so port 0 works and a busy port fails loudly, naming itself."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise RuntimeError(f"ATIENDE_HTTP_HOST/ATIENDE_HTTP_PORT: cannot listen on "
+                               f"{self._host}:{self._port}: {exc.strerror}") from None
+        sock.listen(128)
+        sock.setblocking(False)
+        return sock
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._socket = self._bind()
+        config = uvicorn.Config(self.app, lifespan="off", access_log=False,
+                                log_level="warning", timeout_graceful_shutdown=5)
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]),
+                                         name="web-server")
+        # Wait for uvicorn's start-up, or its failure (no fixed sleep: poll the flag).
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # re-raise why it could not start
+                raise RuntimeError("the web server stopped during start-up")
+            await asyncio.sleep(0.005)
+        log.info("web server listening on %s", self.url)
+
+    async def stop(self) -> None:
+        server, task = self._server, self._task
+        if server is None or task is None:
+            return
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            server.force_exit = True
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            if self._socket is not None:
+                self._socket.close()
+            self._server = self._task = None
+        log.info("web server stopped")
+
+
+def collect_routes(fronts: Iterable[Any]) -> list[BaseRoute]:
+    """Every route the front ends offer; two front ends claiming one path is an error."""
+    routes: list[BaseRoute] = []
+    seen: dict[str, str] = {}
+    for front in fronts:
+        provider = getattr(front, "routes", None)
+        if provider is None:
+            continue
+        for route in provider():
+            path = getattr(route, "path", None)
+            methods = tuple(sorted(getattr(route, "methods", None) or ()))
+            key = f"{path} {methods}"
+            if path is not None and key in seen:
+                raise RuntimeError(f"route {path} offered by both {seen[key]} and "
+                                   f"{getattr(front, 'name', front)}")
+            if path is not None:
+                seen[key] = str(getattr(front, "name", front))
+            routes.append(route)
+    return routes
+
+
+def build_web_server(services: Services, fronts: Iterable[Any]) -> WebServer | None:
+    """The shared server with ``/healthz`` and every front end's routes; None if no
+    front end needs HTTP (so the console-only mode opens no port)."""
+    routes = collect_routes(fronts)
+    if not routes:
+        return None
+    app = build_app([health_route(services), *routes])
+    return WebServer(app, services.settings.http_host, services.settings.http_port)
