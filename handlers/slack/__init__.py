@@ -1,0 +1,17 @@
+"""Slack front end: the team works tickets in a channel (slack-bolt ``AsyncApp``).
+
+``build_front_end(services)`` is what ``bot.app`` calls when ``ATIENDE_SLACK_BOT_TOKEN``
+is set; it also registers the Slack ``Notifier`` in ``services.notifiers``.
+"""
+
+from __future__ import annotations
+
+from bot.services import Services
+from handlers.slack.app import SlackFrontEnd, build
+
+
+def build_front_end(services: Services) -> SlackFrontEnd:
+    return build(services)
+
+
+__all__ = ["SlackFrontEnd", "build_front_end"]

@@ -1,0 +1,147 @@
+"""Card buttons and selects (``block_actions``): ack, check who, one service call.
+
+The card is redrawn by the event the service publishes (``events.CardPoster``); a
+click on an old card (``StaleAction``) redraws it with the current state and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.domain import Prioridad, TipoIncidencia
+from bot.errors import DomainError, StaleAction
+from bot.views import Actor
+from handlers.slack import identity, modals
+from handlers.slack.blocks import parse_ref
+from handlers.slack.context import SlackContext
+from handlers.slack.events import CardPoster
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[..., Awaitable[None]]
+Body = dict[str, Any]
+
+
+def _ticket_ref(body: Body, action: Body) -> tuple[int, int | None]:
+    """Buttons carry ``"12:7"`` as value; selects carry it in their block_id."""
+    if action.get("type") == "button":
+        return parse_ref(action.get("value"))
+    return parse_ref(str(action.get("block_id", "")).partition(":")[2])
+
+
+def _where(body: Body) -> tuple[str, str | None]:
+    return body["user"]["id"], (body.get("channel") or {}).get("id")
+
+
+async def guarded(ctx: SlackContext, poster: CardPoster, body: Body,
+                  call: Callable[[Actor], Awaitable[object]]) -> None:
+    """Who is asking, then the call; domain errors are told privately in Spanish."""
+    user, channel = _where(body)
+    actor = await identity.require(ctx, user, channel)
+    if actor is None:
+        return
+    try:
+        await call(actor)
+    except StaleAction as exc:
+        await ctx.tell(user, str(exc), channel)
+        await poster.redraw(await ctx.services.queries.get(exc.number))
+    except DomainError as exc:
+        await ctx.tell(user, str(exc), channel)
+
+
+class Actions:
+    """One method per card element; registered in ``app.register``."""
+
+    def __init__(self, ctx: SlackContext, poster: CardPoster) -> None:
+        self.ctx, self.poster = ctx, poster
+        self.t = ctx.services.tickets
+
+    async def _current(self, number: int, version: int | None) -> None:
+        """For operations without ``expected_version`` in the core: refuse an old card."""
+        if version is not None and (await self.ctx.services.queries.get(number)).version \
+                != version:
+            raise StaleAction(number)
+
+    async def tipo(self, ack: Ack, body: Body, action: Body) -> None:
+        """Tipo_Incidencia select."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        tipo = TipoIncidencia(action["selected_option"]["value"])
+        await guarded(self.ctx, self.poster, body, lambda a: self.t.classify(
+            a, number, tipo=tipo, expected_version=version))
+
+    async def prioridad(self, ack: Ack, body: Body, action: Body) -> None:
+        """Prioridad select."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        prioridad = Prioridad(action["selected_option"]["value"])
+        await guarded(self.ctx, self.poster, body, lambda a: self.t.classify(
+            a, number, prioridad=prioridad, expected_version=version))
+
+    async def assign(self, ack: Ack, body: Body, action: Body) -> None:
+        """Assignee users_select: the picked Slack user must be (or become) a member."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+
+        async def call(actor: Actor) -> object:
+            # only after the clicker is known: a stranger's click links nobody
+            picked = await identity.resolve(self.ctx, action.get("selected_user"))
+            if picked is None or picked.member is None:
+                raise DomainError(f"<@{action.get('selected_user')}> no es parte del equipo "
+                                  "de Atiende.")
+            return await self.t.assign(actor, number, picked.member.id,
+                                       expected_version=version)
+
+        await guarded(self.ctx, self.poster, body, call)
+
+    async def propose(self, ack: Ack, body: Body, action: Body) -> None:
+        """Proponer solución: the conformity request goes to the customer."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        await guarded(self.ctx, self.poster, body, lambda a: self.t.propose(
+            a, number, expected_version=version))
+
+    async def confirm(self, ack: Ack, body: Body, action: Body) -> None:
+        """Cliente conforme: Resuelto, with Fecha_Resolucion."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        await guarded(self.ctx, self.poster, body, lambda a: self.t.confirm(
+            a, number, expected_version=version))
+
+    async def reject(self, ack: Ack, body: Body, action: Body) -> None:
+        """Sigue pendiente: back to En proceso."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        await guarded(self.ctx, self.poster, body, lambda a: self.t.reject(
+            a, number, expected_version=version))
+
+    async def reopen(self, ack: Ack, body: Body, action: Body) -> None:
+        """Reabrir (the core allows it to the administrator only)."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+
+        async def call(actor: Actor) -> object:
+            await self._current(number, version)
+            return await self.t.reopen(actor, number)
+
+        await guarded(self.ctx, self.poster, body, call)
+
+    async def open_modal(self, ack: Ack, body: Body, action: Body) -> None:
+        """Responder, Nota, Descartar: a modal (needs the trigger_id within 3 s)."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        kind = str(action["action_id"]).removeprefix("atiende_")
+        _, channel = _where(body)
+
+        async def call(actor: Actor) -> object:
+            await self._current(number, version)
+            return await modals.open_for(self.ctx, kind, body["trigger_id"], actor, number,
+                                         channel)
+
+        await guarded(self.ctx, self.poster, body, call)
+
+    async def ignore(self, ack: Ack) -> None:
+        """Any other element (links, old buttons of other apps): acknowledged, nothing more."""
+        await ack()

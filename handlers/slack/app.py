@@ -1,0 +1,137 @@
+"""The Slack front end: the Web API client, bolt's AsyncApp, listener registration,
+and the ``FrontEnd`` that ``bot.app`` starts (Socket Mode) or mounts (HTTP mode)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.routing import BaseRoute
+
+from bot.lifecycle import Action
+from bot.services import Services
+from bot.settings import Settings
+from handlers.slack import http
+from handlers.slack.actions import Actions
+from handlers.slack.blocks import ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
+from handlers.slack.commands import Commands
+from handlers.slack.context import Pacer, SlackContext
+from handlers.slack.events import CardPoster
+from handlers.slack.modals import TEMPLATE_SELECT
+from handlers.slack.notifier import SlackNotifier
+from handlers.slack.submissions import Modals
+from handlers.slack.threads import Threads
+
+log = logging.getLogger(__name__)
+
+ANY = re.compile(".*")
+PROPOSE_ID, CONFIRM_ID, REOPEN_ID = (BUTTONS[a][0] for a in (Action.PROPOSE, Action.CONFIRM,
+                                                            Action.REOPEN))
+# these buttons open a modal (kind = the id without "atiende_": see modals.open_for)
+MODAL_BUTTONS = re.compile("^atiende_(responder|nota|descartar)$")
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    """One Web API client; 429s wait for Retry-After and retry, dropped connections retry."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                        AsyncRateLimitErrorRetryHandler(max_retry_count=6)])
+
+
+def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
+    """Every listener. bolt runs the *first* listener whose matcher fits, so the
+    specific ones come first and each catch-all (which only acks) comes last."""
+    actions, modals, commands, threads = (Actions(ctx, poster), Modals(ctx), Commands(ctx),
+                                          Threads(ctx))
+    # card elements
+    app.action(TIPO)(actions.tipo)
+    app.action(PRIORIDAD)(actions.prioridad)
+    app.action(ASSIGN)(actions.assign)
+    app.action(PROPOSE_ID)(actions.propose)
+    app.action(CONFIRM_ID)(actions.confirm)
+    app.action(REJECT_ID)(actions.reject)
+    app.action(REOPEN_ID)(actions.reopen)
+    app.action(MODAL_BUTTONS)(actions.open_modal)
+    # inside the reply modal: before the catch-all, or the preview never changes
+    app.action(TEMPLATE_SELECT)(modals.template_changed)
+    app.action(ANY)(actions.ignore)
+    # modals
+    app.view(re.compile("^atiende_"))(modals.submitted)
+    app.view(ANY)(modals.closed)
+    app.view_closed(ANY)(modals.closed)
+    # slash commands and shortcuts
+    app.command("/ticket")(commands.ticket)
+    app.command(ANY)(modals.closed)
+    app.shortcut(ANY)(modals.closed)
+    # events (bolt acks events itself; ignoring_self_events drops our own posts)
+    app.event("app_home_opened")(threads.home_opened)
+    app.event("message")(threads.message)
+    app.event(ANY)(threads.ignore)
+
+
+class SlackFrontEnd:
+    """``FrontEnd`` for ``bot.app``: Socket Mode when an app token is set, HTTP mode
+    (``routes()``) when a signing secret is; both may run at once."""
+
+    name = "slack"
+
+    def __init__(self, services: Services, *, process_before_response: bool = False,
+                 pace_seconds: float = 1.0) -> None:
+        settings = services.settings
+        if not settings.slack_channel:
+            raise ValueError("ATIENDE_SLACK_CHANNEL: falta el ID del canal de soporte")
+        self.ctx = SlackContext(services, build_client(settings), settings.slack_channel,
+                                Pacer(pace_seconds))
+        self.poster = CardPoster(self.ctx)
+        # process_before_response=False (production): bolt answers Slack at ack() and
+        # runs the rest of the listener afterwards; tests pass True to await the work.
+        self.app = AsyncApp(client=self.ctx.client,
+                            signing_secret=settings.slack_signing_secret,
+                            process_before_response=process_before_response)
+        register(self.app, self.ctx, self.poster)
+        self.notifier = SlackNotifier(self.ctx)
+        services.bus.subscribe(self.poster.on_event)
+        self._app_token = settings.slack_app_token
+        self._socket: AsyncSocketModeHandler | None = None
+
+    def routes(self) -> list[BaseRoute]:
+        """``POST /slack/events``; none without a signing secret (nothing to verify with)."""
+        if not self.ctx.services.settings.slack_signing_secret:
+            return []
+        return http.routes(AsyncSlackRequestHandler(self.app))
+
+    async def start(self) -> None:
+        self.poster.start()
+        if self._app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token)
+            await self._socket.connect_async()  # shares our loop (start_async blocks)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        await self.poster.stop()
+
+    async def drain(self) -> None:
+        """Wait until every ticket event is shown in Slack."""
+        await self.poster.drain()
+
+    def __repr__(self) -> str:
+        return f"<SlackFrontEnd channel={self.ctx.channel}>"
+
+
+def build(services: Services, **kwargs: Any) -> SlackFrontEnd:
+    front = SlackFrontEnd(services, **kwargs)
+    services.notifiers.append(front.notifier)
+    return front

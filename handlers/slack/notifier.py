@@ -1,0 +1,42 @@
+"""Reminders in Slack (``bot.notify.Notifier``): for the support channel, and for
+assignees who use Slack, as a mention in the ticket's thread or one digest message."""
+
+from __future__ import annotations
+
+from bot.notify import Audience, Digest
+from handlers.slack.context import PLATFORM, SlackContext
+from handlers.slack.mrkdwn import escape, mention
+
+
+class SlackNotifier:
+    name = "slack"
+
+    def __init__(self, ctx: SlackContext) -> None:
+        self.ctx = ctx
+
+    def can_reach(self, digest: Digest) -> bool:
+        if digest.audience is Audience.CHANNEL:
+            return bool(self.ctx.channel)
+        if digest.audience is Audience.ASSIGNEE:
+            return bool(self.ctx.channel and digest.member and digest.member.slack_user_id)
+        return False
+
+    async def deliver(self, digest: Digest) -> None:
+        """One notice: in its ticket's thread. Several, or a summary: one message.
+        Posts go through the channel pacer (~1/s); 429s are retried by the client."""
+        who = ""
+        if digest.audience is Audience.ASSIGNEE and digest.member is not None:
+            who = mention(digest.member.slack_user_id, digest.member.name) + " "
+        if len(digest.notices) == 1 and not digest.summary:
+            notice = digest.notices[0]
+            ref = await self.ctx.services.cards.get(PLATFORM, notice.ticket.number,
+                                                    self.ctx.channel)
+            if ref is not None:
+                await self.ctx.post(ref.chat_id, thread_ts=ref.thread_id or ref.message_id,
+                                    text=f"⏰ {who}{escape(notice.text)}")
+                return
+        lines = [f"⏰ {who}*{escape(digest.title)}*"]
+        lines += [f"• #{n.ticket.number}: {escape(n.text)}" for n in digest.notices]
+        if digest.summary:
+            lines.append(escape(digest.summary))
+        await self.ctx.post(self.ctx.channel, text="\n".join(lines)[:3900])

@@ -1,0 +1,60 @@
+"""Modal listeners: submissions (ack first, then one service call) and the reply
+modal's template select (redraws the preview with ``views.update``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import DomainError
+from handlers.slack import identity
+from handlers.slack.actions import Ack
+from handlers.slack.context import SlackContext
+from handlers.slack.modals import SUBMITS, meta, reply_view
+
+log = logging.getLogger(__name__)
+
+
+class Modals:
+    def __init__(self, ctx: SlackContext) -> None:
+        self.ctx = ctx
+
+    async def submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Any of our modals was sent: close it, act, tell the result privately."""
+        await ack()
+        user, channel = body["user"]["id"], meta(view).get("c")
+        actor = await identity.require(self.ctx, user, channel)
+        submit = SUBMITS.get(str(view.get("callback_id")))
+        if actor is None or submit is None:
+            return
+        try:
+            done = await submit(self.ctx, actor, view)
+        except (DomainError, KeyError, ValueError) as exc:
+            message = str(exc) if isinstance(exc, DomainError) else \
+                "No entendí el formulario; vuelva a intentarlo."
+            await self.ctx.tell(user, message, channel)
+            return
+        await self.ctx.tell(user, done, channel)
+
+    async def template_changed(self, ack: Ack, body: dict[str, Any],
+                               action: dict[str, Any]) -> None:
+        """The reply modal's template select: show that template's preview."""
+        await ack()
+        view = body.get("view") or {}
+        m = meta(view)
+        actor = await identity.resolve(self.ctx, body["user"]["id"])
+        if actor is None or "n" not in m:
+            return
+        picked = (action.get("selected_option") or {}).get("value")
+        try:
+            new = await reply_view(self.ctx, actor, int(m["n"]), m.get("c"), picked)
+            await self.ctx.client.views_update(view_id=view["id"], hash=view.get("hash"),
+                                               view=new)
+        except (DomainError, SlackApiError) as exc:  # hash_conflict: a newer view won
+            log.info("reply preview not updated: %s", exc)
+
+    async def closed(self, ack: Ack) -> None:
+        """A modal was cancelled, or someone else's view: nothing to do."""
+        await ack()
