@@ -4,6 +4,10 @@ The real python-telegram-bot talks HTTP to ``FakeTelegram``; updates go in throu
 ``Application.process_update`` (as Telegram would deliver them) unless a test starts
 polling. ``Desk`` plays the people: ``text`` types, ``tap`` presses a button by its
 label on a message the bot sent, ``card`` finds a ticket's live card.
+
+Test modules import the fixtures: ``from tests.telegram_harness import desk_fixture,
+settings_fixture``; they register as ``desk`` and ``settings`` (the latter overrides
+the suite's to point the bot at the fake).
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from tests.servers import telegram_updates as tu
 CARLA = 1001  # the administrator's Telegram id (see tests/conftest.py's team)
 
 
-@pytest.fixture
-def settings(tmp_path: Path, fake_telegram: FakeTelegram) -> Settings:
+@pytest.fixture(name="settings")
+def settings_fixture(tmp_path: Path, fake_telegram: FakeTelegram) -> Settings:
     """The suite's settings plus a bot pointed at the fake Bot API."""
     return Settings(_env_file=None, data_dir=tmp_path / "data",  # type: ignore[call-arg]
                     database_url=f"sqlite://{tmp_path / 'atiende.db'}",
@@ -106,7 +110,9 @@ class Desk:
         return [str(c.params.get("text", "")) for c in self.fake.calls_to("answerCallbackQuery")]
 
     def failed_calls(self) -> list[Any]:
-        return [c for c in self.fake.calls if c.status >= 400 and c.fault is None]
+        """Calls Telegram refused (an edit that changed nothing is harmless)."""
+        return [c for c in self.fake.calls if c.status >= 400 and c.fault is None
+                and "not modified" not in str((c.response or {}).get("description"))]
 
     async def customer_writes(self, body: str, *, email: str = "ana@cliente.cl",
                               ticket: int | None = None, ext: str | None = None,
@@ -120,9 +126,9 @@ class Desk:
         return result.ticket.number
 
 
-@pytest.fixture
-async def desk(services: Services, team: Team,
-               fake_telegram: FakeTelegram) -> AsyncIterator[Desk]:
+@pytest.fixture(name="desk")
+async def desk_fixture(services: Services, team: Team,
+                       fake_telegram: FakeTelegram) -> AsyncIterator[Desk]:
     """The front end started (no polling: tests deliver updates themselves)."""
     front = TelegramFrontEnd(services, fetch_updates=False)
     await front.start()

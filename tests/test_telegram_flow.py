@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
 from tests.servers import FakeTelegram
-from tests.telegram_harness import CARLA, Desk, desk, settings  # noqa: F401
+from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 
 DIEGO = 1002
 

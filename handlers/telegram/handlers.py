@@ -140,8 +140,8 @@ class ErrorHandler:
                 await self.stale(update, context, error)
             elif isinstance(error, DomainError):
                 await tell(update, f"✗ {error}")
-            elif not isinstance(update, Update):
-                log.warning("telegram: error outside an update: %r", error)
+            elif not isinstance(update, Update):  # persistence, jobs: no one to answer
+                log.error("telegram: error outside an update", exc_info=error)
             else:
                 log.error("telegram: handler failed update=%s", update.update_id,
                           exc_info=error)
@@ -156,10 +156,13 @@ class ErrorHandler:
             return
         view = await self.desk.s.queries.get(error.number)
         chat_id = update.effective_chat.id
+        # the error handler gets a fresh context: find who pressed again
+        member = await self.desk.s.team.by_telegram(update.effective_user.id) \
+            if update.effective_user else None
         query = update.callback_query
         if query is not None and isinstance(query.message, Message) and await self.desk.redraw(
-                context.bot, chat_id, query.message.message_id, view, context.member):
+                context.bot, chat_id, query.message.message_id, view, member):
             await self.desk.s.cards.save(CardRef(PLATFORM, view.number, str(chat_id),
                                                  str(query.message.message_id)))
             return
-        await self.desk.send_card(context.bot, chat_id, view, context.member)
+        await self.desk.send_card(context.bot, chat_id, view, member)

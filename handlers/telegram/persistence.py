@@ -96,7 +96,8 @@ class KvPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
 
     async def get_conversations(self, name: str) -> ConversationDict:
         stored = await self.kv.all(self._space(f"conv.{name}"))
-        return {tuple(json.loads(key)): state for key, state in stored.items()}
+        return {tuple(json.loads(key)): value["state"] for key, value in stored.items()
+                if isinstance(value, dict) and "state" in value}
 
     async def update_conversation(self, name: str, key: ConversationKey,
                                   new_state: object | None) -> None:
@@ -104,7 +105,7 @@ class KvPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
         if new_state is None:
             await self.kv.delete(space, k)
         else:
-            await self.kv.set(space, k, new_state)
+            await self.kv.set(space, k, {"state": _json(new_state)})
 
     async def flush(self) -> None:
         """Every write already went to the database."""

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dtm
 import logging
 from collections.abc import Sequence
@@ -66,13 +67,44 @@ def parse_update(data: object, bot: ExtBot[Any]) -> Update | None:
         log.warning("telegram: dropped an update without update_id: %.200r", data)
         return None
     try:
-        update = Update.de_json(data, bot)
+        return Update.de_json(data, bot)
     except Exception as exc:  # PTB raises TypeError/KeyError/ValueError on odd payloads
+        error = exc
+    try:  # payloads in the old documented format lack fields PTB requires
+        update = Update.de_json(_repaired(copy.deepcopy(data)), bot)
+        log.info("telegram: update %s parsed after filling in missing fields (%s)",
+                 data["update_id"], error)
+        return update
+    except Exception:
         log.warning("telegram: update %s could not be parsed (%s: %s); skipped",
-                    data["update_id"], type(exc).__name__, exc)
-        update = Update(update_id=data["update_id"])
-        update.set_bot(bot)
+                    data["update_id"], type(error).__name__, error)
+    update = Update(update_id=data["update_id"])
+    update.set_bot(bot)
     return update
+
+
+def _repaired(value: Any) -> Any:
+    """Fill in what old payloads omit: ``is_bot`` of users, a chat's ``type``, a
+    callback's ``chat_instance``, a file's ``file_unique_id``; a user wrongly carrying
+    ``type`` loses it."""
+    if isinstance(value, list):
+        return [_repaired(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    fixed = {k: _repaired(v) for k, v in value.items()}
+    for key in ("from", "user", "forward_from", "new_chat_member", "left_chat_member"):
+        person = fixed.get(key)
+        if isinstance(person, dict) and "first_name" in person:
+            person.setdefault("is_bot", False)
+            person.pop("type", None)
+    chat = fixed.get("chat")
+    if isinstance(chat, dict) and "type" not in chat and isinstance(chat.get("id"), int):
+        chat["type"] = "private" if chat["id"] > 0 else "group"
+    if "data" in fixed and "from" in fixed and "id" in fixed:  # a callback query
+        fixed.setdefault("chat_instance", "")
+    if "file_id" in fixed:
+        fixed.setdefault("file_unique_id", fixed["file_id"])
+    return fixed
 
 
 class DeskBot(ExtBot[None]):
