@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime
 from typing import Any
@@ -112,6 +113,16 @@ async def tell(update: object, text: str, *, alert: bool = True) -> None:
     if update.effective_chat is not None:
         await update.get_bot().send_message(update.effective_chat.id, _plain(text),
                                             parse_mode=None)
+
+
+async def done(update: Update, text: str) -> None:
+    """Answer the press and turn the menu it came from into a short confirmation."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text[:200])
+    if isinstance(query.message, Message):
+        await edit(query.get_bot(), query.message.chat.id, query.message.message_id,
+                   html.escape(text, quote=False))
 
 
 def _plain(text: str) -> str:

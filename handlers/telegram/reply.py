@@ -18,7 +18,7 @@ from bot.templates import TEMPLATE_TITLES, TemplateName
 from bot.tickets import OutgoingDraft
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, tg_len
-from handlers.telegram.common import Desk, DeskContext, edit
+from handlers.telegram.common import Desk, DeskContext, done, edit
 
 WAIT_TEXT = "responder:texto"
 WAIT_DETAIL = "proponer:detalle"
@@ -105,7 +105,7 @@ class Responder:
         view = await self.s.tickets.reply(context.actor, press.number, template=_template(press),
                                           text=text, expected_version=press.version)
         context.user_data.pop("reply", None)  # type: ignore[union-attr]
-        await _done(update, f"✓ Respuesta al ticket #{view.number} en cola para el cliente. "
+        await done(update, f"✓ Respuesta al ticket #{view.number} en cola para el cliente. "
                             f"Estado: {view.estado.value}.")
 
     # --- Proponer solución ----------------------------------------------------------
@@ -161,7 +161,7 @@ class Responder:
         view = await self.s.tickets.propose(context.actor, press.number, detalle=detail,
                                             expected_version=press.version)
         context.user_data.pop("propose", None)  # type: ignore[union-attr]
-        await _done(update, f"✓ Solicitud de conformidad enviada (ticket #{view.number}). "
+        await done(update, f"✓ Solicitud de conformidad enviada (ticket #{view.number}). "
                             f"Estado: {view.estado.value}.")
 
     @staticmethod
@@ -212,10 +212,3 @@ async def _show(update: Update, context: DeskContext, text: str,
         return
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
 
-
-async def _done(update: Update, text: str) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer(text[:200])
-    if isinstance(query.message, Message):
-        await edit(query.get_bot(), query.message.chat.id, query.message.message_id, esc(text))

@@ -9,13 +9,14 @@ change the core publishes an event and ``events.py`` edits the card in place.
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.errors import StaleAction
 from bot.views import TicketView
 from handlers.telegram import callbacks as cb
-from handlers.telegram.cards import MAX_TEXT, history_plain, join_blocks, split_plain
-from handlers.telegram.common import PLATFORM, Desk, DeskContext, edit
+from handlers.telegram.cards import MAX_TEXT, esc, history_plain, join_blocks, split_plain
+from handlers.telegram.common import PLATFORM, Desk, DeskContext, done, edit
 
 WAIT_REASON = "descartar:motivo"
 
@@ -90,7 +91,7 @@ class Triage:
         view = await self.s.tickets.assign(context.actor, press.number, int(press.arg or 0),
                                            expected_version=press.version)
         who = view.assignee.name if view.assignee else "nadie"
-        await _done(update, f"✓ Ticket #{view.number} asignado a {who}.")
+        await done(update, f"✓ Ticket #{view.number} asignado a {who}.")
 
     async def confirm(self, update: Update, context: DeskContext, press: cb.Press) -> None:
         """✅ Cliente conforme: Resuelto, with Fecha_Resolucion."""
@@ -157,14 +158,18 @@ class Triage:
         view = await self.s.tickets.discard(context.actor, press.number, reason)
         text = f"✓ Ticket #{view.number} descartado. Motivo: {reason.strip()}"
         if prompt_id is None or not await edit(context.bot, chat_id, prompt_id,
-                                               _esc(text)):
-            await context.bot.send_message(chat_id, _esc(text))
+                                               esc(text)):
+            await context.bot.send_message(chat_id, esc(text))
 
     async def close(self, update: Update, context: DeskContext, press: cb.Press) -> int:
         """Cancelar on a menu or preview: remove it; nothing changes."""
-        await update.callback_query.answer("Sin cambios.")  # type: ignore[union-attr]
-        if not await update.callback_query.delete_message():  # type: ignore[union-attr]
-            await update.callback_query.edit_message_text("Sin cambios.")  # type: ignore[union-attr]
+        query = update.callback_query
+        assert query is not None
+        await query.answer("Sin cambios.")
+        try:
+            await query.delete_message()
+        except BadRequest:  # too old to delete (48 h): leave a note instead
+            await query.edit_message_text("Sin cambios.")
         return ConversationHandler.END
 
     # --- notes --------------------------------------------------------------------------
@@ -182,17 +187,3 @@ class Triage:
         await msg.reply_text(f"📝 Nota interna agregada al ticket #{ref.ticket_number} "
                              "(el cliente no la ve).", parse_mode=None)
 
-
-async def _done(update: Update, text: str) -> None:
-    """Answer the press and turn the menu it came from into a short confirmation."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer(text[:200])
-    if isinstance(query.message, Message):
-        await edit(query.get_bot(), query.message.chat.id, query.message.message_id, _esc(text))
-
-
-def _esc(text: str) -> str:
-    from handlers.telegram.cards import esc
-
-    return esc(text)
