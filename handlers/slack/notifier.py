@@ -36,7 +36,7 @@ class SlackNotifier:
                                     text=f"⏰ {who}{escape(notice.text)}")
                 return
         lines = [f"⏰ {who}*{escape(digest.title)}*"]
-        lines += [f"• #{n.ticket.number}: {escape(n.text)}" for n in digest.notices]
+        lines += [f"• {escape(n.text)}" for n in digest.notices]  # texts start with "#n"
         if digest.summary:
             lines.append(escape(digest.summary))
         await self.ctx.post(self.ctx.channel, text="\n".join(lines)[:3900])
