@@ -1,0 +1,63 @@
+"""The email channel: IMAP in, SMTP out, and ``atiende mail import``.
+
+``build_front_end`` registers the SMTP sender with the outbox (so replies and
+conformity requests on email tickets go out) and runs the IMAP reader when those
+settings are present. ``import_path`` is the CLI's entry for history migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.domain import Canal
+from bot.services import Services
+from handlers.email.imap import ImapReader
+from handlers.email.importer import ImportReport, import_path
+from handlers.email.ingest import EmailIngestor, IngestResult
+from handlers.email.smtp import SmtpSender
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EmailFrontEnd", "EmailIngestor", "ImportReport", "IngestResult", "SmtpSender",
+           "build_front_end", "import_path"]
+
+
+class EmailFrontEnd:
+    """Runs the IMAP reader in the background; the SMTP sender lives in the outbox."""
+
+    name = "email"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.ingestor = EmailIngestor(services)
+        self.reader = ImapReader(services.settings, self.ingestor.ingest) \
+            if services.settings.imap_enabled else None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.reader is not None and self._task is None:
+            self._stop.clear()
+            self._task = asyncio.create_task(self.reader.run(self._stop), name="email-imap")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(task, 10)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def build_front_end(services: Services) -> EmailFrontEnd:
+    """The email channel; the SMTP sender is registered now, so the outbox can deliver
+    email rows (including ones queued before a crash) as soon as it runs."""
+    if services.settings.smtp_enabled:
+        services.outbox.register(Canal.EMAIL, SmtpSender(services.settings, services.clock))
+    return EmailFrontEnd(services)

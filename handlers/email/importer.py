@@ -1,0 +1,133 @@
+"""``atiende mail import PATH``: a .eml file, a directory of them, a Maildir or an mbox.
+
+Everything goes through the same ``EmailIngestor`` as IMAP, so imported history threads
+and de-duplicates exactly like live mail, and importing the same messages again changes
+nothing. Sources without an order of their own (directories, Maildirs) are fed in the
+order of their Date headers, so parents usually precede replies; mbox keeps its order.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from bot.services import Services
+from handlers.email.ingest import EmailIngestor
+
+log = logging.getLogger(__name__)
+
+_HEAD_BYTES = 16 * 1024  # enough for the headers of nearly every message
+
+
+@dataclass
+class ImportReport:
+    """Counts per outcome, plus the sources that could not be read or ingested."""
+
+    path: str
+    total: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (source, error)
+    tickets: set[int] = field(default_factory=set)
+
+    @property
+    def created(self) -> int:
+        return self.outcomes["created"]
+
+    @property
+    def duplicates(self) -> int:
+        return self.outcomes["duplicate"]
+
+    def summary(self) -> str:
+        """One line for the terminal (Spanish, like every text a person reads)."""
+        o = self.outcomes
+        text = (f"{self.total} correos leídos de {self.path}: {o['created']} tickets nuevos, "
+                f"{o['appended'] + o['reopened']} respuestas en tickets existentes "
+                f"({o['reopened']} reabiertos), {o['duplicate']} ya importados, "
+                f"{o['automatic']} automáticos registrados, {o['dropped']} descartados, "
+                f"{o['own']} propios, {len(self.errors)} con error.")
+        for source, error in self.errors[:10]:
+            text += f"\n  error en {source}: {error}"
+        return text
+
+
+async def import_path(services: Services, path: Path | str) -> ImportReport:
+    """Import every message under ``path``; never stops at one bad message."""
+    path = Path(path)
+    report = ImportReport(str(path))
+    ingestor = EmailIngestor(services)
+    for source, raw in iter_messages(path):
+        report.total += 1
+        try:
+            result = await ingestor.ingest(raw)
+        except Exception as exc:  # one broken message must not stop a migration
+            log.exception("import failed source=%s", source)
+            report.errors.append((source, f"{type(exc).__name__}: {exc}"))
+            continue
+        report.outcomes[result.outcome] += 1
+        if result.ticket_number is not None:
+            report.tickets.add(result.ticket_number)
+    log.info("mail import done path=%s total=%s outcomes=%s errors=%s", path, report.total,
+             dict(report.outcomes), len(report.errors))
+    return report
+
+
+def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(source label, raw bytes) for every message in a file, directory, Maildir or mbox."""
+    if not path.exists():
+        raise FileNotFoundError(f"no existe {path}")
+    if path.is_dir() and all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
+        # A Maildir is files in new/ and cur/ (tmp/ holds deliveries in progress).
+        yield from _by_date(path, [p for sub in ("new", "cur") for p in (path / sub).iterdir()
+                                   if p.is_file() and not p.name.startswith(".")])
+    elif path.is_dir():
+        yield from _by_date(path, [p for p in path.rglob("*")
+                                   if p.is_file() and _looks_like_mail(p)])
+    elif _is_mbox(path):
+        box = mailbox.mbox(path, create=False)
+        for i, key in enumerate(box.keys()):
+            yield f"{path.name}#{i + 1}", box.get_bytes(key)
+    else:
+        yield path.name, path.read_bytes()
+
+
+def _looks_like_mail(path: Path) -> bool:
+    return path.suffix.lower() in (".eml", ".msg", "") and not path.name.startswith(".")
+
+
+def _is_mbox(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(5) == b"From "
+
+
+def _by_date(root: Path, files: list[Path]) -> Iterator[tuple[str, bytes]]:
+    """Oldest first by the Date header; undated ones at the end, by name. Only the
+    headers are read to sort, so a large migration is not held in memory."""
+    latest = datetime.max.replace(tzinfo=UTC)
+    keyed = []
+    for file in files:
+        with file.open("rb") as handle:
+            keyed.append((_date_of(handle.read(_HEAD_BYTES)) or latest, str(file), file))
+    for _date, _name, file in sorted(keyed):
+        yield str(file.relative_to(root)), file.read_bytes()
+
+
+def _date_of(raw: bytes) -> datetime | None:
+    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    value = None
+    for line in head.splitlines():
+        if line[:5].lower() == b"date:":
+            value = line[5:].decode("ascii", "replace").strip()
+            break
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,151 @@
+"""One pipeline for every inbound email (IMAP, import): raw bytes -> one intake call.
+
+The IMAP loop, the importer and the tests all go through ``EmailIngestor.ingest``, so a
+message behaves the same however it arrived, and a second delivery of the same bytes
+(or the same Message-ID) changes nothing: the intake de-duplicates by Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.attachments import NewAttachment
+from bot.conformity_answer import ConformityAnswer, classify_conformity_answer
+from bot.domain import Canal, Estado
+from bot.errors import DomainError
+from bot.intake import IncomingMessage, IntakeResult
+from bot.services import Services
+from bot.views import Actor
+from handlers.email.automatic import automatic_reason, is_own_mail
+from handlers.email.parse import ParsedMail, parse_mail
+from handlers.email.quotes import strip_quotes
+from handlers.email.threading import find_thread
+
+log = logging.getLogger(__name__)
+
+RAW_FILENAME = "mensaje-original.eml"
+EMPTY_BODY = "(correo sin texto)"
+AUTOMATIC_BODY_CHARS = 500
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one message; ``outcome`` is one of the OUTCOMES below."""
+
+    outcome: str
+    message_id: str
+    ticket_number: int | None = None
+    conformity: ConformityAnswer | None = None  # applied yes/no, when it applied
+
+
+OUTCOMES = ("created", "appended", "reopened", "duplicate", "automatic", "dropped", "own")
+
+
+def own_domain(smtp_from: str) -> str | None:
+    """The domain of our sender address: where our own Message-IDs live."""
+    from email.utils import parseaddr
+
+    address = parseaddr(smtp_from or "")[1]
+    return address.rpartition("@")[2].lower() or None
+
+
+class EmailIngestor:
+    """Turns raw messages into intake calls, then applies a yes/no conformity answer."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._domain = own_domain(services.settings.smtp_from)
+
+    async def ingest(self, raw: bytes) -> IngestResult:
+        mail = parse_mail(raw)
+        if is_own_mail(mail, self._services.settings.smtp_from, self._domain):
+            log.info("own outgoing mail ignored message_id=%s", mail.message_id)
+            return IngestResult("own", mail.message_id)
+        reason = automatic_reason(mail)
+        thread = await find_thread(self._services, mail)
+        message = IncomingMessage(
+            channel=Canal.EMAIL, body=self._body(mail, reason), external_id=mail.message_id,
+            email=mail.from_email, name=mail.from_name, subject=mail.subject[:300],
+            ticket_number=thread.ticket_number, refs=thread.refs, automatic=reason is not None,
+            attachments=self._attachments(mail),
+            meta={"subject": mail.subject[:300], "message_id": mail.message_id,
+                  "from": mail.from_email or "", "threaded_by": thread.by,
+                  **({"automatic_reason": reason} if reason else {}),
+                  **({"synthetic_message_id": True} if mail.synthetic_id else {})})
+        result = await self._receive(message)
+        outcome = _outcome(result, reason)
+        number = result.ticket.number if result.ticket else None
+        log.info("email ingested outcome=%s ticket=%s threaded_by=%s message_id=%s", outcome,
+                 f"#{number}" if number else "-", thread.by, mail.message_id)
+        answer = None
+        if reason is None and outcome in ("appended", "duplicate"):
+            answer = await self._conformity(result, message)
+        return IngestResult(outcome, mail.message_id, number, answer)
+
+    async def _receive(self, message: IncomingMessage) -> IntakeResult:
+        try:
+            return await self._services.intake.receive(message)
+        except DomainError as exc:  # e.g. an address the customer service refuses
+            log.warning("sender refused (%s); retrying without it message_id=%s", exc,
+                        message.external_id)
+            from dataclasses import replace
+
+            return await self._services.intake.receive(replace(message, email=None))
+
+    def _body(self, mail: ParsedMail, reason: str | None) -> str:
+        text = strip_quotes(mail.text) if mail.text.strip() else ""
+        if reason is not None:  # a quiet line: what it is, not the whole report
+            head = mail.subject or "Mensaje automático"
+            snippet = text[:AUTOMATIC_BODY_CHARS].strip()
+            return f"{head}\n\n{snippet}".strip()
+        if text:
+            return text
+        names = ", ".join(a.filename for a in mail.attachments)
+        return f"{EMPTY_BODY} Adjuntos: {names}" if names else EMPTY_BODY
+
+    def _attachments(self, mail: ParsedMail) -> list[NewAttachment]:
+        store = self._services.attachments
+        stored = [store.store(a.data, a.filename, a.content_type) for a in mail.attachments]
+        stored.append(store.store(mail.raw, RAW_FILENAME, "message/rfc822"))
+        return stored
+
+    async def _conformity(self, result: IntakeResult,
+                          message: IncomingMessage) -> ConformityAnswer | None:
+        """A plain yes/no to the conformity request closes or reopens; the rest just lands."""
+        ticket, interaction = result.ticket, result.interaction
+        if ticket is None or interaction is None or ticket.estado is not Estado.PENDING_CONFORMITY:
+            return None
+        asked = ticket.conformity_requested_at
+        if asked is not None and interaction.created_at < asked:
+            return None  # an old message re-delivered: it cannot answer a later request
+        answer = classify_conformity_answer(message.body)
+        actor = Actor.system(message.name or message.email or Canal.EMAIL.label)
+        try:
+            if answer is ConformityAnswer.YES:
+                await self._services.tickets.confirm(actor, ticket.number)
+            elif answer is ConformityAnswer.NO:
+                await self._services.tickets.reject(
+                    actor, ticket.number, reason="el cliente respondió por correo que sigue "
+                                                 "pendiente")
+            else:
+                return None
+        except DomainError as exc:
+            log.warning("conformity answer not applied ticket=#%s: %s", ticket.number, exc)
+            return None
+        log.info("conformity by email ticket=#%s answer=%s", ticket.number, answer.value)
+        return answer
+
+
+def _outcome(result: IntakeResult, reason: str | None) -> str:
+    if result.duplicate:
+        return "duplicate"
+    if result.dropped or result.ticket is None:
+        return "dropped"
+    if reason is not None:
+        return "automatic"
+    if result.created:
+        return "created"
+    if result.reopened:
+        return "reopened"
+    return "appended"
