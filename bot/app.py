@@ -77,7 +77,8 @@ def _web_server(services: Services, fronts: list[FrontEnd]) -> FrontEnd | None:
     return build_web_server(services, fronts)
 
 
-async def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+async def _background(services: Services, stop: asyncio.Event,
+                      reminders: object) -> list[asyncio.Task[None]]:
     async def sweep_conformity() -> None:
         while not stop.is_set():
             try:
@@ -88,7 +89,8 @@ async def _background(services: Services, stop: asyncio.Event) -> list[asyncio.T
                 await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
 
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
-            asyncio.create_task(sweep_conformity(), name="conformity")]
+            asyncio.create_task(sweep_conformity(), name="conformity"),
+            asyncio.create_task(reminders.run(stop), name="reminders")]  # type: ignore[attr-defined]
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -111,11 +113,14 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     fronts: list[FrontEnd] = []
     tasks: list[asyncio.Task[None]] = []
     try:
+        from bot.reminders import build_reminders
+
+        reminders = build_reminders(services)  # subscribes before any event is published
         fronts = configured_front_ends(services)
         for front in fronts:
             await front.start()
             log.info("started %s", front.name)
-        tasks = await _background(services, stop)
+        tasks = await _background(services, stop, reminders)
         chat = settings.telegram_enabled or settings.slack_enabled
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "
@@ -127,14 +132,16 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     finally:
         log.info("stopping")
         stop.set()
+        # Background work first (it may still be sending through a front end's
+        # client), then the front ends, then the database.
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, 10)
         for front in reversed(fronts):
             try:
                 await front.stop()
             except Exception:
                 log.exception("stopping %s failed", front.name)
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, 10)
         await close_database()
 
 

@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="archivo de salida (por defecto, la salida "
                         "estándar para csv)")
     sub.add_parser("report", help="resumen: Tickets por Estado, Tipo_Incidencia y conformidad")
+    mail = sub.add_parser("mail", help="correo").add_subparsers(dest="mail_command",
+                                                               required=True)
+    imp = mail.add_parser("import", help="importa un .eml, una carpeta, un Maildir o un mbox")
+    imp.add_argument("path")
+    rem = sub.add_parser("reminders", help="recordatorios de plazos")
+    rem.add_argument("--dry-run", action="store_true", required=True,
+                     help="muestra qué se enviaría ahora y a quién, sin enviarlo")
     return p
 
 
@@ -159,9 +166,33 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return await _with_db(settings, work)
 
 
+async def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.email import import_path
+
+    async def work(services) -> int:  # type: ignore[no-untyped-def]
+        if not Path(args.path).exists():
+            raise DomainError(f"No existe {args.path}.")
+        report = await import_path(services, args.path)
+        print(report.summary())
+        return 1 if report.errors else 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.reminders import describe_due
+
+    async def work(services) -> int:  # type: ignore[no-untyped-def]
+        lines = await describe_due(services)
+        print("\n".join(lines) if lines else "Nada que enviar ahora.")
+        return 0
+
+    return await _with_db(settings, work)
+
+
 COMMANDS: dict[str, Command] = {
     "run": cmd_run, "console": cmd_console, "db": cmd_db, "team": cmd_team,
-    "export": cmd_export, "report": cmd_report,
+    "export": cmd_export, "report": cmd_report, "mail": cmd_mail, "reminders": cmd_reminders,
 }
 
 

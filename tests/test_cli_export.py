@@ -140,3 +140,17 @@ def test_export_of_an_empty_database(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"t.{fmt}"
     result = atiende(tmp_path, "export", "--format", fmt, "-o", str(out))
     assert result.returncode == 0 and out.stat().st_size > 0
+
+
+def test_cli_mail_import_and_reminders_dry_run(tmp_path: Path) -> None:
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "email"
+    first = atiende(tmp_path, "mail", "import", str(corpus / "flanker_text_only.eml"))
+    assert first.returncode == 0, first.stderr
+    assert "1 correos leídos" in first.stdout and "1 tickets nuevos" in first.stdout
+    again = atiende(tmp_path, "mail", "import", str(corpus / "flanker_text_only.eml"))
+    assert "1 ya importados" in again.stdout
+    missing = atiende(tmp_path, "mail", "import", str(tmp_path / "nada"))
+    assert missing.returncode == 1 and "No existe" in missing.stderr
+    dry = atiende(tmp_path, "reminders", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip()  # either what is due or "Nada que enviar ahora."
