@@ -85,3 +85,26 @@ async def test_persistence_round_trip(desk: Desk) -> None:
     await fresh.update_user_data(5, {})
     assert await fresh.get_conversations("nuevo") == {(6, 6): {"paso": 2}}
     assert await fresh.get_user_data() == {}
+
+
+async def test_failed_delivery_is_reported_on_the_card(desk: Desk,
+                                                       fake_telegram: FakeTelegram) -> None:
+    from dataclasses import replace
+
+    from bot.domain import DeliveryStatus
+    from bot.events import EventKind, TicketEvent
+    from bot.views import Actor
+
+    number = await desk.customer_writes("Hola")
+    view = await desk.services.queries.get(number)
+    (first,) = await desk.services.queries.history(number)
+    fake_telegram.clear()
+    ok = replace(first, delivery_status=DeliveryStatus.DELIVERED)
+    await desk.services.bus.publish(TicketEvent(EventKind.DELIVERY, view, Actor.system(), ok))
+    await desk.front.drain()
+    assert fake_telegram.calls == []  # nothing on the card changes
+    failed = replace(first, delivery_status=DeliveryStatus.FAILED)
+    await desk.services.bus.publish(TicketEvent(EventKind.DELIVERY, view, Actor.system(),
+                                                failed))
+    await desk.front.drain()
+    assert "No se pudo entregar" in desk.last_message()["text"]

@@ -15,9 +15,10 @@ import logging
 
 from telegram import Bot, ReplyParameters
 
+from bot.domain import DeliveryStatus
 from bot.events import EventKind, TicketEvent
 from bot.views import AttachmentView, MemberView, TicketView
-from handlers.telegram.cards import MAX_CAPTION, fit, human_size
+from handlers.telegram.cards import MAX_CAPTION, esc, fit, human_size
 from handlers.telegram.common import PLATFORM, Desk
 
 log = logging.getLogger(__name__)
@@ -76,15 +77,31 @@ class CardEvents:
     async def handle(self, event: TicketEvent) -> None:
         view = event.ticket
         if event.kind in (EventKind.CREATED, EventKind.CUSTOMER_MESSAGE):
-            message = event.interaction.body if event.interaction else view.description
             files = event.interaction.attachments if event.interaction else ()
+            message = event.interaction.body.strip() if event.interaction else view.description
+            if not message:
+                message = "(el cliente envió solo adjuntos)" if files else view.description
             for member in await self.recipients(view):
                 chat_id = member.telegram_user_id
                 assert chat_id is not None
                 card = await self.desk.send_card(self.bot, chat_id, view, member, message)
                 await self.send_files(chat_id, card.message_id, view, files)
             return
+        if event.kind is EventKind.DELIVERY:  # the card shows no delivery status
+            if event.interaction and event.interaction.delivery_status is DeliveryStatus.FAILED:
+                await self.warn_failed(view, event.interaction.channel.label)
+            return
         await self.refresh(view, new_assignee=any(c[0] == "Responsable" for c in event.changes))
+
+    async def warn_failed(self, view: TicketView, channel: str) -> None:
+        """A message to the customer could not be delivered for good: say so on each card."""
+        for ref in await self.s.cards.for_ticket(PLATFORM, view.number):
+            await self.bot.send_message(
+                int(ref.chat_id), f"⚠️ No se pudo entregar al cliente el último mensaje del "
+                f"ticket #{view.number} ({esc(channel)}). Revise sus datos de contacto o "
+                "responda por otro canal.",
+                reply_parameters=ReplyParameters(int(ref.message_id),
+                                                 allow_sending_without_reply=True))
 
     async def recipients(self, view: TicketView) -> list[MemberView]:
         """The administrator and the assignee, when linked to Telegram."""
