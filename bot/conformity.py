@@ -12,8 +12,10 @@ import logging
 
 from bot import sla
 from bot.clock import Clock
-from bot.domain import ConformityKind, Estado
+from bot.conformity_answer import ConformityAnswer, classify_conformity_answer
+from bot.domain import Canal, ConformityKind, Estado
 from bot.errors import DomainError
+from bot.intake import IntakeResult
 from bot.settings import Settings
 from bot.templates import TemplateName
 from bot.tickets import TicketService
@@ -62,3 +64,36 @@ class ConformitySweeper:
         await self._tickets.reply(Actor.system(), number,
                                   template=TemplateName.CUSTOMER_REMINDER, automatic=True)
         log.info("conformity reminder sent ticket=#%s", number)
+
+
+async def apply_answer(tickets: TicketService, result: IntakeResult, text: str, channel: Canal,
+                       author: str = "") -> ConformityAnswer | None:
+    """A customer's plain yes/no to the conformity request, from any channel.
+
+    Clearly yes records the confirmation; clearly no sends the ticket back to En
+    proceso; anything else just lands (the team has one-tap buttons). A message older
+    than the request (a re-delivery) cannot answer it.
+    """
+    ticket, interaction = result.ticket, result.interaction
+    if ticket is None or interaction is None or ticket.estado is not Estado.PENDING_CONFORMITY:
+        return None
+    asked = ticket.conformity_requested_at
+    if asked is not None and interaction.created_at < asked:
+        return None
+    answer = classify_conformity_answer(text)
+    actor = Actor.system(author or channel.label)
+    try:
+        if answer is ConformityAnswer.YES:
+            await tickets.confirm(actor, ticket.number)
+        elif answer is ConformityAnswer.NO:
+            await tickets.reject(actor, ticket.number,
+                                 reason=f"el cliente respondió por {channel.label} que sigue "
+                                        "pendiente")
+        else:
+            return None
+    except DomainError as exc:  # changed meanwhile by someone else
+        log.warning("conformity answer not applied ticket=#%s: %s", ticket.number, exc)
+        return None
+    log.info("conformity answer ticket=#%s channel=%s answer=%s", ticket.number, channel.value,
+             answer.value)
+    return answer

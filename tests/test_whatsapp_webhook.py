@@ -203,3 +203,13 @@ async def test_a_button_naming_someone_elses_ticket_changes_nothing(
     assert (await Ticket.get(id=1)).estado == Estado.PENDING_CONFORMITY
     evil = await Interaction.get(external_id="wamid.EVIL")
     assert evil.ticket_id != 1  # type: ignore[attr-defined]
+
+
+async def test_typed_yes_or_no_answers_the_conformity_request(
+        whatsapp: WhatsAppHarness, team: Team) -> None:  # noqa: F811
+    await _pending(whatsapp, team)
+    await whatsapp.post(text_payload("wamid.T1", "Una consulta más: ¿y la factura?"))
+    assert (await Ticket.get(id=1)).estado == Estado.PENDING_CONFORMITY  # unclear: lands only
+    await whatsapp.post(text_payload("wamid.T2", "Sí, ya funciona. Gracias!"))
+    ticket = await Ticket.get(id=1)
+    assert ticket.estado == Estado.RESOLVED and ticket.customer_confirmed_at is not None

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 
 from bot.attachments import NewAttachment
-from bot.conformity_answer import ConformityAnswer, classify_conformity_answer
-from bot.domain import Canal, Estado
+from bot.conformity import apply_answer
+from bot.conformity_answer import ConformityAnswer
+from bot.domain import Canal
 from bot.errors import DomainError
 from bot.intake import IncomingMessage, IntakeResult
 from bot.services import Services
-from bot.views import Actor
 from handlers.email.automatic import automatic_reason, is_own_mail
 from handlers.email.parse import ParsedMail, parse_mail
 from handlers.email.quotes import strip_quotes
@@ -113,28 +113,8 @@ class EmailIngestor:
     async def _conformity(self, result: IntakeResult,
                           message: IncomingMessage) -> ConformityAnswer | None:
         """A plain yes/no to the conformity request closes or reopens; the rest just lands."""
-        ticket, interaction = result.ticket, result.interaction
-        if ticket is None or interaction is None or ticket.estado is not Estado.PENDING_CONFORMITY:
-            return None
-        asked = ticket.conformity_requested_at
-        if asked is not None and interaction.created_at < asked:
-            return None  # an old message re-delivered: it cannot answer a later request
-        answer = classify_conformity_answer(message.body)
-        actor = Actor.system(message.name or message.email or Canal.EMAIL.label)
-        try:
-            if answer is ConformityAnswer.YES:
-                await self._services.tickets.confirm(actor, ticket.number)
-            elif answer is ConformityAnswer.NO:
-                await self._services.tickets.reject(
-                    actor, ticket.number, reason="el cliente respondió por correo que sigue "
-                                                 "pendiente")
-            else:
-                return None
-        except DomainError as exc:
-            log.warning("conformity answer not applied ticket=#%s: %s", ticket.number, exc)
-            return None
-        log.info("conformity by email ticket=#%s answer=%s", ticket.number, answer.value)
-        return answer
+        return await apply_answer(self._services.tickets, result, message.body, Canal.EMAIL,
+                                  message.name or message.email or "")
 
 
 def _outcome(result: IntakeResult, reason: str | None) -> str:

@@ -14,6 +14,7 @@ import mimetypes
 from typing import Any
 
 from bot.attachments import NewAttachment, safe_filename
+from bot.conformity import apply_answer
 from bot.customers import normalise_phone
 from bot.domain import Canal, DeliveryStatus, Estado
 from bot.errors import DomainError
@@ -86,6 +87,11 @@ class WhatsAppInbound:
         if answer is not None and result.ticket is not None and \
                 result.ticket.number == answer.ticket:
             await self._conformity(answer)
+        elif answer is None and not result.duplicate and parsed.wa_type == "text":
+            # Outside the window the request went as a template without buttons: the
+            # customer types "Sí" (or "no, sigue igual").
+            await apply_answer(self._services.tickets, result, parsed.body, Canal.WHATSAPP,
+                               name)
         return 1
 
     async def _own_ticket(self, answer: buttons.ConformityAnswer | None,
