@@ -25,7 +25,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import HTTPXRequest
 
 from bot.services import Services
-from handlers.telegram import handlers as registry
+from handlers.telegram import registry
 from handlers.telegram.common import Desk, DeskContext
 from handlers.telegram.events import CardEvents
 from handlers.telegram.notifier import TelegramNotifier
