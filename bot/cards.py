@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot import sla
 from bot.settings import Settings
-from bot.views import TicketView
+from bot.views import InteractionView, TicketView
 
 NOT_SET = "sin definir"
 
@@ -121,3 +121,48 @@ def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str =
     overdue = t.first_response_overdue(now) or t.resolution_overdue(now)
     return Card(title=f"{label} — {t.estado.value}", fields=fields,
                 message=message or t.description, overdue=overdue)
+
+
+def human_size(size: int) -> str:
+    """``532 KB``, ``12,4 MB``: sizes as a Spanish-speaking reader writes them."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+def change_value(value: str | None, zone: ZoneInfo) -> str:
+    """A recorded old/new value as a person reads it: instants in the company's zone."""
+    if not value:
+        return "—"
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return local(when, zone) if when.tzinfo else value
+
+
+PLAIN_LABELS = {"entrante": "Cliente", "saliente": "Respuesta", "nota": "Nota",
+                "evento": "Cambio"}
+
+
+def history_line(i: InteractionView, zone: ZoneInfo, labels: dict[str, str] | None = None,
+                 body_limit: int | None = None, indent: str = "") -> str:
+    """One interaction of a ticket's history as plain text (each front end escapes it).
+
+    One definition for every front end, so the history reads the same on the console,
+    in Telegram and in exports of a card.
+    """
+    label = (labels or PLAIN_LABELS)[i.kind.value]
+    head = f"{local(i.created_at, zone)} · {label}"
+    if i.field:
+        return (f"{head} ({i.author_name}): {i.field}: {change_value(i.old_value, zone)} → "
+                f"{change_value(i.new_value, zone)}")
+    extra = f" [{i.template}]" if i.template else ""
+    status = f" ({i.delivery_status.value})" if i.delivery_status else ""
+    auto = " (automático)" if i.automatic else ""
+    body = i.body if body_limit is None or len(i.body) <= body_limit \
+        else i.body[:body_limit] + "…"
+    files = "".join(f"\n{indent}📎 {a.filename} ({human_size(a.size)})" for a in i.attachments)
+    return f"{head}{extra}{status}{auto} ({i.author_name}): {body}{files}"

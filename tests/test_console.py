@@ -83,3 +83,16 @@ async def test_cancel_leaves_a_conversation_without_changes(services: Services,
     await drive(console, ["/nuevo", "ana@example.cl", "Ana", "/cancelar", "/tickets"])
     assert "✗ Cancelado." in out
     assert "No hay tickets que mostrar." in out
+
+
+async def test_history_shows_changed_instants_in_the_company_zone(services: Services,
+                                                                  team: Team) -> None:
+    customer = await services.customers.find_or_create(email="ana@example.cl", name="Ana")
+    await services.tickets.open(team.admin, customer_id=customer.id, channel=Canal.EMAIL,
+                                description="hola")
+    await services.tickets.reply(team.admin, 1, text="Le respondemos")
+    out: list[str] = []
+    await drive(Console(services, team.carla, out.append), ["/ticket 1"])
+    text = "\n".join(out)
+    assert "Primera respuesta: — → vie 04/12 17:50" in text  # not a UTC ISO string
+    assert "+00:00" not in text

@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from bot.cards import local
 from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.errors import DomainError, InvalidInput
 from bot.outbox import OutboundMessage, SendResult
@@ -250,7 +251,7 @@ class Console:
             "¿Qué respondió el cliente?", [("Conforme", "si"), ("Sigue pendiente", "no")])
         if answer in ("si", "sí", "conforme"):
             ticket = await self.s.tickets.confirm(self.actor, number)
-            when = render.local(ticket.resolved_at, self.s.settings.zone) if ticket.resolved_at \
+            when = local(ticket.resolved_at, self.s.settings.zone) if ticket.resolved_at \
                 else ""
             self.write(f"✓ #{number} Resuelto. Fecha_Resolucion: {when}.")
         else:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.cards import local, ticket_card
-from bot.domain import InteractionKind
+from bot import cards
+from bot.cards import ticket_card
 from bot.outbox import OutboundMessage
 from bot.settings import Settings
 from bot.views import InteractionView, TicketView
-
-_KIND_LABEL = {
-    InteractionKind.INBOUND: "Cliente",
-    InteractionKind.OUTBOUND: "Respuesta",
-    InteractionKind.NOTE: "Nota",
-    InteractionKind.EVENT: "Cambio",
-}
 
 
 def card(t: TicketView, now: datetime, settings: Settings) -> str:
@@ -39,16 +32,7 @@ def row(t: TicketView, now: datetime, settings: Settings) -> str:
 
 
 def history_line(i: InteractionView, settings: Settings) -> str:
-    when = local(i.created_at, settings.zone)
-    label = _KIND_LABEL[i.kind]
-    if i.kind is InteractionKind.EVENT:
-        return f"  {when} · {label} ({i.author_name}): {i.field}: {i.old_value} → {i.new_value}"
-    extra = f" [{i.template}]" if i.template else ""
-    status = f" ({i.delivery_status.value})" if i.delivery_status else ""
-    auto = " (automático)" if i.automatic else ""
-    files = "".join(f"\n      📎 {a.filename} ({a.size} bytes)" for a in i.attachments)
-    body = i.body if len(i.body) <= 300 else i.body[:300] + "…"
-    return f"  {when} · {label}{extra}{status}{auto} ({i.author_name}): {body}{files}"
+    return "  " + cards.history_line(i, settings.zone, body_limit=300, indent="      ")
 
 
 def outbound(message: OutboundMessage) -> str:

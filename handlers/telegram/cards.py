@@ -14,7 +14,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import local, ticket_card
+from bot.cards import history_line, local, ticket_card
 from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
 from bot.lifecycle import Action, allowed_actions
 from bot.settings import Settings
@@ -169,20 +169,5 @@ _KIND_LABEL = {
 
 def history_plain(i: InteractionView, settings: Settings) -> str:
     """One interaction as plain text (escape it, or split it with ``split_plain``)."""
-    when = local(i.created_at, settings.zone)
-    label = _KIND_LABEL[i.kind]
-    if i.kind is InteractionKind.EVENT:
-        return f"{when} · {label} ({i.author_name}): {i.field}: {i.old_value} → {i.new_value}"
-    extra = f" [{i.template}]" if i.template else ""
-    status = f" ({i.delivery_status.value})" if i.delivery_status else ""
-    files = "".join(f"\n   📎 {a.filename} ({human_size(a.size)})" for a in i.attachments)
-    return f"{when} · {label}{extra}{status} ({i.author_name}):\n{i.body}{files}"
+    return history_line(i, settings.zone, labels=_KIND_LABEL, indent="   ")
 
-
-def human_size(size: int) -> str:
-    """``532 KB``, ``12,4 MB``: sizes as a Spanish-speaking reader writes them."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")

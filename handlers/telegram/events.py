@@ -15,10 +15,11 @@ import logging
 
 from telegram import Bot, ReplyParameters
 
+from bot.cards import human_size
 from bot.domain import DeliveryStatus
 from bot.events import EventKind, TicketEvent
 from bot.views import AttachmentView, MemberView, TicketView
-from handlers.telegram.cards import MAX_CAPTION, esc, fit, human_size
+from handlers.telegram.cards import MAX_CAPTION, esc, fit
 from handlers.telegram.common import PLATFORM, Desk
 
 log = logging.getLogger(__name__)
