@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain import Canal, Rol
+from bot.errors import DomainError
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.views import MemberView
@@ -109,6 +110,10 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     await upgrade(settings.effective_database_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, clock)
+    problems = services.renderer.check()
+    if problems:  # better refuse to start than fail in front of a customer
+        await close_database()
+        raise DomainError("Las plantillas tienen errores: " + "; ".join(problems[:5]))
     _install_signal_handlers(stop)
     fronts: list[FrontEnd] = []
     tasks: list[asyncio.Task[None]] = []

@@ -154,3 +154,21 @@ def test_cli_mail_import_and_reminders_dry_run(tmp_path: Path) -> None:
     dry = atiende(tmp_path, "reminders", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.strip()  # either what is due or "Nada que enviar ahora."
+
+
+def test_run_refuses_to_start_with_a_broken_template(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.templates import default_templates_dir
+
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "bot", code / "bot")
+    shutil.copytree(ROOT / "db", code / "db")
+    shutil.copytree(ROOT / "handlers", code / "handlers")
+    shutil.copytree(default_templates_dir(), code / "templates")
+    broken = code / "templates" / "general" / "cierre.j2"
+    broken.write_text(broken.read_text(encoding="utf-8") + "{{ variable_que_no_existe }}",
+                      encoding="utf-8")
+    result = atiende(tmp_path, "run", env={"PYTHONPATH": str(code)})
+    assert result.returncode == 1
+    assert "plantillas tienen errores" in result.stderr and "cierre" in result.stderr
