@@ -6,11 +6,14 @@ which buttons to draw (``allowed_actions``) with the same rules that enforce the
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from bot.domain import Estado
 from bot.errors import InvalidTransition, NotAllowed
 from bot.views import Actor, TicketView
+
+log = logging.getLogger(__name__)
 
 
 class Action(StrEnum):
@@ -69,13 +72,24 @@ def check_legal(action: Action, ticket_number: int, estado: Estado) -> None:
 
 
 def check_allowed(action: Action, actor: Actor) -> None:
-    """Only active team members act; some actions are the administrator's alone."""
+    """Only active team members act; some actions are the administrator's alone.
+
+    Every refusal is logged, whichever front end it came from."""
     if not actor.is_member:
         if action in SYSTEM_ALLOWED and actor.member is None:
             return
+        refuse(action, actor, "not a team member")
         raise NotAllowed("Solo los miembros del equipo pueden hacer esto.")
     if action in ADMIN_ONLY and not actor.is_admin:
+        refuse(action, actor, "administrator only")
         raise NotAllowed("Solo el administrador puede " + _ADMIN_VERB[action] + ".")
+
+
+def refuse(action: Action, actor: Actor, why: str, ticket: int | None = None) -> None:
+    """The one log line for a refused action (access audits read these)."""
+    log.warning("action refused action=%s by=%s member=%s ticket=%s: %s", action.value,
+                actor.name, actor.member.id if actor.member else "-",
+                f"#{ticket}" if ticket else "-", why)
 
 
 _ADMIN_VERB = {Action.REOPEN: "reabrir tickets", Action.DISCARD: "descartar tickets"}

@@ -31,7 +31,7 @@ from bot.domain import (
 )
 from bot.errors import InvalidInput, MemberNotFound, NotAllowed, StaleAction, TicketNotFound
 from bot.events import EventBus, EventKind, TicketEvent
-from bot.lifecycle import Action, check_allowed, check_legal
+from bot.lifecycle import Action, check_allowed, check_legal, refuse
 from bot.outbox import queue
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.settings import Settings
@@ -214,6 +214,7 @@ class TicketService:
             current = ticket.assignee
             if (not actor.is_admin and current is not None and actor.member is not None
                     and current.id != actor.member.id):
+                refuse(Action.ASSIGN, actor, "reassigning someone else's ticket", number)
                 raise NotAllowed("Solo el administrador puede reasignar un ticket asignado a "
                                  "otra persona.")
             member = await TeamMember.get_or_none(id=member_id, active=True)

@@ -3,8 +3,10 @@ and the ``FrontEnd`` that ``bot.app`` starts (Socket Mode) or mounts (HTTP mode)
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -49,35 +51,56 @@ def build_client(settings: Settings) -> AsyncWebClient:
                         AsyncRateLimitErrorRetryHandler(max_retry_count=6)])
 
 
+def tolerant(listener: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A forged or malformed value inside a well-formed payload (a button value that is
+    not ``"12:7"``, an unknown select option, unreadable private_metadata) is the
+    sender's fault: log it and ignore the request instead of letting bolt answer 500.
+    ``functools.wraps`` keeps the signature bolt reads to inject arguments."""
+
+    @functools.wraps(listener)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await listener(*args, **kwargs)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            log.warning("slack request ignored: malformed %s (%s: %s)",
+                        getattr(listener, "__name__", "listener"), type(exc).__name__, exc)
+            ack = kwargs.get("ack")
+            if ack is not None and getattr(ack, "response", None) is None:
+                await ack()  # unacknowledged, bolt would answer with an error status
+            return None
+
+    return wrapper
+
+
 def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     """Every listener. bolt runs the *first* listener whose matcher fits, so the
     specific ones come first and each catch-all (which only acks) comes last."""
     actions, modals, commands, threads = (Actions(ctx, poster), Modals(ctx), Commands(ctx),
                                           Threads(ctx))
     # card elements
-    app.action(TIPO)(actions.tipo)
-    app.action(PRIORIDAD)(actions.prioridad)
-    app.action(ASSIGN)(actions.assign)
-    app.action(PROPOSE_ID)(actions.propose)
-    app.action(CONFIRM_ID)(actions.confirm)
-    app.action(REJECT_ID)(actions.reject)
-    app.action(REOPEN_ID)(actions.reopen)
-    app.action(MODAL_BUTTONS)(actions.open_modal)
+    app.action(TIPO)(tolerant(actions.tipo))
+    app.action(PRIORIDAD)(tolerant(actions.prioridad))
+    app.action(ASSIGN)(tolerant(actions.assign))
+    app.action(PROPOSE_ID)(tolerant(actions.propose))
+    app.action(CONFIRM_ID)(tolerant(actions.confirm))
+    app.action(REJECT_ID)(tolerant(actions.reject))
+    app.action(REOPEN_ID)(tolerant(actions.reopen))
+    app.action(MODAL_BUTTONS)(tolerant(actions.open_modal))
     # inside the reply modal: before the catch-all, or the preview never changes
-    app.action(TEMPLATE_SELECT)(modals.template_changed)
-    app.action(ANY)(actions.ignore)
+    app.action(TEMPLATE_SELECT)(tolerant(modals.template_changed))
+    app.action(ANY)(tolerant(actions.ignore))
     # modals
-    app.view(re.compile("^atiende_"))(modals.submitted)
-    app.view(ANY)(modals.closed)
-    app.view_closed(ANY)(modals.closed)
+    app.view(re.compile("^atiende_"))(tolerant(modals.submitted))
+    app.view(ANY)(tolerant(modals.closed))
+    app.view_closed(ANY)(tolerant(modals.closed))
     # slash commands and shortcuts
-    app.command("/ticket")(commands.ticket)
-    app.command(ANY)(modals.closed)
-    app.shortcut(ANY)(modals.closed)
+    app.command("/ticket")(tolerant(commands.ticket))
+    app.command(ANY)(tolerant(modals.closed))
+    app.shortcut(ANY)(tolerant(modals.closed))
     # events (bolt acks events itself; ignoring_self_events drops our own posts)
-    app.event("app_home_opened")(threads.home_opened)
-    app.event("message")(threads.message)
-    app.event(ANY)(threads.ignore)
+    app.event("app_home_opened")(tolerant(threads.home_opened))
+    app.event("message")(tolerant(threads.message))
+    app.event(ANY)(tolerant(threads.ignore))
 
 
 class SlackFrontEnd:

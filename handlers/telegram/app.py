@@ -155,6 +155,8 @@ class TelegramFrontEnd:
         """Telegram's POST: the secret token is checked on every request."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            log.warning("telegram webhook refused: wrong or missing secret token from %s",
+                        request.client.host if request.client else "?")
             return Response(status_code=403)
         try:
             data = await request.json()
