@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ MIGRATIONS_MODULE = "db.migrations"
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise configuration for one database URL (SQLite file or PostgreSQL)."""
     return {
-        "connections": {"default": _with_sqlite_pragmas(database_url)},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],
@@ -36,6 +37,15 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(url: str) -> str | dict[str, Any]:
+    """PostgreSQL as given; a SQLite file through our engine (``BEGIN IMMEDIATE``)."""
+    if not url.startswith("sqlite://") or url == "sqlite://:memory:":
+        return url
+    info = expand_db_url(_with_sqlite_pragmas(url))
+    info["engine"] = "db.sqlite_backend"
+    return info
 
 
 def _with_sqlite_pragmas(url: str) -> str:

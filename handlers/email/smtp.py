@@ -14,12 +14,13 @@ import logging
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 
 from bot.clock import Clock
-from bot.outbox import OutboundMessage, PermanentSendError, SendResult
+from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
 from bot.settings import Settings
 from bot.templates import TemplateName
 from handlers.email.parse import message_ids
@@ -85,13 +86,8 @@ class SmtpSender:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         mail = self.build(message)
-        s = self._settings
         try:
-            await aiosmtplib.send(
-                mail, hostname=s.smtp_host, port=s.smtp_port,
-                username=s.smtp_user or None, password=s.smtp_password or None,
-                use_tls=s.smtp_security == "tls", start_tls=s.smtp_security == "starttls",
-                timeout=30)
+            await self._transmit(mail, message.recipient)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if codes and all(500 <= c < 600 for c in codes):
@@ -104,3 +100,29 @@ class SmtpSender:
             raise
         log.info("email sent ticket=#%s outbox=%s", message.ticket_number, message.outbox_id)
         return SendResult(provider_id=str(mail["Message-ID"]))
+
+    async def _transmit(self, mail: EmailMessage, recipient: str) -> None:
+        """One SMTP transaction, step by step: only a failure *after* the message body
+        left is ambiguous (the server may have queued it), so only that one is reported
+        as uncertain instead of retried; anything earlier is safe to retry."""
+        s = self._settings
+        smtp = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, timeout=30,
+                               use_tls=s.smtp_security == "tls",
+                               start_tls=s.smtp_security == "starttls")
+        await smtp.connect()
+        try:
+            if s.smtp_user:
+                await smtp.login(s.smtp_user, s.smtp_password)
+            await smtp.mail(self._from_address)
+            await smtp.rcpt(recipient)
+            try:
+                await smtp.data(mail.as_bytes(policy=SMTP_POLICY))
+            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+                raise AmbiguousSendError(f"la conexión se cortó tras enviar el mensaje "
+                                         f"({type(exc).__name__})") from exc
+        finally:
+            if smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except aiosmtplib.SMTPException:
+                    smtp.close()

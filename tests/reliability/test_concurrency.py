@@ -70,3 +70,41 @@ async def test_concurrent_actions_postgres(postgres_url: str, settings, clock) -
         await _scenario(services, Actor.of(carla), Actor.of(diego), sofia.id)
     finally:
         await close_database()
+
+
+async def test_second_process_waits_instead_of_breaking_our_write(services: Services,
+                                                                  team) -> None:  # type: ignore[no-untyped-def]
+    """Another process writes between our transaction's read and its write. With a
+    plain BEGIN our write fails with "database is locked" (its snapshot went stale);
+    with BEGIN IMMEDIATE the other writer waits for our commit instead."""
+    import sqlite3
+
+    from tortoise.transactions import in_transaction
+
+    from db.models import Ticket
+
+    customer = await services.customers.find_or_create(email="ana@example.cl")
+    view = await services.tickets.open(team.admin, customer_id=customer.id, channel=Canal.EMAIL,
+                                       description="Consulta")
+    path = services.settings.effective_database_url.removeprefix("sqlite://")
+
+    def other_process_write() -> None:
+        con = sqlite3.connect(path, timeout=10)
+        try:
+            con.execute("UPDATE tickets SET subject = 'otro proceso' WHERE id = ?",
+                        (view.number,))
+            con.commit()
+        finally:
+            con.close()
+
+    loop = asyncio.get_running_loop()
+    async with in_transaction():
+        ticket = await Ticket.get(id=view.number)  # our read
+        other = loop.run_in_executor(None, other_process_write)
+        await asyncio.sleep(0.3)  # a real second writer, given real time to try
+        assert not other.done()  # it waits for our write lock
+        ticket.description = "escrito por nosotros"
+        await ticket.save(update_fields=["description"])
+    await asyncio.wait_for(other, 10)
+    final = await Ticket.get(id=view.number)
+    assert final.description == "escrito por nosotros" and final.subject == "otro proceso"
