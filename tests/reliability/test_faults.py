@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from bot.clock import ManualClock
 from bot.domain import DeliveryStatus
