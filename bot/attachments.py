@@ -15,6 +15,9 @@ from pathlib import Path
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
+# Kept for the record (e.g. an email's whole original message), never posted to chats.
+ARCHIVAL_NOTE = "Original completo, guardado para consulta."
+
 
 @dataclass(frozen=True)
 class NewAttachment:
@@ -38,13 +41,16 @@ class AttachmentStore:
         self._root = root
         self._max = max_bytes
 
-    def store(self, data: bytes, filename: str | None, content_type: str) -> NewAttachment:
+    def store(self, data: bytes, filename: str | None, content_type: str, *,
+              archival: bool = False) -> NewAttachment:
+        """Keep ``data``; ``archival`` files are for the record and never shown in chat."""
         name = safe_filename(filename)
         digest = hashlib.sha256(data).hexdigest()
+        prefix = ARCHIVAL_NOTE + " " if archival else ""
         if len(data) > self._max:
             return NewAttachment(name, content_type, len(data), digest, None,
-                                 note=f"No se guardó: {len(data):,} bytes supera el máximo "
-                                      f"de {self._max:,} bytes.".replace(",", "."))
+                                 note=prefix + f"No se guardó: {len(data):,} bytes supera el "
+                                      f"máximo de {self._max:,} bytes.".replace(",", "."))
         folder = self._root / digest[:2]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{digest[2:]}-{name}"
@@ -52,7 +58,8 @@ class AttachmentStore:
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)  # atomic: a crash never leaves half a file under its name
-        return NewAttachment(name, content_type, len(data), digest, str(path))
+        return NewAttachment(name, content_type, len(data), digest, str(path),
+                             note=prefix.strip())
 
     def read(self, stored_path: str) -> bytes:
         path = Path(stored_path)

@@ -9,7 +9,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from bot.clock import Clock
-from bot.domain import Estado
+from bot.domain import Estado, InteractionKind
 from bot.errors import TicketNotFound
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.views import InteractionView, Page, TicketView
@@ -110,6 +110,13 @@ class TicketQueries:
         """Every ticket, oldest first (exports)."""
         rows = await Ticket.all().order_by("id").select_related(*TICKET_RELATED)
         return [ticket_view(t) for t in rows]
+
+    async def last_customer_message(self, number: int) -> InteractionView | None:
+        """The customer's latest words on the ticket (what a card quotes): one query."""
+        row = await (Interaction.filter(ticket_id=number, kind=InteractionKind.INBOUND,
+                                        automatic=False).exclude(body="")
+                     .order_by("-id").first())
+        return interaction_view(row) if row else None
 
     async def interaction(self, interaction_id: int) -> InteractionView:
         row = await Interaction.get(id=interaction_id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 
+from bot.attachments import ARCHIVAL_NOTE
 from bot.domain import (
     Canal,
     ConformityKind,
@@ -94,6 +95,11 @@ class AttachmentView:
     stored_path: str | None
     note: str = ""
 
+    @property
+    def archival(self) -> bool:
+        """Kept for the record only (an email's original message): not posted to chats."""
+        return self.note.startswith(ARCHIVAL_NOTE)
+
 
 @dataclass(frozen=True)
 class InteractionView:
@@ -113,6 +119,11 @@ class InteractionView:
     new_value: str | None = None
     attachments: tuple[AttachmentView, ...] = ()
     meta: dict[str, object] = dc_field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def chat_attachments(self) -> tuple[AttachmentView, ...]:
+        """The files a chat should show (not the archival originals)."""
+        return tuple(a for a in self.attachments if not a.archival)
 
 
 @dataclass(frozen=True)

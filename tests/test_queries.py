@@ -64,3 +64,39 @@ async def test_customer_lookup(services: Services, team: Team) -> None:
                                                                                  numbers[1]]
     assert (await services.customers.find("ANA@example.cl")).name == "Ana Pérez"
     assert [c.name for c in await services.customers.search("soto")] == ["Pedro Soto"]
+
+
+async def test_last_customer_message_survives_a_long_history(services: Services,
+                                                             team: Team) -> None:
+    from bot.domain import Prioridad
+    from bot.intake import IncomingMessage
+
+    numbers = await seed(services, team)
+    n = numbers[0]
+    await services.intake.receive(IncomingMessage(
+        channel=Canal.EMAIL, body="Mis últimas palabras", external_id="<last@x>",
+        email="ana@example.cl", ticket_number=n))
+    for i in range(45):  # more changes than a card's history window
+        await services.tickets.classify(team.admin, n, prioridad=list(Prioridad)[i % 3])
+    last = await services.queries.last_customer_message(n)
+    assert last is not None and last.body == "Mis últimas palabras"
+
+
+async def test_archival_originals_are_kept_but_not_for_chats(services: Services,
+                                                            team: Team) -> None:
+    from bot.intake import IncomingMessage
+
+    store = services.attachments
+    pdf = store.store(b"%PDF-1.4 ...", "factura.pdf", "application/pdf")
+    raw = store.store(b"From: ana@example.cl\r\n\r\nhola", "mensaje-original.eml",
+                      "message/rfc822", archival=True)
+    result = await services.intake.receive(IncomingMessage(
+        channel=Canal.EMAIL, body="Adjunto la factura", external_id="<pdf@x>",
+        email="ana@example.cl", attachments=(pdf, raw)))
+    interaction = result.interaction
+    assert interaction is not None
+    history = await services.queries.history(result.ticket.number)  # type: ignore[union-attr]
+    files = history[0].attachments
+    assert [a.filename for a in files] == ["factura.pdf", "mensaje-original.eml"]
+    assert [a.filename for a in history[0].chat_attachments] == ["factura.pdf"]
+    assert files[1].stored_path and store.read(files[1].stored_path).startswith(b"From:")

@@ -107,7 +107,7 @@ class EmailIngestor:
     def _attachments(self, mail: ParsedMail) -> list[NewAttachment]:
         store = self._services.attachments
         stored = [store.store(a.data, a.filename, a.content_type) for a in mail.attachments]
-        stored.append(store.store(mail.raw, RAW_FILENAME, "message/rfc822"))
+        stored.append(store.store(mail.raw, RAW_FILENAME, "message/rfc822", archival=True))
         return stored
 
     async def _conformity(self, result: IntakeResult,

@@ -139,7 +139,7 @@ class CardPoster:
 
     async def upload(self, ref: CardRef, interaction: InteractionView) -> None:
         """The customer's files, into the card's thread (files_upload_v2's three steps)."""
-        for a in interaction.attachments:
+        for a in interaction.chat_attachments:
             if not a.stored_path:
                 continue
             try:
@@ -161,7 +161,7 @@ def history_entry(event: TicketEvent,
     lines = [_change_line(event.ticket, change) for change in event.changes]
     changes = "\n".join(lines)
     if event.kind is EventKind.CUSTOMER_MESSAGE and i is not None:
-        files = f" · 📎 {len(i.attachments)}" if i.attachments else ""
+        files = f" · 📎 {len(i.chat_attachments)}" if i.chat_attachments else ""
         head = f"📩 *{literal(i.author_name)}* escribió ({i.channel.label}){files}:"
         return _join(head, changes), i.body
     if event.kind is EventKind.OUTBOUND and i is not None:

@@ -16,7 +16,6 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.chat_cards import CardRef
-from bot.domain import InteractionKind
 from bot.errors import DomainError
 from bot.services import Services
 from bot.views import Actor, MemberView, TicketView
@@ -53,10 +52,8 @@ class Desk:
 
     async def customer_text(self, t: TicketView) -> str:
         """The customer's latest words on the ticket (what the card quotes)."""
-        for i in reversed(await self.s.queries.history(t.number, limit=40)):
-            if i.kind is InteractionKind.INBOUND and i.body.strip():
-                return i.body
-        return t.description
+        last = await self.s.queries.last_customer_message(t.number)
+        return last.body if last is not None and last.body.strip() else t.description
 
     async def member_for_chat(self, chat_id: int | str) -> MemberView | None:
         """Cards live in private chats: the chat id is the member's Telegram id."""

@@ -78,7 +78,7 @@ class CardEvents:
     async def handle(self, event: TicketEvent) -> None:
         view = event.ticket
         if event.kind in (EventKind.CREATED, EventKind.CUSTOMER_MESSAGE):
-            files = event.interaction.attachments if event.interaction else ()
+            files = event.interaction.chat_attachments if event.interaction else ()
             message = event.interaction.body.strip() if event.interaction else view.description
             if not message:
                 message = "(el cliente envió solo adjuntos)" if files else view.description
