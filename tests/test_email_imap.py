@@ -15,8 +15,8 @@ from handlers.email import EmailFrontEnd, build_front_end
 from handlers.email.imap import ImapReader
 from handlers.email.ingest import EmailIngestor
 from tests.conftest import Team
+from tests.email_support import mail
 from tests.servers import ImapAccount
-from tests.test_email_support import mail
 
 pytestmark = pytest.mark.imap
 

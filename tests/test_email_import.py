@@ -18,7 +18,7 @@ from db.models import Interaction
 from handlers.email import import_path
 from handlers.email.ingest import EmailIngestor
 from tests.conftest import Team
-from tests.test_email_support import mail
+from tests.email_support import mail
 
 MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_corpus.py"
 BENCH_N = 200

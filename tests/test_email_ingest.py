@@ -12,7 +12,7 @@ from bot.views import Actor
 from db.models import Interaction, OutboxMessage
 from handlers.email.ingest import RAW_FILENAME, EmailIngestor
 from tests.conftest import Team
-from tests.test_email_support import SUPPORT, mail
+from tests.email_support import SUPPORT, mail
 
 
 async def inbound(services: Services, number: int) -> list:

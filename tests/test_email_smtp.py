@@ -14,8 +14,8 @@ from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor
 from handlers.email.smtp import outbound_message_id
 from tests.conftest import Team
+from tests.email_support import SUPPORT, mail, with_smtp
 from tests.servers import SmtpServer
-from tests.test_email_support import SUPPORT, mail, with_smtp
 
 OUTLOOK_REPLY = """Perfecto, les adjunto el dominio: anaperez.cl
 También necesito una casilla adicional.

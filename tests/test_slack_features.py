@@ -10,7 +10,7 @@ from handlers.slack import mrkdwn
 from handlers.slack.identity import NOT_ON_TEAM
 from handlers.slack.modals import TEMPLATE_SELECT
 from tests.conftest import Team
-from tests.test_slack_support import CHANNEL, SlackRig, block_actions, rig, submission
+from tests.slack_support import CHANNEL, SlackRig, block_actions, rig, submission
 
 __all__ = ["rig"]
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.conftest import CORPUS, Team
-from tests.test_slack_support import SlackRig, rig
+from tests.slack_support import SlackRig, rig
 
 __all__ = ["rig"]
 

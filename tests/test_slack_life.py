@@ -6,7 +6,7 @@ from bot.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
 from db.models import OutboxMessage
 from handlers.slack.modals import NEW, REPLY
 from tests.conftest import Team
-from tests.test_slack_support import CHANNEL, SlackRig, rig, submission
+from tests.slack_support import CHANNEL, SlackRig, rig, submission
 
 __all__ = ["rig"]
 

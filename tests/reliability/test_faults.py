@@ -126,7 +126,7 @@ async def test_graph_random_faults_lose_nothing(
 
 
 def _smtp_services(services, server: SmtpServer):  # type: ignore[no-untyped-def]
-    from tests.test_email_support import with_smtp
+    from tests.email_support import with_smtp
 
     smtp = with_smtp(services, server)
     smtp.outbox.register(__import__("bot.domain", fromlist=["Canal"]).Canal.EMAIL,

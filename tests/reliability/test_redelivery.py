@@ -21,11 +21,11 @@ from bot.services import Services
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email import EmailFrontEnd, EmailIngestor
 from tests.conftest import Team
+from tests.email_support import mail
 from tests.servers import FakeSlack, ImapAccount, signed_headers
 from tests.servers import telegram_updates as tu
+from tests.slack_support import CHANNEL, SECRET, SlackRig, rig  # noqa: F401
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
-from tests.test_email_support import mail
-from tests.test_slack_support import CHANNEL, SECRET, SlackRig, rig  # noqa: F401
 from tests.whatsapp_helpers import (  # noqa: F401
     WhatsAppHarness,
     status_payload,
@@ -224,7 +224,7 @@ async def test_slack_button_click_redelivered(rig: SlackRig, team: Team) -> None
     block = next(b for b in card["blocks"] for e in b.get("elements", [])
                  if e.get("action_id") == action_id)
     element = next(e for e in block["elements"] if e.get("action_id") == action_id)
-    from tests.test_slack_support import block_actions
+    from tests.slack_support import block_actions
 
     again = block_actions("UDIEGO", [{"action_id": action_id, "block_id": block["block_id"],
                                       "type": element["type"], "action_ts": "1.2",

@@ -40,6 +40,7 @@ from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
 from handlers.web import WebServer, build_web_server
 from handlers.whatsapp import build_front_end as build_whatsapp
 from tests.conftest import Team, santiago
+from tests.email_support import SUPPORT
 from tests.servers import (
     FakeGraph,
     FakeSlack,
@@ -50,7 +51,7 @@ from tests.servers import (
     signed_headers,
 )
 from tests.servers import telegram_updates as tu
-from tests.test_email_support import SUPPORT
+from tests.slack_support import card_action, thread_messages
 from tests.whatsapp_helpers import APP_SECRET, APPROVED, VERIFY_TOKEN
 
 CARLA = 1001  # the administrator's Telegram id (tests/conftest.py's team)
@@ -255,23 +256,14 @@ class Desk:
         return self.slack.messages[(CHANNEL, await self.slack_card_ts(number))]
 
     async def slack_thread(self, number: int) -> list[dict[str, Any]]:
-        ts = await self.slack_card_ts(number)
-        return [m for (ch, _), m in sorted(self.slack.messages.items())
-                if ch == CHANNEL and m.get("thread_ts") == ts]
+        return thread_messages(self.slack, await self.slack_card_ts(number))
 
     async def slack_click(self, user: str, number: int, action_id: str,
                           **picked: Any) -> httpx.Response:
         """A click on an element of the card as Slack shows it now."""
         card = await self.slack_card(number)
-        for block in card["blocks"]:
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
-                    action = {"action_id": action_id, "block_id": block["block_id"],
-                              "type": element["type"], "action_ts": "1.2", **picked}
-                    if "value" in element:
-                        action["value"] = element["value"]
-                    return await self.slack_interact(block_actions(user, [action], card["ts"]))
-        raise AssertionError(f"{action_id} not on the Slack card of #{number}")
+        action = card_action(card, action_id, **picked)
+        return await self.slack_interact(block_actions(user, [action], card["ts"]))
 
     def slack_last_view(self) -> dict[str, Any]:
         return self.slack.views[self.slack.last("views.open").response["view"]["id"]]

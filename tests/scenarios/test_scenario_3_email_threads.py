@@ -13,9 +13,9 @@ import pytest
 
 from bot.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
 from db.models import OutboxMessage, Ticket
+from tests.email_support import mail
 from tests.scenarios.desk import Desk, desk, submission, until
 from tests.test_email_smtp import OUTLOOK_REPLY
-from tests.test_email_support import mail
 from tests.whatsapp_helpers import text_payload
 
 __all__ = ["desk"]

@@ -20,10 +20,10 @@ import pytest
 from bot.domain import ConformityKind, Estado
 from bot.export import to_csv
 from tests.conftest import santiago
+from tests.email_support import mail
 from tests.scenarios.desk import Desk, desk
 from tests.scenarios.test_scenario_3_email_threads import arrives, email_question_on_ticket_2
 from tests.test_email_smtp import OUTLOOK_REPLY
-from tests.test_email_support import mail
 
 __all__ = ["desk"]
 

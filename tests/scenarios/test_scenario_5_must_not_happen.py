@@ -15,10 +15,10 @@ from bot.services import build_services
 from bot.templates import TemplateName
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.whatsapp import build_front_end as build_whatsapp
+from tests.email_support import mail
 from tests.reliability.test_bad_input import mrkdwn_texts
 from tests.scenarios.desk import CARLA, Desk, desk, until
 from tests.servers import telegram_updates as tu
-from tests.test_email_support import mail
 from tests.whatsapp_helpers import text_payload
 
 __all__ = ["desk"]

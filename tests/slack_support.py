@@ -65,23 +65,14 @@ class SlackRig:
         return self.fake.messages[(CHANNEL, await self.card_ts(number))]
 
     async def thread(self, number: int) -> list[dict[str, Any]]:
-        ts = await self.card_ts(number)
-        return [m for (ch, _), m in sorted(self.fake.messages.items())
-                if ch == CHANNEL and m.get("thread_ts") == ts]
+        return thread_messages(self.fake, await self.card_ts(number))
 
     async def click(self, user: str, number: int, action_id: str,
                     **picked: Any) -> httpx.Response:
         """A block_actions payload for an element of the card as Slack shows it now."""
         card = await self.card(number)
-        for block in card["blocks"]:
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
-                    action = {"action_id": action_id, "block_id": block["block_id"],
-                              "type": element["type"], "action_ts": "1.2", **picked}
-                    if "value" in element:
-                        action["value"] = element["value"]
-                    return await self.interact(block_actions(user, [action], card["ts"]))
-        raise AssertionError(f"{action_id} not on the card of #{number}")
+        action = card_action(card, action_id, **picked)
+        return await self.interact(block_actions(user, [action], card["ts"]))
 
 
 def block_actions(user: str, actions: list[dict[str, Any]], message_ts: str = "1.1",
@@ -145,3 +136,22 @@ async def rig(services: Services, team: Any, fake_slack: FakeSlack) -> AsyncIter
     await task
     await front.stop()
     sock.close()
+
+
+def thread_messages(fake: Any, ts: str) -> list[dict[str, Any]]:
+    """The posts in the support channel's thread under ``ts``, oldest first."""
+    return [m for (ch, _), m in sorted(fake.messages.items())
+            if ch == CHANNEL and m.get("thread_ts") == ts]
+
+
+def card_action(card: dict[str, Any], action_id: str, **picked: Any) -> dict[str, Any]:
+    """The ``block_actions`` action for the card element ``action_id``, as Slack sends it."""
+    for block in card["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                action = {"action_id": action_id, "block_id": block["block_id"],
+                          "type": element["type"], "action_ts": "1.2", **picked}
+                if "value" in element:
+                    action["value"] = element["value"]
+                return action
+    raise AssertionError(f"{action_id} not on the card {card.get('ts')}")
