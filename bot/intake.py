@@ -187,7 +187,8 @@ class IntakeService:
         log.info("customer message ticket=#%s channel=%s", number, msg.channel.value)
         ticket = await Ticket.get(id=number).select_related(*TICKET_RELATED)
         view = ticket_view(ticket)
-        iview = interaction_view(row, await Attachment.filter(interaction_id=row.id))
+        files = await Attachment.filter(interaction_id=row.id) if msg.attachments else []
+        iview = interaction_view(row, files)
         await self._bus.publish(TicketEvent(EventKind.CUSTOMER_MESSAGE, view, actor, iview,
                                             tuple(changes)))
         return IntakeResult(view, iview)
