@@ -166,3 +166,8 @@ def history_line(i: InteractionView, zone: ZoneInfo, labels: dict[str, str] | No
         else i.body[:body_limit] + "…"
     files = "".join(f"\n{indent}📎 {a.filename} ({human_size(a.size)})" for a in i.attachments)
     return f"{head}{extra}{status}{auto} ({i.author_name}): {body}{files}"
+
+
+def count_tickets(n: int) -> str:
+    """``1 ticket``, ``3 tickets``: counts read naturally."""
+    return f"{n} ticket" if n == 1 else f"{n} tickets"

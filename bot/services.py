@@ -9,6 +9,7 @@ from bot.chat_cards import ChatCardStore
 from bot.clock import Clock, SystemClock
 from bot.conformity import ConformitySweeper
 from bot.customers import CustomerService
+from bot.delivery import DeliveryReports
 from bot.events import EventBus
 from bot.intake import IntakeService
 from bot.kv import KeyValueStore
@@ -37,6 +38,7 @@ class Services:
     renderer: TemplateRenderer
     cards: ChatCardStore
     kv: KeyValueStore
+    delivery: DeliveryReports
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -53,6 +55,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     outbox = OutboxWorker(clock, bus, load_views)
     customers = CustomerService(clock)
     tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake)
+    kv = KeyValueStore(clock)
     return Services(
         settings=settings, clock=clock, bus=bus, customers=customers, team=TeamService(clock),
         tickets=tickets, queries=queries,
@@ -60,5 +63,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         conformity=ConformitySweeper(settings, clock, tickets),
         attachments=AttachmentStore(settings.data_dir / "attachments",
                                     settings.mail_max_attachment_bytes),
-        renderer=renderer, cards=ChatCardStore(clock), kv=KeyValueStore(clock),
+        renderer=renderer, cards=ChatCardStore(clock), kv=kv,
+        delivery=DeliveryReports(tickets, queries, bus, kv),
     )

@@ -171,3 +171,58 @@ async def test_scenario_3_email_question_that_threads(services: Services, team: 
     assert quiet.automatic and quiet.kind is InteractionKind.INBOUND
     assert (await live.queries.get(2)).estado is Estado.IN_PROGRESS
     assert len(smtp_server.messages) == 1
+
+
+def _dsn(original: bytes) -> bytes:
+    """A standard delivery status notification (RFC 3464) returning ``original``."""
+    from email.message import EmailMessage
+
+    report = EmailMessage()
+    report["From"] = "Mail Delivery System <MAILER-DAEMON@mx.example.cl>"
+    report["To"] = SUPPORT
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Message-ID"] = "<bounce1@mx.example.cl>"
+    report["Auto-Submitted"] = "auto-replied"
+    report.set_content("No se pudo entregar su mensaje a ana@example.cl: buzón inexistente.")
+    from email import message_from_bytes, policy
+
+    report.add_attachment(message_from_bytes(original, policy=policy.default))
+    return report.as_bytes()
+
+
+async def test_bounce_of_our_reply_marks_it_failed_and_tells_the_team(
+        services: Services, team: Team, smtp_server: SmtpServer) -> None:
+    seen = []
+
+    async def listener(event):  # type: ignore[no-untyped-def]
+        seen.append(event)
+
+    live = with_smtp(services, smtp_server)
+    build_front_end(live)
+    number = await email_ticket(live, team)
+    await live.tickets.reply(Actor.of(team.sofia), number, text="Le respondemos.")
+    assert await live.outbox.deliver_due() == 1
+    [sent] = await smtp_server.wait_for(1)
+    live.bus.subscribe(listener)
+    for _ in range(2):  # the same bounce twice: reported once
+        result = await EmailIngestor(live).ingest(_dsn(sent.raw))
+        assert result.outcome in ("automatic", "duplicate") and result.ticket_number == number
+    out = await Interaction.get(ticket_id=number, kind=InteractionKind.OUTBOUND)
+    assert out.delivery_status == DeliveryStatus.FAILED
+    notes = await Interaction.filter(ticket_id=number, kind=InteractionKind.NOTE)
+    assert len(notes) == 1 and "no pudo entregar" in notes[0].body
+    assert [e.kind.value for e in seen].count("delivery") == 1
+    assert await Interaction.filter(ticket_id=number, kind=InteractionKind.OUTBOUND).count() == 1
+
+
+def test_bounces_and_out_of_office_are_told_apart_in_the_corpus() -> None:
+    from handlers.email.automatic import is_bounce
+    from handlers.email.parse import parse_mail
+    from tests.conftest import CORPUS
+
+    folder = CORPUS / "email"
+    bounces = sorted(folder.glob("*bounce*.eml"))
+    away = sorted(folder.glob("*autoreply*.eml"))
+    assert len(bounces) >= 8 and len(away) >= 6
+    assert [p.name for p in bounces if not is_bounce(parse_mail(p.read_bytes()))] == []
+    assert [p.name for p in away if is_bounce(parse_mail(p.read_bytes()))] == []

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from bot.cards import local
+from bot.cards import count_tickets, local
 from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.errors import DomainError, InvalidInput
 from bot.outbox import OutboundMessage, SendResult
@@ -177,7 +177,7 @@ class Console:
             return
         now = self.s.clock.now()
         self.write("\n".join(render.row(t, now, self.s.settings) for t in result.items)
-                   + f"\nPágina {result.page} de {result.pages} ({result.total} tickets)")
+                   + f"\nPágina {result.page} de {result.pages} ({count_tickets(result.total)})")
 
     async def show(self, args: list[str]) -> None:
         number = _number(args)

@@ -76,3 +76,18 @@ def _address(value: str) -> str:
     from email.utils import parseaddr
 
     return parseaddr(value)[1].strip().lower()
+
+
+_BOUNCE_PARTS = {"message/delivery-status", "message/global-delivery-status"}
+
+
+def is_bounce(mail: ParsedMail) -> bool:
+    """A non-delivery report (as opposed to an out-of-office or a read receipt): it
+    returns one of the messages it encloses or names."""
+    message = mail.message
+    if message.get_content_type() == "multipart/report" and \
+            str(message.get_param("report-type") or "").lower() == "delivery-status":
+        return True
+    if any(a.content_type in _BOUNCE_PARTS for a in mail.attachments):
+        return True
+    return bool(mail.from_email and _DAEMONS.match(mail.from_email))

@@ -17,7 +17,7 @@ from bot.domain import Canal
 from bot.errors import DomainError
 from bot.intake import IncomingMessage, IntakeResult
 from bot.services import Services
-from handlers.email.automatic import automatic_reason, is_own_mail
+from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
 from handlers.email.parse import ParsedMail, parse_mail
 from handlers.email.quotes import strip_quotes
 from handlers.email.threading import find_thread
@@ -81,6 +81,8 @@ class EmailIngestor:
         answer = None
         if reason is None and outcome in ("appended", "duplicate"):
             answer = await self._conformity(result, message)
+        if reason is not None and is_bounce(mail):
+            await self._bounced(mail, thread.refs)
         return IngestResult(outcome, mail.message_id, number, answer)
 
     async def _receive(self, message: IncomingMessage) -> IntakeResult:
@@ -109,6 +111,15 @@ class EmailIngestor:
         stored = [store.store(a.data, a.filename, a.content_type) for a in mail.attachments]
         stored.append(store.store(mail.raw, RAW_FILENAME, "message/rfc822", archival=True))
         return stored
+
+    async def _bounced(self, mail: ParsedMail, refs: tuple[str, ...]) -> None:
+        """A bounce names the message it returns: if it is one of our replies, that
+        reply failed and the team is told."""
+        why = f"rebote «{mail.subject.strip()[:120] or 'sin asunto'}»"
+        for ref in refs:
+            if await self._services.delivery.failed(Canal.EMAIL, ref, why,
+                                                    "El servidor de correo"):
+                log.info("bounce of our reply recorded message_id=%s", ref)
 
     async def _conformity(self, result: IntakeResult,
                           message: IncomingMessage) -> ConformityAnswer | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot.cards import count_tickets
 from bot.errors import InvalidInput
 from bot.queries import TicketFilter
 from bot.views import Page, TicketView
@@ -70,7 +71,7 @@ class Lookup:
         else:
             now = self.desk.now()
             text = "\n".join([f"📋 <b>{esc(label)}</b> — página {result.page} de "
-                              f"{result.pages} ({result.total} tickets)"]
+                              f"{result.pages} ({count_tickets(result.total)})"]
                              + [row_html(t, now) for t in result.items])
         return text, _list_keyboard(result, code)
 

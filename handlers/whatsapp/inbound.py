@@ -18,7 +18,6 @@ from bot.conformity import apply_answer
 from bot.customers import normalise_phone
 from bot.domain import Canal, DeliveryStatus, Estado
 from bot.errors import DomainError
-from bot.events import EventKind, TicketEvent
 from bot.intake import IncomingMessage
 from bot.outbox import update_delivery_status
 from bot.services import Services
@@ -158,30 +157,25 @@ class WhatsAppInbound:
         if not isinstance(wamid, str) or not wamid or new is None:
             log.info("whatsapp status ignored status=%s", word)
             return 0
+        if new is DeliveryStatus.FAILED:
+            if not await self._services.delivery.failed(Canal.WHATSAPP, wamid,
+                                                        _reason(status), ACTOR):
+                log.info("whatsapp status for a message that is not ours wamid=%s", wamid)
+                return 0
+            return 1
         interaction_id = await update_delivery_status(Canal.WHATSAPP, wamid, new)
         if interaction_id is None:
             log.info("whatsapp status for a message that is not ours wamid=%s", wamid)
             return 0
         log.info("whatsapp status %s wamid=%s", new.value, wamid)
-        if new is DeliveryStatus.FAILED and \
-                await self._services.kv.add_if_absent("whatsapp.failed", wamid, True):
-            await self._report_failure(interaction_id, status)
         return 1
 
-    async def _report_failure(self, interaction_id: int, status: dict[str, Any]) -> None:
-        """Tell the team (once per message): a note with WhatsApp's reason, and the
-        delivery event that chat front ends show."""
-        interaction = await self._services.queries.interaction(interaction_id)
-        errors = [e for e in _items(status.get("errors"))]
-        reason = "; ".join(f"{e.get('title') or e.get('message')} ({e.get('code')})"
-                           for e in errors) or "sin detalle"
-        actor = Actor.system(ACTOR)
-        await self._services.tickets.note(
-            actor, interaction.ticket_number,
-            f"WhatsApp no pudo entregar un mensaje al cliente: {reason}.")
-        ticket = await self._services.queries.get(interaction.ticket_number)
-        await self._services.bus.publish(TicketEvent(EventKind.DELIVERY, ticket, actor,
-                                                     interaction))
+
+def _reason(status: dict[str, Any]) -> str:
+    """WhatsApp's reason for a failed message, as the team reads it."""
+    errors = _items(status.get("errors"))
+    return "; ".join(f"{e.get('title') or e.get('message')} ({e.get('code')})"
+                     for e in errors) or "sin detalle"
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
