@@ -76,14 +76,7 @@ class Desk:
 
     def button(self, message_id: int, label: str, user: int = CARLA) -> str:
         """The callback data of the button whose text contains ``label``."""
-        message = self.fake.messages[(user, message_id)]
-        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-        for row in rows:
-            for button in row:
-                if label in button["text"]:
-                    return str(button["callback_data"])
-        labels = [b["text"] for row in rows for b in row]
-        raise AssertionError(f"no button {label!r} on message {message_id}: {labels}")
+        return button_data(self.fake.messages[(user, message_id)], label)
 
     async def tap(self, message_id: int, label: str, user: int = CARLA,
                   message: dict[str, Any] | None = None) -> None:
@@ -137,3 +130,15 @@ async def desk_fixture(services: Services, team: Team,
         yield people
     finally:
         await people.front.stop()
+
+
+def button_data(message: dict[str, Any], label: str) -> str:
+    """The callback data of the inline button whose text contains ``label``."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    for row in rows:
+        for button in row:
+            if label in button["text"]:
+                return str(button["callback_data"])
+    labels = [b["text"] for row in rows for b in row]
+    raise AssertionError(f"no button {label!r} on message {message.get('message_id')}: "
+                         f"{labels}")

@@ -52,6 +52,7 @@ from tests.servers import (
 )
 from tests.servers import telegram_updates as tu
 from tests.slack_support import card_action, thread_messages
+from tests.telegram_harness import button_data
 from tests.whatsapp_helpers import APP_SECRET, APPROVED, VERIFY_TOKEN
 
 CARLA = 1001  # the administrator's Telegram id (tests/conftest.py's team)
@@ -182,14 +183,7 @@ class Desk:
         return await self.telegram_post({"update_id": tu.next_update_id(), "message": message})
 
     def tg_button(self, message_id: int, label: str, user: int = CARLA) -> str:
-        message = self.tg.messages[(user, message_id)]
-        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-        for row in rows:
-            for button in row:
-                if label in button["text"]:
-                    return str(button["callback_data"])
-        labels = [b["text"] for row in rows for b in row]
-        raise AssertionError(f"no button {label!r} on message {message_id}: {labels}")
+        return button_data(self.tg.messages[(user, message_id)], label)
 
     async def tg_tap(self, message_id: int, label: str, user: int = CARLA,
                      shown_to: int = CARLA) -> httpx.Response:
