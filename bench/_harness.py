@@ -7,11 +7,15 @@ process's memory from ``/proc``. Everything binds 127.0.0.1 only.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
+import signal
+import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,7 @@ from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.views import MemberView  # noqa: E402
 
-PYTHON = "/work/venv/bin/python"
+PYTHON = sys.executable  # the venv the benchmark runs in has the project installed
 ADMIN_TELEGRAM_ID = 1001  # Carla, as in tests/conftest.py
 SLACK_CHANNEL = "C0SUPPORT"
 
@@ -220,3 +224,34 @@ def free_port() -> int:
     from tests.servers._support import free_port as pick
 
     return pick()
+
+
+@asynccontextmanager
+async def atiende_run(base: Path, env: dict[str, str], *,
+                      stdout: int = subprocess.PIPE
+                      ) -> AsyncIterator[tuple[subprocess.Popen[bytes], float]]:
+    """``atiende run`` as a subprocess in ``base``, its stderr in ``base/stderr.log``.
+
+    Yields the process and its start instant; on an error prints the log's tail; always
+    stops it (SIGTERM, then SIGKILL after 30 s).
+    """
+    log = (base / "stderr.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once; callers poll it)
+        [PYTHON, "-m", "bot", "run"], cwd=base, env=env, stdin=subprocess.PIPE,
+        stdout=stdout, stderr=log)
+    try:
+        yield proc, started
+    except BaseException:
+        log.flush()
+        print((base / "stderr.log").read_text(errors="replace")[-3000:])
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(proc.wait, 30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        log.close()

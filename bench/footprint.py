@@ -95,12 +95,7 @@ async def one_run(fakes: h.Fakes | None, settle: float) -> dict[str, Any]:
         env = h.run_env(base, port, fakes.fields() if fakes else None)
         if fakes is not None:
             fakes.telegram.clear()
-        log = (base / "stderr.log").open("wb")
-        started = time.monotonic()
-        proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once; we poll it)
-            [h.PYTHON, "-m", "bot", "run"], cwd=base, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
-        try:
+        async with h.atiende_run(base, env) as (proc, started):
             marks = await (_wait_full(fakes, port, proc, started) if fakes
                            else _wait_console(proc, started))
             memory = await _idle_rss(proc.pid, settle)
@@ -111,15 +106,6 @@ async def one_run(fakes: h.Fakes | None, settle: float) -> dict[str, Any]:
             await asyncio.to_thread(proc.wait, 30)
             marks["stop"] = time.monotonic() - stopping
             marks["exit_code"] = proc.returncode
-        except BaseException:
-            log.flush()
-            print((base / "stderr.log").read_text(errors="replace")[-3000:])
-            raise
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
-            log.close()
         return {**marks, **memory}
 
 

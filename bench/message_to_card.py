@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import subprocess
 import tempfile
 import time
@@ -137,15 +136,21 @@ async def run_whatsapp(fakes: h.Fakes, port: int, count: int,
             out["post"].append((time.monotonic() - started) * 1000)
             if response.status_code != 200:
                 raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
-            tg, sl = await _wait_cards(fakes, marks, token)
-            if TRACE and i == count - 1:
-                await asyncio.sleep(1.5)
-                print(f"last {'email' if token.startswith('em') else 'WhatsApp'} message:")
-                trace(fakes, marks, started)
-            out["telegram"].append((tg - started) * 1000)
-            out["slack"].append((sl - started) * 1000)
-            out["both"].append((max(tg, sl) - started) * 1000)
+            await _record(out, fakes, marks, token, started, last=i == count - 1)
     return out
+
+
+async def _record(out: dict[str, list[float]], fakes: h.Fakes, marks: tuple[int, int],
+                  token: str, started: float, *, last: bool) -> None:
+    """Wait for the message's cards at both fakes and record the three latencies."""
+    tg, sl = await _wait_cards(fakes, marks, token)
+    if TRACE and last:
+        await asyncio.sleep(1.5)
+        print(f"last {'email' if token.startswith('em') else 'WhatsApp'} message:")
+        trace(fakes, marks, started)
+    out["telegram"].append((tg - started) * 1000)
+    out["slack"].append((sl - started) * 1000)
+    out["both"].append((max(tg, sl) - started) * 1000)
 
 
 async def run_email(fakes: h.Fakes, count: int, interval: float) -> dict[str, list[float]]:
@@ -167,14 +172,7 @@ async def run_email(fakes: h.Fakes, count: int, interval: float) -> dict[str, li
             out["post"].append((time.monotonic() - started) * 1000)
             if response.result != "OK":
                 raise RuntimeError(f"APPEND failed: {response.lines}")
-            tg, sl = await _wait_cards(fakes, marks, token)
-            if TRACE and i == count - 1:
-                await asyncio.sleep(1.5)
-                print(f"last {'email' if token.startswith('em') else 'WhatsApp'} message:")
-                trace(fakes, marks, started)
-            out["telegram"].append((tg - started) * 1000)
-            out["slack"].append((sl - started) * 1000)
-            out["both"].append((max(tg, sl) - started) * 1000)
+            await _record(out, fakes, marks, token, started, last=i == count - 1)
     finally:
         await client.logout()
     return out
@@ -188,28 +186,11 @@ async def main(count: int, interval: float, email_interval: float) -> None:
             await h.prepare_database(base)
             port = h.free_port()
             env = h.run_env(base, port, fakes.fields())
-            log = (base / "stderr.log").open("wb")
-            started = time.monotonic()
-            proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once; we poll it)
-                [h.PYTHON, "-m", "bot", "run"], cwd=base, env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
-            try:
+            async with h.atiende_run(base, env, stdout=subprocess.DEVNULL) as (proc, started):
                 await _wait_full(fakes, port, proc, started)
                 await asyncio.sleep(1.0)  # IMAP login and IDLE start after the web server
                 wa = await run_whatsapp(fakes, port, count, interval)
                 em = await run_email(fakes, count, email_interval)
-            except BaseException:
-                log.flush()
-                print((base / "stderr.log").read_text(errors="replace")[-3000:])
-                raise
-            finally:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-                    try:
-                        await asyncio.to_thread(proc.wait, 30)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                log.close()
             errors = [line for line in (base / "stderr.log").read_text(errors="replace")
                       .splitlines() if "ERROR" in line or "Traceback" in line]
     rows = []

@@ -57,9 +57,7 @@ class SlackRig:
 
     # --- reading what the fake recorded ----------------------------------------------
     async def card_ts(self, number: int) -> str:
-        ref = await self.services.cards.get(PLATFORM, number, CHANNEL)
-        assert ref is not None, f"no Slack card for #{number}"
-        return ref.message_id
+        return await card_ts(self.services, number)
 
     async def card(self, number: int) -> dict[str, Any]:
         return self.fake.messages[(CHANNEL, await self.card_ts(number))]
@@ -155,3 +153,10 @@ def card_action(card: dict[str, Any], action_id: str, **picked: Any) -> dict[str
                     action["value"] = element["value"]
                 return action
     raise AssertionError(f"{action_id} not on the card {card.get('ts')}")
+
+
+async def card_ts(services: Any, number: int) -> str:
+    """The ts of ticket ``number``'s card in the support channel."""
+    ref = await services.cards.get(PLATFORM, number, CHANNEL)
+    assert ref is not None, f"no Slack card for #{number}"
+    return str(ref.message_id)

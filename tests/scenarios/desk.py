@@ -51,7 +51,7 @@ from tests.servers import (
     signed_headers,
 )
 from tests.servers import telegram_updates as tu
-from tests.slack_support import card_action, thread_messages
+from tests.slack_support import card_action, card_ts, thread_messages
 from tests.telegram_harness import button_data
 from tests.whatsapp_helpers import APP_SECRET, APPROVED, VERIFY_TOKEN
 
@@ -242,9 +242,7 @@ class Desk:
         return await self.slack_send(body, "application/json", **kw)
 
     async def slack_card_ts(self, number: int) -> str:
-        ref = await self.services.cards.get("slack", number, CHANNEL)
-        assert ref is not None, f"no Slack card for #{number}"
-        return ref.message_id
+        return await card_ts(self.services, number)
 
     async def slack_card(self, number: int) -> dict[str, Any]:
         return self.slack.messages[(CHANNEL, await self.slack_card_ts(number))]
