@@ -1,6 +1,6 @@
 """Benchmark 1: chat action latency (a triage tap on Telegram), beside PTB's own floor.
 
-Run: ``/work/venv/bin/python bench/chat_latency.py [--taps 5000] [--tickets 20] [--rate 25]``
+Run: ``python bench/chat_latency.py [--taps 5000] [--tickets 20] [--rate 25]``
 
 One process, one event loop, everything over loopback HTTP:
 

@@ -1,10 +1,10 @@
 """Benchmark 5: footprint of ``atiende run`` (idle RSS) and its start-up time.
 
-Run: ``/work/venv/bin/python bench/footprint.py [--runs 3] [--settle 8]``
+Run: ``python bench/footprint.py [--runs 3] [--settle 8]``
 
 The fakes run in this process (Telegram Bot API, Slack Web API, WhatsApp Graph, an
 aiosmtpd capture) plus a real Dovecot; ``atiende run`` runs as a subprocess
-(``/work/venv/bin/python -m bot run``, ``PYTHONPATH=/work/main``, configured only
+(``python -m bot run``, ``PYTHONPATH=/work/main``, configured only
 through ``ATIENDE_*`` variables, working directory a temp dir so no ``.env`` is read)
 on a migrated SQLite file that already holds the team. Two modes:
 

@@ -1,6 +1,6 @@
 """Benchmark 2a: email intake throughput and threading, against django-helpdesk.
 
-Run: ``/work/venv/bin/python bench/intake_email.py [--sizes 1000 5000] [--runs 1]
+Run: ``python bench/intake_email.py [--sizes 1000 5000] [--runs 1]
 [--skip-anchor] [--skip-imap] [--anchor-ordered] [--profile]``.
 
 The corpus is ``/work/shared/bench/make_corpus.py --n N`` (deterministic, the peer's

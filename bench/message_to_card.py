@@ -1,8 +1,8 @@
 """Benchmark 4: a customer's message until its ticket card reaches the team's chats.
 
-Run: ``/work/venv/bin/python bench/message_to_card.py [--count 200] [--interval 1.05]``
+Run: ``python bench/message_to_card.py [--count 200] [--interval 1.05]``
 
-``atiende run`` runs as a subprocess (``/work/venv/bin/python -m bot run``, configured
+``atiende run`` runs as a subprocess (``python -m bot run``, configured
 only through ``ATIENDE_*`` variables) with every front end pointed at fakes served by
 this process (Telegram Bot API, polling; Slack Web API, HTTP mode; WhatsApp Graph; an
 aiosmtpd capture) and at a real Dovecot for IMAP, read in **IDLE** mode (the product's

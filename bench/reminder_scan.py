@@ -1,6 +1,6 @@
 """Due-reminder query time at 10k, 100k and 1M tickets on SQLite.
 
-Run: ``/work/venv/bin/python bench/reminder_scan.py [10000 100000 1000000]``.
+Run: ``python bench/reminder_scan.py [10000 100000 1000000]``.
 
 Each size gets a fresh migrated SQLite file in a temporary directory, filled with
 ``bulk_create`` (one transaction per 20k rows): 500 tickets have a reminder due, 30 %

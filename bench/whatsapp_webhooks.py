@@ -1,6 +1,6 @@
 """Benchmark 2b: signed WhatsApp webhooks over loopback, against a signature-only floor.
 
-Run: ``/work/venv/bin/python bench/whatsapp_webhooks.py [--messages 2000]
+Run: ``python bench/whatsapp_webhooks.py [--messages 2000]
 [--customers 400] [--concurrency 16 64] [--runs 1]``.
 
 Two servers, each in its own process, served the same way (``handlers.web.WebServer``:
