@@ -4,7 +4,7 @@ Run: ``python bench/footprint.py [--runs 3] [--settle 8]``
 
 The fakes run in this process (Telegram Bot API, Slack Web API, WhatsApp Graph, an
 aiosmtpd capture) plus a real Dovecot; ``atiende run`` runs as a subprocess
-(``python -m bot run``, ``PYTHONPATH=/work/main``, configured only
+(``python -m bot run``, configured only
 through ``ATIENDE_*`` variables, working directory a temp dir so no ``.env`` is read)
 on a migrated SQLite file that already holds the team. Two modes:
 
