@@ -13,14 +13,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot import logs
+from bot.commands import Command, register_all
 from bot.domain import Estado, Rol
 from bot.errors import DomainError
 from bot.settings import Settings, SettingsError, load_settings
 
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
-
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     p = argparse.ArgumentParser(prog="atiende", description="Atiende: mesa de ayuda por chat.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="el trabajo principal: todos los frentes configurados")
@@ -51,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     rem = sub.add_parser("reminders", help="recordatorios de plazos")
     rem.add_argument("--dry-run", action="store_true", required=True,
                      help="muestra qué se enviaría ahora y a quién, sin enviarlo")
-    return p
+    return p, register_all(sub)
 
 
 async def _with_db(settings: Settings, work: Callable[[object], Awaitable[int]]) -> int:
@@ -201,7 +200,8 @@ def _print(text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser, extra = _parser()
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logs.configure(settings.log_level, settings.log_format)
     try:
-        return asyncio.run(COMMANDS[args.command](args, settings))
+        return asyncio.run({**COMMANDS, **extra}[args.command](args, settings))
     except DomainError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1
