@@ -11,6 +11,7 @@ import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +26,19 @@ from db.connection import close_database, open_database, upgrade
 pytest_plugins = ["tests.servers.fixtures"]
 
 SANTIAGO = ZoneInfo("America/Santiago")
+# The shared real-world corpus (real emails and chat payloads from public test suites) lives
+# beside the clone, never inside it. A clone without it still passes: the tests over it skip.
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+NO_CORPUS = ("the shared real-world corpus is not beside this clone (../shared/corpus): "
+             "the tests over it are skipped")
+requires_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=NO_CORPUS)
+
+
+def corpus_params(folder: str, pattern: str = "*") -> list[Any]:
+    """Corpus files for ``parametrize``; one skipped parameter when the corpus is absent."""
+    if not CORPUS.is_dir():
+        return [pytest.param(None, id="no-corpus", marks=pytest.mark.skip(reason=NO_CORPUS))]
+    return sorted(p for p in (CORPUS / folder).glob(pattern) if p.is_file())
 
 
 def santiago(*args: int) -> datetime:

@@ -143,11 +143,14 @@ def test_export_of_an_empty_database(tmp_path: Path, fmt: str) -> None:
 
 
 def test_cli_mail_import_and_reminders_dry_run(tmp_path: Path) -> None:
-    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "email"
-    first = atiende(tmp_path, "mail", "import", str(corpus / "flanker_text_only.eml"))
+    from tests.email_support import mail
+
+    eml = tmp_path / "consulta.eml"
+    eml.write_bytes(mail(subject="Consulta por dominio", message_id="<cli-import@example.cl>"))
+    first = atiende(tmp_path, "mail", "import", str(eml))
     assert first.returncode == 0, first.stderr
     assert "1 correos leídos" in first.stdout and "1 tickets nuevos" in first.stdout
-    again = atiende(tmp_path, "mail", "import", str(corpus / "flanker_text_only.eml"))
+    again = atiende(tmp_path, "mail", "import", str(eml))
     assert "1 ya importados" in again.stdout
     missing = atiende(tmp_path, "mail", "import", str(tmp_path / "nada"))
     assert missing.returncode == 1 and "No existe" in missing.stderr

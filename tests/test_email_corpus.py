@@ -9,9 +9,9 @@ import pytest
 from bot.domain import Canal, InteractionKind
 from bot.services import Services
 from handlers.email.ingest import RAW_FILENAME, EmailIngestor
-from tests.conftest import CORPUS, Team
+from tests.conftest import Team, corpus_params, requires_corpus
 
-FILES = sorted((CORPUS / "email").glob("*.eml"))
+FILES = corpus_params("email", "*.eml")
 
 # No usable sender address (missing From, or a redacted domain): nobody to answer.
 NO_SENDER = {"djmailbox_polish_utf8_jpeg_attachments.eml", "flanker_attached_pdf.eml",
@@ -46,11 +46,12 @@ def expected_kind(name: str) -> str:
     return "no-sender" if name in NO_SENDER else "ticket"
 
 
+@requires_corpus
 def test_corpus_is_there() -> None:
     assert len(FILES) >= 70
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+@pytest.mark.parametrize("path", FILES, ids=lambda p: getattr(p, "name", "no-corpus"))
 async def test_corpus_email_lands_sensibly(path: Path, services: Services, team: Team) -> None:
     result = await EmailIngestor(services).ingest(path.read_bytes())
     tickets = await services.queries.all()

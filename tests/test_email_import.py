@@ -17,15 +17,17 @@ from bot.services import Services
 from db.models import Interaction
 from handlers.email import import_path
 from handlers.email.ingest import EmailIngestor
-from tests.conftest import Team
+from tests.conftest import CORPUS, NO_CORPUS, Team
 from tests.email_support import mail
 
-MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_corpus.py"
+MAKE_CORPUS = CORPUS.parent / "bench" / "make_corpus.py"
 BENCH_N = 200
 
 
 @pytest.fixture(scope="module")
 def bench_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, str]]]:
+    if not MAKE_CORPUS.is_file():
+        pytest.skip(NO_CORPUS)
     out = tmp_path_factory.mktemp("bench") / "corpus"
     subprocess.run([sys.executable, str(MAKE_CORPUS), "--n", str(BENCH_N), "--out", str(out)],
                    check=True, capture_output=True, timeout=60)

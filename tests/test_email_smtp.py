@@ -13,7 +13,7 @@ from db.models import Interaction, OutboxMessage
 from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor
 from handlers.email.smtp import outbound_message_id
-from tests.conftest import Team
+from tests.conftest import Team, requires_corpus
 from tests.email_support import SUPPORT, mail, with_smtp
 from tests.servers import SmtpServer
 
@@ -215,6 +215,7 @@ async def test_bounce_of_our_reply_marks_it_failed_and_tells_the_team(
     assert await Interaction.filter(ticket_id=number, kind=InteractionKind.OUTBOUND).count() == 1
 
 
+@requires_corpus
 def test_bounces_and_out_of_office_are_told_apart_in_the_corpus() -> None:
     from handlers.email.automatic import is_bounce
     from handlers.email.parse import parse_mail

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import CORPUS, Team
+from tests.conftest import Team, corpus_params
 from tests.slack_support import SlackRig, rig
 
 __all__ = ["rig"]
 
-SLACK_CORPUS = sorted((CORPUS / "slack").iterdir())
+SLACK_CORPUS = corpus_params("slack")
 
 
 def _as_request(path: Path) -> tuple[bytes, str]:
@@ -29,7 +29,7 @@ def _as_request(path: Path) -> tuple[bytes, str]:
     return urlencode({"payload": json.dumps(data)}).encode(), "application/x-www-form-urlencoded"
 
 
-@pytest.mark.parametrize("path", SLACK_CORPUS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SLACK_CORPUS, ids=lambda p: getattr(p, "name", "no-corpus"))
 async def test_corpus_payload_is_handled(rig: SlackRig, team: Team, path: Path) -> None:
     body, content_type = _as_request(path)
     response = await rig.send(body, content_type)

@@ -55,7 +55,7 @@ async def _outbound_with_wamid(wa: WhatsAppHarness, wamid: str, phone: str) -> i
     return row.id
 
 
-@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: getattr(p, "stem", "no-corpus"))
 async def test_corpus_payload_is_handled(whatsapp: WhatsAppHarness, path: Path) -> None:  # noqa: F811
     payload = load(path.name)
     values = _values(payload)

@@ -16,7 +16,7 @@ from tests.whatsapp_helpers import (  # noqa: F401 (fixture)
     VERIFY_TOKEN,
     WhatsAppHarness,
     button_payload,
-    load,
+    image_payload,
     status_payload,
     text_payload,
     whatsapp,
@@ -41,7 +41,7 @@ async def test_verification_handshake(whatsapp: WhatsAppHarness) -> None:  # noq
 
 # --- signatures and hostile bodies ---------------------------------------------------
 async def test_bad_or_missing_signature_stores_nothing(whatsapp: WhatsAppHarness) -> None:  # noqa: F811
-    payload = load("wa_text.json")
+    payload = text_payload("wamid.xyzxyz", "Body Text")
     assert (await whatsapp.post(payload, signature=None)).status_code == 401
     assert (await whatsapp.post(payload, secret="another-secret")).status_code == 401
     assert (await whatsapp.post(payload, signature="sha256=zz")).status_code == 401
@@ -100,7 +100,7 @@ async def test_duplicate_wamid_is_one_interaction(whatsapp: WhatsAppHarness) -> 
 async def test_media_failure_is_retried_by_meta_and_stored_once(
         whatsapp: WhatsAppHarness) -> None:  # noqa: F811
     whatsapp.graph.add_media("65463453", b"\x89PNG foto", "image/jpeg")
-    payload = load("wa_image.json")
+    payload = image_payload()
     whatsapp.graph.fail_next("media.info", status=500)
     failed = await whatsapp.post(payload)
     assert failed.status_code == 503 and "Traceback" not in failed.text
@@ -115,7 +115,7 @@ async def test_media_failure_is_retried_by_meta_and_stored_once(
 
 
 async def test_expired_media_still_lands_with_a_note(whatsapp: WhatsAppHarness) -> None:  # noqa: F811
-    response = await whatsapp.post(load("wa_image.json"))  # the fake has no such media
+    response = await whatsapp.post(image_payload())  # the fake has no such media
     assert response.status_code == 200
     row = await Interaction.get(external_id="wamid.xyzxyz")
     attachment = await Attachment.get(interaction_id=row.id)

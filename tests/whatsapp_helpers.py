@@ -7,10 +7,8 @@ Used by ``tests/test_whatsapp_*.py``; fixtures live in each test module that nee
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +19,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.web import WebServer, build_web_server
 from handlers.whatsapp import WhatsAppFrontEnd, build_front_end
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, corpus_params
 from tests.servers.fake_graph import FakeGraph, sign_whatsapp
 
 APP_SECRET = "atiende-test-app-secret"
@@ -31,6 +29,7 @@ APPROVED = {"actualizacion_estado": "atiende_actualizacion_estado",
             "acuse_recibo": "atiende_acuse_recibo"}
 WA_CORPUS = CORPUS / "whatsapp"
 CUSTOMER = "56912345678"
+PHONE_ID = "1122334455667"
 
 
 class WhatsAppHarness:
@@ -84,21 +83,39 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((WA_CORPUS / name).read_text(encoding="utf-8"))
 
 
-def corpus_files() -> list[Path]:
-    return sorted(WA_CORPUS.glob("*.json"))
+def corpus_files() -> list[Any]:
+    """The WhatsApp corpus payloads (one skipped parameter when the corpus is absent)."""
+    return corpus_params("whatsapp", "*.json")
+
+
+def envelope(value: dict[str, Any]) -> dict[str, Any]:
+    """A webhook body around one ``value``, as the Cloud API documents it (the shape of the
+    corpus's ``wa_text.json``, written out so these helpers need no corpus)."""
+    return {"object": "whatsapp_business_account", "entry": [{
+        "id": "1234567890987654321",
+        "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "56221234567", "phone_number_id": PHONE_ID},
+            **value}}]}]}
 
 
 def text_payload(wamid: str, body: str, sender: str = CUSTOMER, name: str = "Cliente",
                  **message: Any) -> dict[str, Any]:
-    """A customer's message, shaped like ``wa_text.json``."""
-    payload = copy.deepcopy(load("wa_text.json"))
+    """A customer's message, shaped like the corpus's ``wa_text.json``."""
+    payload = envelope({"contacts": [{"profile": {"name": name}, "wa_id": sender}]})
     value = payload["entry"][0]["changes"][0]["value"]
-    value["contacts"] = [{"profile": {"name": name}, "wa_id": sender}]
     msg = {"from": sender, "id": wamid, "timestamp": "1796334600", "type": "text",
            "text": {"body": body}}
     msg.update(message)
     value["messages"] = [msg]
     return payload
+
+
+def image_payload(wamid: str = "wamid.xyzxyz", media_id: str = "65463453",
+                  sender: str = CUSTOMER) -> dict[str, Any]:
+    """A photo, shaped like the corpus's ``wa_image.json``."""
+    return text_payload(wamid, "", sender, type="image", text=None, image={
+        "mime_type": "image/jpeg", "sha256": "4654+8g=", "id": media_id})
 
 
 def button_payload(wamid: str, button_id: str, title: str,
@@ -108,7 +125,6 @@ def button_payload(wamid: str, button_id: str, title: str,
 
 
 def status_payload(wamid: str, status: str, **extra: Any) -> dict[str, Any]:
-    payload = copy.deepcopy(load("wa_status_delivered.json"))
-    entry = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
-    entry.update({"id": wamid, "status": status, **extra})
-    return payload
+    """A status of one of our messages, shaped like ``wa_status_delivered.json``."""
+    return envelope({"statuses": [{"id": wamid, "status": status, "timestamp": "1796334600",
+                                   "recipient_id": CUSTOMER, **extra}]})

@@ -26,7 +26,7 @@ from bot.views import Actor
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email.ingest import EmailIngestor
 from handlers.telegram.transport import parse_update
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, requires_corpus
 from tests.scenarios.desk import CARLA, Desk, block_actions, desk_no_imap
 from tests.servers import telegram_updates as tu
 from tests.whatsapp_helpers import corpus_files, load, text_payload
@@ -282,12 +282,11 @@ BROKEN = ["flanker_missing_boundaries.eml", "flanker_missing_final_boundary.eml"
           "flanker_no_content_type.eml"]
 
 
+@requires_corpus
 @pytest.mark.parametrize("name", BROKEN)
 async def test_email_broken_mime(services: Any, team: Any, name: str,
                                  caplog: pytest.LogCaptureFixture) -> None:
     path = CORPUS / "email" / name
-    if not path.exists():
-        pytest.skip(f"{name} not in the corpus")
     counts = await Counts().take()
     await EmailIngestor(services).ingest(path.read_bytes())
     await counts.check()
@@ -385,6 +384,7 @@ async def test_hostile_text_is_literal_everywhere(desk_no_imap: Desk,
     clean_logs(caplog)
 
 
+@requires_corpus
 async def test_corpus_payload_kinds_are_handled_or_ignored(desk_no_imap: Desk,
                                                            caplog: pytest.LogCaptureFixture,
                                                            ) -> None:
