@@ -3,7 +3,7 @@
 Run: ``python bench/intake_email.py [--sizes 1000 5000] [--runs 1]
 [--skip-anchor] [--skip-imap] [--anchor-ordered] [--profile]``.
 
-The corpus is ``/work/shared/bench/make_corpus.py --n N`` (deterministic, the peer's
+The corpus is ``make_corpus.py --n N`` from the shared bench folder (``--shared DIR``) (deterministic, the peer's
 seed). Each run gets a fresh migrated SQLite file (``db.connection.upgrade``, not timed:
 the peer copies a migrated template too) and a fresh child process that does only the
 timed work, so its peak RSS is its own:
@@ -22,7 +22,7 @@ the database) to the last message committed, like the peer's timing of
 is scored against ``manifest.tsv`` through the interactions' ``external_id``
 (Message-ID): "all" is the share of messages on their thread root's ticket, "replies"
 the share of replies (the peer's own figure). Then, back to back, the peer:
-``/work/shared/bench/anchor_django_helpdesk.sh N``.
+``anchor_django_helpdesk.sh N`` from the same folder.
 """
 
 from __future__ import annotations
@@ -55,9 +55,8 @@ from _common import (
     tail,
 )
 
-SHARED = Path(os.environ.get("ATIENDE_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
-MAKE_CORPUS = SHARED / "make_corpus.py"
-ANCHOR = SHARED / "anchor_django_helpdesk.sh"
+# The corpus generator and the peer's script; by default the shared folder beside the clone.
+DEFAULT_SHARED = ROOT.parent / "shared" / "bench"
 SEED = 20240301  # the peer's corpus seed: byte-identical corpora
 SHUFFLE_SEED = 7
 SUPPORT = "soporte@helpdesk-bench.example"  # the corpus's To: address
@@ -202,13 +201,13 @@ def _dump_profile(profiler: Any, path: Path) -> None:
 
 
 # ======================================================================= parent ======
-def corpus_for(work: Path, n: int) -> tuple[Path, Path]:
+def corpus_for(work: Path, n: int, shared: Path) -> tuple[Path, Path]:
     """The corpus directory and its manifest (generated once per work dir)."""
     corpus, manifest = work / "corpus" / f"n{n}", work / "corpus" / f"n{n}.manifest.tsv"
     if not manifest.exists() or len(list(corpus.glob("*.eml"))) != n:
         shutil.rmtree(corpus, ignore_errors=True)
         corpus.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(MAKE_CORPUS), "--n", str(n), "--seed", str(SEED),
+        subprocess.run([sys.executable, str(shared / "make_corpus.py"), "--n", str(n), "--seed", str(SEED),
                         "--out", str(corpus)], check=True, stdout=subprocess.DEVNULL)
     return corpus, manifest
 
@@ -279,7 +278,7 @@ _PEER_ORDERED = re.compile(r"# ordered .* (\d+) emails: ([\d.]+) s, ([\d.]+) ema
 def run_peer(n: int, args: argparse.Namespace, log: Path) -> dict[str, Any]:
     env = {**os.environ, "ANCHOR_DIR": args.anchor_dir, "RUNS": str(args.runs),
            "ORDERED": "1" if args.anchor_ordered else "0"}
-    proc = subprocess.run(["bash", str(ANCHOR), str(n)], env=env, capture_output=True,
+    proc = subprocess.run(["bash", str(args.shared / "anchor_django_helpdesk.sh"), str(n)], env=env, capture_output=True,
                           text=True, timeout=3600)
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
@@ -359,6 +358,9 @@ def main() -> None:
     parser.add_argument("--log-level", default="INFO", help="our logging (production: INFO)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the ingest loop; top functions written to the work dir")
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
+                        help="folder with make_corpus.py and the peer's script "
+                        "(default: ../shared/bench beside the clone)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -377,7 +379,7 @@ def main() -> None:
     rows: list[list[object]] = []
     try:
         for n in args.sizes:
-            corpus, manifest = corpus_for(work, n)
+            corpus, manifest = corpus_for(work, n, args.shared)
             print(f"# N={n}: {len(list(corpus.glob('*.eml')))} files, shuffled order delivers "
                   f"{replies_before_parent(manifest, SHUFFLE_SEED, corpus)} replies before "
                   f"their parent", flush=True)
