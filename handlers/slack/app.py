@@ -110,7 +110,7 @@ class SlackFrontEnd:
     name = "slack"
 
     def __init__(self, services: Services, *, process_before_response: bool = False,
-                 pace_seconds: float = 1.0) -> None:
+                 pace_seconds: float = 1.0, socket_ping_interval: float = 10.0) -> None:
         settings = services.settings
         if not settings.slack_channel:
             raise ValueError("ATIENDE_SLACK_CHANNEL: falta el ID del canal de soporte")
@@ -126,6 +126,8 @@ class SlackFrontEnd:
         self.notifier = SlackNotifier(self.ctx)
         services.bus.subscribe(self.poster.on_event)
         self._app_token = settings.slack_app_token
+        # how often Socket Mode pings Slack; a dead connection is noticed within ~4 pings
+        self._ping_interval = socket_ping_interval
         self._socket: AsyncSocketModeHandler | None = None
 
     def routes(self) -> list[BaseRoute]:
@@ -137,7 +139,8 @@ class SlackFrontEnd:
     async def start(self) -> None:
         self.poster.start()
         if self._app_token:
-            self._socket = AsyncSocketModeHandler(self.app, self._app_token)
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token,
+                                                  ping_interval=self._ping_interval)
             await self._socket.connect_async()  # shares our loop (start_async blocks)
 
     async def stop(self) -> None:

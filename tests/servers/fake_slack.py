@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from ._httpfake import ApiError, HttpFake, UploadedFile, read_params
+from .fake_socket_mode import SocketMode
 
 DEFAULT_TOKEN = "xoxb-0000-atiende-test"
 TEAM_ID, BOT_USER_ID, BOT_ID = "T0ATIENDE", "U0ATBOT", "B0ATBOT"
@@ -57,6 +58,8 @@ class FakeSlack(HttpFake):
         self.views: dict[str, dict[str, Any]] = {}
         self.reactions: set[tuple[str, str, str]] = set()
         self.uploads: dict[str, SlackFile] = {}
+        #: Socket Mode: ``apps.connections.open`` with ``socket.app_token``, then WebSocket
+        self.socket = SocketMode()
         self._seq = 0
 
     @property
@@ -68,6 +71,7 @@ class FakeSlack(HttpFake):
         return [
             web.route("*", "/api/{method}", self._api),
             web.post("/upload/{file_id}", self._upload),
+            web.get("/link/", self.socket.handle),
         ]
 
     # --- configuration -------------------------------------------------------------
@@ -139,6 +143,12 @@ class FakeSlack(HttpFake):
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
         if not token:
             raise ApiError(200, "not_authed")
+        if request.match_info.get("method") == "apps.connections.open":
+            # the one method that takes the app-level token, and only that token
+            if token != self.socket.app_token:
+                raise ApiError(200, "invalid_auth" if token.startswith("xapp-")
+                               else "not_allowed_token_type")
+            return
         if self._check_token and token != self.token:
             raise ApiError(200, "invalid_auth")
 
@@ -172,6 +182,9 @@ class FakeSlack(HttpFake):
         if not params.get(name):
             raise ApiError(200, error)
         return params[name]
+
+    async def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.socket.open_url(self.root_url)}
 
     async def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
         return {
