@@ -110,12 +110,12 @@ class SlackFrontEnd:
     name = "slack"
 
     def __init__(self, services: Services, *, process_before_response: bool = False,
-                 pace_seconds: float = 1.0) -> None:
+                 pace_seconds: float = 1.0, pacer: Pacer | None = None) -> None:
         settings = services.settings
         if not settings.slack_channel:
             raise ValueError("ATIENDE_SLACK_CHANNEL: falta el ID del canal de soporte")
         self.ctx = SlackContext(services, build_client(settings), settings.slack_channel,
-                                Pacer(pace_seconds))
+                                pacer or Pacer(pace_seconds))
         self.poster = CardPoster(self.ctx)
         # process_before_response=False (production): bolt answers Slack at ack() and
         # runs the rest of the listener afterwards; tests pass True to await the work.
