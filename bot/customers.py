@@ -15,7 +15,7 @@ from bot.errors import CustomerNotFound, InvalidInput
 from bot.events import EventBus
 from bot.rut import normalise_rut
 from bot.views import Actor, CustomerChangeView, CustomerView
-from db.models import Customer
+from db.models import Customer, Ticket
 
 DEFAULT_PHONE_REGION = "CL"
 
@@ -213,6 +213,10 @@ class CustomerService:
         from bot.customer_changes import recent
 
         return await recent(customer_id, limit)
+
+    async def ticket_count(self, customer_id: int) -> int:
+        """How many tickets a customer has (a merge says how many will move)."""
+        return await Ticket.filter(customer_id=customer_id).count()
 
     @property
     def clock(self) -> Clock:
