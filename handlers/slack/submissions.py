@@ -12,6 +12,7 @@ from bot.errors import DomainError
 from handlers.slack import identity
 from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext
+from handlers.slack.customers import SUBMITS as CUSTOMER_SUBMITS
 from handlers.slack.modals import SUBMITS, meta, reply_view
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class Modals:
         await ack()
         user, channel = body["user"]["id"], meta(view).get("c")
         actor = await identity.require(self.ctx, user, channel)
-        submit = SUBMITS.get(str(view.get("callback_id")))
+        submit = {**SUBMITS, **CUSTOMER_SUBMITS}.get(str(view.get("callback_id")))
         if actor is None or submit is None:
             return
         try:
