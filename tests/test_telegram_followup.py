@@ -3,7 +3,7 @@ the card plus the card edited in place, never a second full card."""
 
 from __future__ import annotations
 
-from bot.domain import Estado, Rol
+from bot.domain import Estado, InteractionKind, Rol
 from tests.servers import FakeTelegram
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 
@@ -72,3 +72,14 @@ async def test_assignee_and_admin_each_get_a_reply_to_their_own_card(
         assert "tampoco carga el correo" in short["text"]
         assert (await desk.card(number, user=chat))["message_id"] == card_id
     assert (await desk.services.queries.get(number)).estado is Estado.IN_PROGRESS
+
+
+async def test_a_reply_to_the_short_message_is_a_note_on_its_ticket(desk: Desk) -> None:
+    number = await desk.customer_writes("Hola.")
+    await desk.customer_writes("¿Hay novedades?", ticket=number)
+    short = desk.last_message()
+    await desk.text("Le escribo mañana.", reply_to=short["message_id"])
+    assert f"Nota interna agregada al ticket #{number}" in desk.last_message()["text"]
+    notes = [i.body for i in await desk.services.queries.history(number)
+             if i.kind is InteractionKind.NOTE]
+    assert notes == ["Le escribo mañana."]

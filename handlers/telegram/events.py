@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.cards import human_size
 from bot.domain import DeliveryStatus
@@ -34,6 +35,7 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # The short "the customer wrote" message quotes this much; the card and /ticket N have all.
 NOTICE_CHARS = 1000
+_NOTICE_HEAD = re.compile(r"^💬 #(\d+) · ")
 PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
 
 
@@ -213,6 +215,15 @@ def notice(view: TicketView, interaction: InteractionView | None, message: str,
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(
             "✉️ Responder", callback_data=cb.encode(cb.REPLY_MENU, view.number, view.version))]])
     return head + body, markup
+
+
+def notice_ticket(message: Message) -> int | None:
+    """The ticket of one of our short "the customer wrote" messages (a reply to it is a
+    note on that ticket, like a reply to the card), or None for any other message."""
+    if message.from_user is None or not message.from_user.is_bot:
+        return None
+    match = _NOTICE_HEAD.match(message.text or "")
+    return int(match.group(1)) if match else None
 
 
 def _kind(a: AttachmentView) -> str | None:
