@@ -69,6 +69,22 @@ def customer_view(customer: Customer) -> CustomerView:
     )
 
 
+def _valid_rut(ref: str) -> bool:
+    try:
+        normalise_rut(ref)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _valid_phone(ref: str, region: str) -> bool:
+    try:
+        normalise_phone(ref, region)
+    except InvalidInput:
+        return False
+    return True
+
+
 def looks_like_rut(ref: str) -> bool:
     """Written the way RUTs are ("12.345.678-5", "1234567-K"), not like a phone."""
     text = ref.strip().upper()
@@ -161,15 +177,15 @@ class CustomerService:
             found = await Customer.get_or_none(id=int(ref.lstrip("#")))
         elif "@" in ref:
             found = await Customer.get_or_none(email=normalise_email(ref))
-        elif looks_like_rut(ref):
+        elif looks_like_rut(ref) and _valid_rut(ref):
             found = await Customer.get_or_none(rut=normalise_rut(ref))
+        elif looks_like_rut(ref) and ("." in ref or ref.upper().endswith("K")
+                                      or not _valid_phone(ref, self._region)):
+            normalise_rut(ref)  # written as a RUT, and not a valid one: raises and says why
         elif any(ch.isdigit() for ch in ref):
             found = await Customer.get_or_none(phone=normalise_phone(ref, self._region))
-            if found is None and ref.isdigit():  # "123456785": a RUT typed without marks
-                try:
-                    found = await Customer.get_or_none(rut=normalise_rut(ref))
-                except InvalidInput:
-                    found = None
+            if found is None and ref.isdigit() and _valid_rut(ref):  # "123456785": a bare RUT
+                found = await Customer.get_or_none(rut=normalise_rut(ref))
         else:
             matches = await Customer.filter(name__icontains=ref).limit(2)
             found = matches[0] if len(matches) == 1 else None

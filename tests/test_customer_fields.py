@@ -93,3 +93,10 @@ async def test_only_team_members_edit(services: Services, team: Team) -> None:
         with pytest.raises(NotAllowed):
             await services.customers.update(stranger, c.id, name="Otra")
     assert (await services.customers.get(c.id)).name == "Ana"
+
+
+async def test_lookup_tells_a_mistyped_rut_from_a_phone(services: Services, team: Team) -> None:
+    c = await services.customers.find_or_create(phone="+56912345678", name="Pedro")
+    assert (await services.customers.find("9-1234-5678")).id == c.id  # a phone with dashes
+    with pytest.raises(InvalidInput, match="dígito verificador"):
+        await services.customers.find("12.345.678-4")
