@@ -72,6 +72,13 @@ async def test_lookup_edit_modal_records_who(rig: SlackRig, team: Team) -> None:
     await rig.interact(submission("UDIEGO", view, {"rut": "12.345.678-4"}))
     assert "dígito verificador" in _ephemeral_to(rig, "UDIEGO")["text"]
     assert (await rig.services.customers.get(keep)).rut == "12345678-5"
+    # data of another customer is refused, and that customer's name pings nobody
+    other = await rig.services.customers.find_or_create(email="x@example.cl",
+                                                        name="<!channel> Otro")
+    await rig.services.customers.update(team.admin, other.id, rut="11.111.111-1")
+    await rig.interact(submission("UDIEGO", view, {"rut": "11.111.111-1"}))
+    told = _ephemeral_to(rig, "UDIEGO")["text"]
+    assert "ya es del cliente «&lt;!channel&gt; Otro»" in told and "<!channel>" not in told
 
 
 async def test_merge_button_merges_and_strangers_are_refused(rig: SlackRig,

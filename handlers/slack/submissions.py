@@ -14,6 +14,7 @@ from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext
 from handlers.slack.customers import SUBMITS as CUSTOMER_SUBMITS
 from handlers.slack.modals import SUBMITS, meta, reply_view
+from handlers.slack.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class Modals:
         try:
             done = await submit(self.ctx, actor, view)
         except (DomainError, KeyError, ValueError) as exc:
-            message = str(exc) if isinstance(exc, DomainError) else \
+            message = escape(str(exc)) if isinstance(exc, DomainError) else \
                 "No entendí el formulario; vuelva a intentarlo."
             await self.ctx.tell(user, message, channel)
             return
