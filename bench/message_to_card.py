@@ -1,6 +1,6 @@
 """Benchmark 4: a customer's message until its ticket card reaches the team's chats.
 
-Run: ``python bench/message_to_card.py [--count 200] [--interval 1.05]``
+Run: ``python bench/message_to_card.py [--count 200] [--interval 1.05] [--triage 30]``
 
 ``atiende run`` runs as a subprocess (``python -m bot run``, configured
 only through ``ATIENDE_*`` variables) with every front end pointed at fakes served by
@@ -27,6 +27,14 @@ would measure that queue. Each email takes two paced Slack posts (the card, then
 original ``.eml`` that ``handlers/email/ingest.py`` stores as an attachment, uploaded
 into the card's thread), so emails go ``--email-interval`` (2.05 s) apart. With the
 defaults the run takes about 11 minutes; ``--count 50`` for a quick look.
+
+**Triage burst** (``--triage N``, scenario 1's taps): for N more WhatsApp tickets, once
+both cards are shown, the administrator taps three buttons on the Telegram card
+(Reclamo, Alta, Consulta), each as soon as the previous edit reached Telegram, as a
+quick person would. For each tap: t0 = Telegram's ``editMessageText`` of the card, t1 =
+the Slack ``chat.update`` of the same card that carries the change; the target is t1 -
+t0 under 1 s. Each tap also posts a line into the card's Slack thread
+(``chat.postMessage``, paced at 1/s): the card edits must not queue behind those.
 """
 
 from __future__ import annotations
@@ -153,6 +161,81 @@ async def _record(out: dict[str, list[float]], fakes: h.Fakes, marks: tuple[int,
     out["both"].append((max(tg, sl) - started) * 1000)
 
 
+def _button(message: dict[str, Any], label: str) -> str:
+    for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+        for button in row:
+            if label in button["text"]:
+                return str(button["callback_data"])
+    raise RuntimeError(f"no {label!r} button on the card")
+
+
+def _header(blocks: Any) -> str:
+    """The Slack card's first line ("#12 · Reclamo · Alta — En proceso")."""
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    try:
+        return str(blocks[0]["text"]["text"])
+    except (IndexError, KeyError, TypeError):
+        return ""
+
+
+async def _next_call(fake: HttpFake, method: str, start: int, wanted: Any) -> tuple[int, float]:
+    """(index, time) of the first ``method`` call from ``start`` whose params fit ``wanted``."""
+    deadline = time.monotonic() + CARD_TIMEOUT
+    while time.monotonic() < deadline:
+        for index in range(start, len(fake.calls)):
+            call = fake.calls[index]
+            if call.method == method and wanted(call.params):
+                return index, call.at
+        await asyncio.sleep(0.002)
+    raise TimeoutError(f"{method} not seen in {CARD_TIMEOUT} s")
+
+
+async def run_triage(fakes: h.Fakes, port: int, count: int,
+                     interval: float) -> dict[str, list[float]]:
+    """Three quick taps per ticket; Telegram card edit -> Slack card edit, per tap."""
+    out: dict[str, list[float]] = {"lag": [], "last": []}
+    paced = Paced(interval * 4)  # 1 card + 3 thread posts per ticket at Slack's 1/s
+    chat = h.ADMIN_TELEGRAM_ID
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        for i in range(count):
+            token = f"tr{i:04d}x{time.time_ns() % 10**6}"
+            body = json.dumps(wa_payload(fakes.graph, f"5692{i:07d}", f"wamid.{token}",
+                                         f"Me cobraron dos veces. Ref {token}")).encode()
+            headers = {"Content-Type": "application/json",
+                       "X-Hub-Signature-256": sign_whatsapp(h.WA_APP_SECRET, body)}
+            marks = (len(fakes.telegram.calls), len(fakes.slack.calls))
+            await paced.wait()
+            await http.post("/webhooks/whatsapp", content=body, headers=headers)
+            await _wait_cards(fakes, marks, token)
+            sent = next(c for c in fakes.telegram.calls[marks[0]:]
+                        if c.method == "sendMessage" and token in str(c.params.get("text")))
+            card_id = int(sent.response["result"]["message_id"])
+            slack_card = next(c for c in fakes.slack.calls[marks[1]:]
+                              if c.method == "chat.postMessage" and token in json.dumps(
+                                  c.params, ensure_ascii=False))
+            ts = str(slack_card.response["ts"])
+            tg_at, slack_at = len(fakes.telegram.calls), len(fakes.slack.calls)
+            lags = []
+            for label in ("Reclamo", "Alta", "Consulta"):
+                shown = fakes.telegram.messages[(chat, card_id)]
+                fakes.telegram.feed_callback(chat, chat, card_id, _button(shown, label))
+                tg_at, tg_time = await _next_call(
+                    fakes.telegram, "editMessageText", tg_at,
+                    lambda p, card=card_id, want=label: int(p.get("message_id", 0)) == card
+                    and f"✓ {want}" in json.dumps(p.get("reply_markup"), ensure_ascii=False))
+                tg_at += 1
+                slack_at, slack_time = await _next_call(
+                    fakes.slack, "chat.update", slack_at,
+                    lambda p, card=ts, want=label: p.get("ts") == card and
+                    f"· {want}" in _header(p.get("blocks")))
+                slack_at += 1
+                lags.append((slack_time - tg_time) * 1000)
+            out["lag"] += lags
+            out["last"].append(lags[-1])
+    return out
+
+
 async def run_email(fakes: h.Fakes, count: int, interval: float) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"both": [], "telegram": [], "slack": [], "post": []}
     account = fakes.account
@@ -178,7 +261,7 @@ async def run_email(fakes: h.Fakes, count: int, interval: float) -> dict[str, li
     return out
 
 
-async def main(count: int, interval: float, email_interval: float) -> None:
+async def main(count: int, interval: float, email_interval: float, triage: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     async with h.Fakes() as fakes:
         with tempfile.TemporaryDirectory(prefix="atiende-bench4-") as tmp:
@@ -191,6 +274,7 @@ async def main(count: int, interval: float, email_interval: float) -> None:
                 await asyncio.sleep(1.0)  # IMAP login and IDLE start after the web server
                 wa = await run_whatsapp(fakes, port, count, interval)
                 em = await run_email(fakes, count, email_interval)
+                tr = await run_triage(fakes, port, triage, interval) if triage else None
             errors = [line for line in (base / "stderr.log").read_text(errors="replace")
                       .splitlines() if "ERROR" in line or "Traceback" in line]
     rows = []
@@ -200,6 +284,10 @@ async def main(count: int, interval: float, email_interval: float) -> None:
         rows.append(h.latency_row(f"{name} -> Slack chat.postMessage", found["slack"]))
         what = "webhook POST answered" if name.startswith("WhatsApp") else "IMAP APPEND done"
         rows.append(h.latency_row(f"{name}: {what}", found["post"]))
+    if tr is not None:
+        rows.append(h.latency_row("triage tap: Telegram card edit -> Slack card edit",
+                                  tr["lag"]))
+        rows.append(h.latency_row("  third tap of three in a row", tr["last"]))
     h.print_table(f"Benchmark 4: customer message -> team card, {count} messages per path "
                   f"(one at a time, >= {interval:g} s apart, email >= {email_interval:g} s; "
                   "atiende run as a subprocess)",
@@ -217,8 +305,10 @@ if __name__ == "__main__":
     parser.add_argument("--email-interval", type=float, default=2.05,
                         help="the same for email: each email also uploads its original "
                              ".eml to Slack, a second paced post")
+    parser.add_argument("--triage", type=int, default=30,
+                        help="tickets triaged by three quick Telegram taps each (0: skip)")
     parser.add_argument("--trace", action="store_true",
                         help="print the fakes' calls for the last message of each path")
     args = parser.parse_args()
     TRACE = args.trace
-    asyncio.run(main(args.count, args.interval, args.email_interval))
+    asyncio.run(main(args.count, args.interval, args.email_interval, args.triage))

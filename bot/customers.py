@@ -1,4 +1,6 @@
-"""Customers (*Clientes*): found or created from an email address or a phone number."""
+"""Customers (*Clientes*): found or created from an email address or a phone number,
+looked up by id, email, phone, RUT or name; edits and merges live in
+``bot/customer_changes.py`` (they record who changed what)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from tortoise.expressions import Q
 
 from bot.clock import Clock
 from bot.errors import CustomerNotFound, InvalidInput
-from bot.views import CustomerView
-from db.models import Customer
+from bot.events import EventBus
+from bot.rut import normalise_rut
+from bot.views import Actor, CustomerChangeView, CustomerView
+from db.models import Customer, Ticket
 
 DEFAULT_PHONE_REGION = "CL"
 
@@ -40,7 +44,17 @@ def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def derive_first_name(name: str) -> str:
+    """The first word of a person's name ("María José Pérez" -> "María"); "" when the
+    name does not look like a person's (empty, an address, digits)."""
+    words = name.strip().split()
+    if not words or "@" in words[0] or any(ch.isdigit() for ch in words[0]):
+        return ""
+    return words[0].strip(",.;:")[:100]
+
+
 def customer_view(customer: Customer) -> CustomerView:
+    typed = (customer.first_name or "").strip()
     return CustomerView(
         id=customer.id,
         name=customer.name,
@@ -48,15 +62,44 @@ def customer_view(customer: Customer) -> CustomerView:
         phone=customer.phone,
         company=customer.company,
         notes=customer.notes,
+        first_name=typed or derive_first_name(customer.name),
+        first_name_derived=not typed,
+        form_of_address=customer.form_of_address or "",
+        rut=customer.rut,
     )
+
+
+def _valid_rut(ref: str) -> bool:
+    try:
+        normalise_rut(ref)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _valid_phone(ref: str, region: str) -> bool:
+    try:
+        normalise_phone(ref, region)
+    except InvalidInput:
+        return False
+    return True
+
+
+def looks_like_rut(ref: str) -> bool:
+    """Written the way RUTs are ("12.345.678-5", "1234567-K"), not like a phone."""
+    text = ref.strip().upper()
+    return bool(text) and ("-" in text or text.endswith("K") or text.count(".") == 2) \
+        and "+" not in text and " " not in text
 
 
 class CustomerService:
     """Looks customers up and creates them; email and phone are unique when set."""
 
-    def __init__(self, clock: Clock, phone_region: str = DEFAULT_PHONE_REGION) -> None:
+    def __init__(self, clock: Clock, phone_region: str = DEFAULT_PHONE_REGION,
+                 bus: EventBus | None = None) -> None:
         self._clock = clock
         self._region = phone_region
+        self._bus = bus  # to redraw the cards of tickets whose customer changed
 
     async def find_or_create(
         self, *, email: str | None = None, phone: str | None = None, name: str = ""
@@ -121,18 +164,34 @@ class CustomerService:
         return customer_view(customer)
 
     async def find(self, ref: str) -> CustomerView:
-        """By exact email or phone (as ``/cliente`` takes it), else by a unique name match."""
+        """By id ("12"), exact email, phone or RUT (as ``/cliente`` takes them), else by a
+        unique name match."""
+        return customer_view(await self.find_model(ref))
+
+    async def find_model(self, ref: str) -> Customer:
         ref = ref.strip()
-        if "@" in ref:
+        found: Customer | None = None
+        if not ref:
+            raise InvalidInput("Indique el cliente: su número, correo, teléfono o RUT.")
+        if ref.lstrip("#").isdigit() and len(ref.lstrip("#")) <= 7:  # phones are longer
+            found = await Customer.get_or_none(id=int(ref.lstrip("#")))
+        elif "@" in ref:
             found = await Customer.get_or_none(email=normalise_email(ref))
+        elif looks_like_rut(ref) and _valid_rut(ref):
+            found = await Customer.get_or_none(rut=normalise_rut(ref))
+        elif looks_like_rut(ref) and ("." in ref or ref.upper().endswith("K")
+                                      or not _valid_phone(ref, self._region)):
+            normalise_rut(ref)  # written as a RUT, and not a valid one: raises and says why
         elif any(ch.isdigit() for ch in ref):
             found = await Customer.get_or_none(phone=normalise_phone(ref, self._region))
+            if found is None and ref.isdigit() and _valid_rut(ref):  # "123456785": a bare RUT
+                found = await Customer.get_or_none(rut=normalise_rut(ref))
         else:
             matches = await Customer.filter(name__icontains=ref).limit(2)
             found = matches[0] if len(matches) == 1 else None
         if found is None:
             raise CustomerNotFound(ref)
-        return customer_view(found)
+        return found
 
     async def search(self, text: str, limit: int = 10) -> list[CustomerView]:
         """Customers whose name, email, phone or company contains ``text``."""
@@ -144,17 +203,45 @@ class CustomerService:
             | Q(email__icontains=text.lower())
             | Q(phone__contains=text.replace(" ", ""))
             | Q(company__icontains=text)
+            | Q(rut__contains=text.replace(".", "").upper())
         )
         found = await Customer.filter(query).order_by("name").limit(limit)
         return [customer_view(c) for c in found]
 
-    async def update(self, customer_id: int, *, name: str | None = None,
-                     company: str | None = None, notes: str | None = None) -> CustomerView:
-        customer = await Customer.get_or_none(id=customer_id)
-        if customer is None:
-            raise CustomerNotFound(str(customer_id))
-        for attr, value in (("name", name), ("company", company), ("notes", notes)):
-            if value is not None:
-                setattr(customer, attr, value.strip())
-        await customer.save()
-        return customer_view(customer)
+    async def update(self, actor: Actor, customer_id: int, **values: str | None) -> CustomerView:
+        """Edit a customer (team members only): each changed field is validated, recorded
+        (who, old -> new) and shown on the open tickets' cards. ``values`` among
+        name, first_name, form_of_address, rut, email, phone, company, notes; None leaves
+        a field as it is, "" clears it."""
+        from bot.customer_changes import edit  # it builds ticket views: import cycle
+
+        return await edit(self, actor, customer_id, values)
+
+    async def merge(self, keep_id: int, drop_id: int, actor: Actor) -> CustomerView:
+        """The same person as two customers: ``drop_id``'s tickets move to ``keep_id``
+        (numbers kept), its contact data fills ``keep_id``'s empty fields, and it is gone."""
+        from bot.customer_changes import merge
+
+        return await merge(self, keep_id, drop_id, actor)
+
+    async def changes(self, customer_id: int, limit: int = 10) -> list[CustomerChangeView]:
+        """The latest recorded edits and merges of a customer, newest first."""
+        from bot.customer_changes import recent
+
+        return await recent(customer_id, limit)
+
+    async def ticket_count(self, customer_id: int) -> int:
+        """How many tickets a customer has (a merge says how many will move)."""
+        return await Ticket.filter(customer_id=customer_id).count()
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def bus(self) -> EventBus | None:
+        return self._bus
+
+    @property
+    def region(self) -> str:
+        return self._region

@@ -21,6 +21,7 @@ from bot.domain import (
     Rol,
     TipoIncidencia,
 )
+from bot.rut import format_rut
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class CustomerView:
     phone: str | None
     company: str = ""
     notes: str = ""
+    # issue 11: how to greet them, and the Chilean tax id (normalised "12345678-5")
+    first_name: str = ""  # as typed by the team, or derived from ``name`` (see below)
+    first_name_derived: bool = True  # True: nobody typed it, it is the name's first word
+    form_of_address: str = ""  # "Sr.", "Sra.", ... or ""
+    rut: str | None = None
 
     @property
     def display(self) -> str:
@@ -81,8 +87,27 @@ class CustomerView:
         return self.name or self.email or self.phone or f"Cliente {self.id}"
 
     @property
+    def rut_display(self) -> str:
+        """The RUT as Chileans write it ("12.345.678-5"), or ""."""
+        if not self.rut:
+            return ""
+        return format_rut(self.rut)
+
+    @property
     def contact(self) -> str:
         return " · ".join(part for part in (self.email, self.phone) if part)
+
+
+@dataclass(frozen=True)
+class CustomerChangeView:
+    """One recorded edit or merge of a customer (issue 11)."""
+
+    customer_id: int
+    author_name: str
+    field: str
+    old_value: str
+    new_value: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ class Customer(Model):
     company = fields.CharField(max_length=200, default="")
     notes = fields.TextField(default="")
     created_at = fields.DatetimeField()
+    # --- customer fields (issue 11: customers as one person across channels) ---
+    first_name = fields.CharField(max_length=100, default="")  # "" = derived from name
+    form_of_address = fields.CharField(max_length=20, default="")  # "Sr.", "Sra.", ...
+    rut = fields.CharField(max_length=12, null=True, unique=True)  # normalised "12345678-5"
 
     class Meta:
         table = "clientes"
@@ -257,3 +261,25 @@ class SentReminder(Model):
 
     class Meta:
         table = "sent_reminders"
+
+
+# --- customer audit (issue 11: customer edits and merges, who and old -> new) ---
+class CustomerChange(Model):
+    """One change to a customer's data (an edit or a merge): who, what, old -> new.
+
+    Kept apart from ticket history because a customer may have no ticket at all; a
+    merge moves the dropped customer's changes to the kept one."""
+
+    id = fields.IntField(primary_key=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="changes", on_delete=fields.CASCADE)
+    author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
+        "models.TeamMember", related_name=False, null=True, on_delete=fields.SET_NULL)
+    author_name = fields.CharField(max_length=200)
+    field = fields.CharField(max_length=40)
+    old_value = fields.TextField(default="")
+    new_value = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "clientes_cambios"

@@ -21,7 +21,7 @@ from bot.queries import TicketFilter
 from bot.services import Services
 from bot.templates import TEMPLATE_TITLES, TemplateName
 from bot.views import Actor, MemberView
-from handlers.console import render
+from handlers.console import customers, render
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,7 +38,10 @@ HELP = """Comandos:
   /resolver N [detalle]          proponer la solución y pedir conformidad
   /conformidad N [si|no]         registrar la respuesta del cliente
   /reabrir N [motivo]   /descartar N motivo   (solo administrador)
-  /buscar texto   /cliente correo|teléfono   /ayuda   /salir"""
+  /buscar texto   /cliente correo|teléfono|RUT   /ayuda   /salir
+  /cliente_editar CLIENTE CAMPO VALOR   cambiar un dato (nombre, pila, tratamiento, rut,
+                                 correo, telefono, empresa, notas; «-» lo deja vacío)
+  /fusionar A B                  el cliente B es la misma persona que A: se unen"""
 
 
 class EndOfInput(Exception):
@@ -59,6 +62,7 @@ class Console:
             "/nota": self.note, "/resolver": self.propose, "/conformidad": self.conformity,
             "/reabrir": self.reopen, "/descartar": self.discard, "/buscar": self.search,
             "/cliente": self.customer, "/ayuda": self.help, "/start": self.help,
+            "/cliente_editar": self.customer_edit, "/fusionar": self.merge,
         }
 
     # --- input --------------------------------------------------------------------
@@ -276,14 +280,13 @@ class Console:
                    or "No encontré tickets.")
 
     async def customer(self, args: list[str]) -> None:
-        if not args:
-            raise InvalidInput("Uso: /cliente correo|teléfono")
-        c = await self.s.customers.find(" ".join(args))
-        tickets = await self.s.queries.for_customer(c.id)
-        now = self.s.clock.now()
-        self.write(f"{c.display} {c.contact}\n"
-                   + ("\n".join(render.row(t, now, self.s.settings) for t in tickets)
-                      or "Sin tickets."))
+        await customers.show(self, args)
+
+    async def customer_edit(self, args: list[str]) -> None:
+        await customers.edit(self, args)
+
+    async def merge(self, args: list[str]) -> None:
+        await customers.merge(self, args)
 
 
 class ConsoleSender:

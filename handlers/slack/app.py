@@ -27,6 +27,7 @@ from handlers.slack.actions import Actions
 from handlers.slack.blocks import ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
 from handlers.slack.commands import Commands
 from handlers.slack.context import Pacer, SlackContext
+from handlers.slack.customers import EDIT_BUTTON, MERGE_BUTTON, CustomerActions
 from handlers.slack.events import CardPoster
 from handlers.slack.modals import TEMPLATE_SELECT
 from handlers.slack.notifier import SlackNotifier
@@ -77,6 +78,7 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     specific ones come first and each catch-all (which only acks) comes last."""
     actions, modals, commands, threads = (Actions(ctx, poster), Modals(ctx), Commands(ctx),
                                           Threads(ctx))
+    customers = CustomerActions(ctx)
     # card elements
     app.action(TIPO)(tolerant(actions.tipo))
     app.action(PRIORIDAD)(tolerant(actions.prioridad))
@@ -86,6 +88,9 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     app.action(REJECT_ID)(tolerant(actions.reject))
     app.action(REOPEN_ID)(tolerant(actions.reopen))
     app.action(MODAL_BUTTONS)(tolerant(actions.open_modal))
+    # buttons of /ticket cliente and /ticket fusionar
+    app.action(EDIT_BUTTON)(tolerant(customers.edit))
+    app.action(MERGE_BUTTON)(tolerant(customers.merge))
     # inside the reply modal: before the catch-all, or the preview never changes
     app.action(TEMPLATE_SELECT)(tolerant(modals.template_changed))
     app.action(ANY)(tolerant(actions.ignore))
@@ -110,12 +115,13 @@ class SlackFrontEnd:
     name = "slack"
 
     def __init__(self, services: Services, *, process_before_response: bool = False,
-                 pace_seconds: float = 1.0, socket_ping_interval: float = 10.0) -> None:
+                 pace_seconds: float = 1.0, pacer: Pacer | None = None,
+                 socket_ping_interval: float = 10.0) -> None:
         settings = services.settings
         if not settings.slack_channel:
             raise ValueError("ATIENDE_SLACK_CHANNEL: falta el ID del canal de soporte")
         self.ctx = SlackContext(services, build_client(settings), settings.slack_channel,
-                                Pacer(pace_seconds))
+                                pacer or Pacer(pace_seconds))
         self.poster = CardPoster(self.ctx)
         # process_before_response=False (production): bolt answers Slack at ack() and
         # runs the rest of the listener afterwards; tests pass True to await the work.

@@ -1,4 +1,5 @@
-"""``/ticket``: nuevo | lista [mios|vencidos] | 12 | buscar texto — answered ephemerally."""
+"""``/ticket``: nuevo | lista [mios|vencidos] | 12 | buscar texto | cliente X |
+fusionar A B — answered ephemerally."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from bot.errors import DomainError
 from bot.queries import TicketFilter
 from bot.views import Actor, TicketView
-from handlers.slack import home, identity, modals
+from handlers.slack import customers, home, identity, modals
 from handlers.slack.actions import Ack
 from handlers.slack.blocks import fallback_text, ticket_blocks
 from handlers.slack.context import SlackContext
@@ -15,7 +16,9 @@ from handlers.slack.mrkdwn import escape, literal
 
 HELP = ("Uso de `/ticket`:\n• `/ticket nuevo`: crear un ticket\n"
         "• `/ticket lista [mios|vencidos]`: tickets abiertos\n"
-        "• `/ticket 12`: ver el ticket 12\n• `/ticket buscar texto`: buscar")
+        "• `/ticket 12`: ver el ticket 12\n• `/ticket buscar texto`: buscar\n"
+        "• `/ticket cliente correo|teléfono|RUT`: datos y tickets de un cliente (y editarlo)\n"
+        "• `/ticket fusionar A B`: unir el cliente B al A (la misma persona)")
 
 
 class Commands:
@@ -38,7 +41,7 @@ class Commands:
                 return
             blocks = await self._answer(actor, head, words[1:])
         except DomainError as exc:
-            await self.ctx.tell(user, str(exc), channel)
+            await self.ctx.tell(user, escape(str(exc)), channel)
             return
         if blocks is None:
             await self.ctx.tell(user, HELP, channel)
@@ -60,6 +63,10 @@ class Commands:
             return self._listing(f"Resultados para «{escape(' '.join(rest))}»", tuple(found))
         if head.isdigit():
             return await self._one(int(head))
+        if head == "cliente" and rest:
+            return await customers.lookup_blocks(self.ctx, " ".join(rest))
+        if head == "fusionar":
+            return await customers.merge_blocks(self.ctx, rest)
         return None
 
     def _listing(self, title: str, tickets: tuple[TicketView, ...]) -> list[dict[str, Any]]:

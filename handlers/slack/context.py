@@ -1,7 +1,8 @@
 """What every Slack listener shares: the services, the Web API client, the channel.
 
-Built once per front end and handed to the listeners (no globals). ``Pacer`` keeps us
-near Slack's ~1 post/s per channel so bursts queue here instead of earning 429s.
+Built once per front end and handed to the listeners (no globals). ``Pacer`` keeps
+``chat.postMessage`` (and file uploads, which post too) near Slack's ~1 post/s per
+channel so bursts queue here instead of earning 429s; card edits are not paced.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +25,16 @@ PLATFORM = "slack"
 
 
 class Pacer:
-    """At most one post per ``interval`` seconds per channel (Slack: about 1/s)."""
+    """At most one post per ``interval`` seconds per channel (Slack: about 1/s).
+
+    ``monotonic`` and ``sleep`` are injectable so tests can hold or count the waits."""
 
     def __init__(self, interval: float = 1.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._interval = interval
         self._monotonic = monotonic
+        self._sleep = sleep
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
 
@@ -40,7 +45,7 @@ class Pacer:
         async with lock:
             delay = self._last.get(channel, float("-inf")) + self._interval - self._monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
             self._last[channel] = self._monotonic()
 
 

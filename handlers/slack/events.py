@@ -27,35 +27,49 @@ log = logging.getLogger(__name__)
 
 
 class CardPoster:
-    """Posts and redraws cards and thread entries; owns the event queue."""
+    """Posts and redraws cards and thread entries; owns the two queues.
+
+    Cards and threads run on separate workers: a card edit (``chat.update``, Tier 3) is
+    not paced and never waits behind thread posts, which ``chat.postMessage`` paces at
+    ~1/s per channel. Each worker keeps its own order, and an entry reaches the thread
+    queue only once its card exists, so a thread never precedes its card.
+    """
 
     def __init__(self, ctx: SlackContext) -> None:
         self.ctx = ctx
         self._queue: asyncio.Queue[TicketEvent] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        self._threads: asyncio.Queue[tuple[CardRef, TicketEvent]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
 
     # --- lifecycle ------------------------------------------------------------------
     async def on_event(self, event: TicketEvent) -> None:
-        """The bus subscriber: queue when the worker runs, else handle at once."""
-        if self._worker is None:
+        """The bus subscriber: queue when the workers run, else handle at once."""
+        if not self._workers:
             await self._handle_safely(event)
         else:
             self._queue.put_nowait(event)
 
     def start(self) -> None:
-        self._worker = asyncio.create_task(self._run(), name="slack-cards")
+        self._workers = [asyncio.create_task(self._run(), name="slack-cards"),
+                         asyncio.create_task(self._run_threads(), name="slack-threads")]
 
     async def stop(self) -> None:
         await self.drain()
-        if self._worker is not None:
-            self._worker.cancel()
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+                await worker
 
     async def drain(self) -> None:
-        """Wait until every queued event is posted (tests; a clean stop)."""
-        if self._worker is not None:
+        """Wait until every queued event is shown, card and thread (tests; a clean stop)."""
+        await self.drain_cards()
+        if self._workers:
+            await self._threads.join()
+
+    async def drain_cards(self) -> None:
+        """Wait until every queued card post or edit is done (thread posts may still wait)."""
+        if self._workers:
             await self._queue.join()
 
     async def _run(self) -> None:
@@ -66,12 +80,38 @@ class CardPoster:
             finally:
                 self._queue.task_done()
 
+    async def _run_threads(self) -> None:
+        while True:
+            ref, event = await self._threads.get()
+            try:
+                await self._thread_safely(ref, event)
+            finally:
+                self._threads.task_done()
+
     async def _handle_safely(self, event: TicketEvent) -> None:
         try:
             await self.handle(event)
         except Exception:  # a Slack failure must not stop the next events
             log.exception("slack card update failed ticket=#%s kind=%s",
                           event.ticket.number, event.kind)
+
+    async def _thread_safely(self, ref: CardRef, event: TicketEvent) -> None:
+        try:
+            if event.kind is EventKind.CREATED:
+                if event.interaction is not None:
+                    await self.upload(ref, event.interaction)
+            else:
+                await self.post_history(ref, event)
+        except Exception:  # a failed thread post must not stop the next ones
+            log.exception("slack thread post failed ticket=#%s kind=%s",
+                          event.ticket.number, event.kind)
+
+    async def _to_thread(self, ref: CardRef, event: TicketEvent) -> None:
+        """Queue the thread part (or do it now when the workers are not running)."""
+        if self._workers:
+            self._threads.put_nowait((ref, event))
+        else:
+            await self._thread_safely(ref, event)
 
     # --- cards ----------------------------------------------------------------------
     async def handle(self, event: TicketEvent) -> None:
@@ -82,14 +122,14 @@ class CardPoster:
         if ref is None:
             ref = await self.post_card(ticket, message)
             if event.kind is EventKind.CREATED and interaction is not None:
-                await self.upload(ref, interaction)
+                await self._to_thread(ref, event)  # the customer's files
                 await home.refresh_all(self.ctx)
                 return
         else:
             await self.redraw(ticket, ref, message)
             if event.kind is EventKind.CREATED:  # delivered twice: the card is enough
                 return
-        await self.post_history(ref, event)
+        await self._to_thread(ref, event)
         await home.refresh_all(self.ctx)
 
     async def post_card(self, ticket: TicketView, message: str = "") -> CardRef:
@@ -102,13 +142,15 @@ class CardPoster:
 
     async def redraw(self, ticket: TicketView, ref: CardRef | None = None,
                      message: str = "") -> None:
-        """chat.update the card with the current state (after a change, or a stale click)."""
+        """chat.update the card with the current state (after a change, or a stale click).
+
+        Not paced: ``chat.update`` is a Tier 3 method (50+/min), not the 1/s per channel
+        of ``chat.postMessage``; a 429 is retried by the client after Retry-After."""
         ref = ref or await self.ctx.services.cards.get(PLATFORM, ticket.number,
                                                        self.ctx.channel)
         if ref is None:
             await self.post_card(ticket, message)
             return
-        await self.ctx.pacer.wait(ref.chat_id)
         await self.ctx.client.chat_update(channel=ref.chat_id, ts=ref.message_id,
                                           text=fallback_text(ticket),
                                           blocks=self._blocks(ticket, message))

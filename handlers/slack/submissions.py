@@ -12,7 +12,9 @@ from bot.errors import DomainError
 from handlers.slack import identity
 from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext
+from handlers.slack.customers import SUBMITS as CUSTOMER_SUBMITS
 from handlers.slack.modals import SUBMITS, meta, reply_view
+from handlers.slack.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,13 @@ class Modals:
         await ack()
         user, channel = body["user"]["id"], meta(view).get("c")
         actor = await identity.require(self.ctx, user, channel)
-        submit = SUBMITS.get(str(view.get("callback_id")))
+        submit = {**SUBMITS, **CUSTOMER_SUBMITS}.get(str(view.get("callback_id")))
         if actor is None or submit is None:
             return
         try:
             done = await submit(self.ctx, actor, view)
         except (DomainError, KeyError, ValueError) as exc:
-            message = str(exc) if isinstance(exc, DomainError) else \
+            message = escape(str(exc)) if isinstance(exc, DomainError) else \
                 "No entendí el formulario; vuelva a intentarlo."
             await self.ctx.tell(user, message, channel)
             return

@@ -42,7 +42,9 @@ COMMANDS = [
     BotCommand("tickets", "Tickets abiertos (filtros: estado, míos, vencidos)"),
     BotCommand("ticket", "Tarjeta e historial de un ticket: /ticket 12"),
     BotCommand("buscar", "Buscar tickets por texto"),
-    BotCommand("cliente", "Tickets de un cliente: /cliente correo o teléfono"),
+    BotCommand("cliente", "Datos y tickets de un cliente: /cliente correo, teléfono o RUT"),
+    BotCommand("cliente_editar", "Editar un dato de un cliente: /cliente_editar 12 rut 12.345.678-5"),
+    BotCommand("fusionar", "Unir dos clientes que son la misma persona: /fusionar A B"),
     BotCommand("cancelar", "Salir de la conversación en curso"),
     BotCommand("ayuda", "Qué puedo hacer aquí"),
 ]

@@ -38,6 +38,7 @@ REOPEN = "ro"
 DISCARD = "d"
 DISCARD_REASON = "dq"  # arg: index in DISCARD_REASONS
 CLOSE = "x"  # close a menu or preview (nothing changes)
+MERGE = "fu"  # number: the customer kept, arg: the customer merged into it
 LIST = "L"  # number: page, arg: filter code
 # --- /nuevo ---------------------------------------------------------------------------
 NEW_CUSTOMER = "nc"  # number: customer id

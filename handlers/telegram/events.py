@@ -1,9 +1,12 @@
 """Ticket events -> cards in Telegram.
 
-A new ticket or a new customer message posts the card (with what the customer sent:
-photos as photos, other files as documents, too-large ones named with their size) to
-the administrator and to the assignee, when they are linked to Telegram. Any other
-change edits every posted card in place. Events are handled one at a time by a worker
+A new ticket posts the card (with what the customer sent: photos as photos, other files
+as documents, too-large ones named with their size) to the administrator and to the
+assignee, when they are linked to Telegram. A further customer message on a ticket that
+already has a card in that chat edits the card in place and posts one short message
+that replies to it (the customer's words and a "Responder" button), so a conversation
+is one card and its replies, not a fresh full card per message. Any other change edits
+every posted card in place. Events are handled one at a time by a worker
 task, so a slow or rate-limited Telegram never holds up the service that published.
 """
 
@@ -12,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 
-from telegram import Bot, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.cards import human_size
 from bot.domain import DeliveryStatus
 from bot.events import EventKind, TicketEvent
-from bot.views import AttachmentView, MemberView, TicketView
+from bot.lifecycle import Action, allowed_actions
+from bot.views import Actor, AttachmentView, InteractionView, MemberView, TicketView
+from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_CAPTION, esc, fit
 from handlers.telegram.common import PLATFORM, Desk
 
@@ -27,6 +33,9 @@ log = logging.getLogger(__name__)
 # Bot API limits for uploads (a self-hosted Bot API server allows more; we stay safe).
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+# The short "the customer wrote" message quotes this much; the card and /ticket N have all.
+NOTICE_CHARS = 1000
+_NOTICE_HEAD = re.compile(r"^💬 #(\d+) · ")
 PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
 
 
@@ -82,6 +91,9 @@ class CardEvents:
             message = event.interaction.body.strip() if event.interaction else view.description
             if not message:
                 message = "(el cliente envió solo adjuntos)" if files else view.description
+            if event.kind is EventKind.CUSTOMER_MESSAGE:
+                await self.customer_wrote(view, event.interaction, message, files)
+                return
             for member in await self.recipients(view):
                 chat_id = member.telegram_user_id
                 assert chat_id is not None
@@ -93,6 +105,30 @@ class CardEvents:
                 await self.warn_failed(view, event.interaction.channel.label)
             return
         await self.refresh(view, new_assignee=any(c[0] == "Responsable" for c in event.changes))
+
+    async def customer_wrote(self, view: TicketView, interaction: InteractionView | None,
+                             message: str, files: tuple[AttachmentView, ...]) -> None:
+        """A further customer message: the card edited in place plus one short reply to
+        it where a card exists; a full card only in a chat that has none (or lost it)."""
+        refs = {ref.chat_id: ref for ref in await self.s.cards.for_ticket(PLATFORM, view.number)}
+        for member in await self.recipients(view):
+            chat_id = member.telegram_user_id
+            assert chat_id is not None
+            ref = refs.pop(str(chat_id), None)
+            if ref is None or not await self.desk.redraw(self.bot, ref.chat_id, ref.message_id,
+                                                         view, member, message):
+                card = await self.desk.send_card(self.bot, chat_id, view, member, message)
+                await self.send_files(chat_id, card.message_id, view, files)
+                continue
+            text, markup = notice(view, interaction, message, member)
+            await self.bot.send_message(
+                chat_id, text, reply_markup=markup,
+                reply_parameters=ReplyParameters(int(ref.message_id),
+                                                 allow_sending_without_reply=True))
+            await self.send_files(chat_id, int(ref.message_id), view, files)
+        for ref in refs.values():  # e.g. a former assignee's card: kept current, no ping
+            member = await self.desk.member_for_chat(ref.chat_id)
+            await self.desk.redraw(self.bot, ref.chat_id, ref.message_id, view, member, message)
 
     async def warn_failed(self, view: TicketView, channel: str) -> None:
         """A message to the customer could not be delivered for good: say so on each card."""
@@ -161,6 +197,33 @@ class CardEvents:
             text, _ = fit("\n".join(unsent), 4000)
             await self.bot.send_message(chat_id, f"Adjuntos del ticket #{view.number}:\n{text}",
                                         reply_parameters=reply)
+
+
+def notice(view: TicketView, interaction: InteractionView | None, message: str,
+           member: MemberView) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The short reply to the card: who wrote, on which channel, their words (escaped and
+    cut, with a pointer to the full text) and "Responder" when the member may reply."""
+    who = interaction.author_name if interaction and interaction.author_name \
+        else view.customer.display
+    channel = interaction.channel.label if interaction else view.channel.label
+    head = f"💬 <b>#{view.number}</b> · {esc(who)} ({esc(channel)}):\n"
+    body, cut = fit(message, NOTICE_CHARS)
+    if cut:
+        body += esc(f"\n(texto completo: /ticket {view.number})")
+    markup = None
+    if Action.REPLY in allowed_actions(view, Actor.of(member)):
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            "✉️ Responder", callback_data=cb.encode(cb.REPLY_MENU, view.number, view.version))]])
+    return head + body, markup
+
+
+def notice_ticket(message: Message) -> int | None:
+    """The ticket of one of our short "the customer wrote" messages (a reply to it is a
+    note on that ticket, like a reply to the card), or None for any other message."""
+    if message.from_user is None or not message.from_user.is_bot:
+        return None
+    match = _NOTICE_HEAD.match(message.text or "")
+    return int(match.group(1)) if match else None
 
 
 def _kind(a: AttachmentView) -> str | None:

@@ -21,7 +21,10 @@ HELP = """Atiende — lo que puede hacer aquí:
 /tickets — tickets abiertos, más nuevos primero (filtros: estado, míos, vencidos)
 /ticket 12 — la tarjeta y el historial del ticket 12
 /buscar texto — buscar en asuntos, mensajes y clientes
-/cliente correo|teléfono — los tickets de un cliente
+/cliente correo|teléfono|RUT — los datos y tickets de un cliente
+/cliente_editar 12 rut 12.345.678-5 — cambiar un dato de un cliente (nombre, pila, \
+tratamiento, rut, correo, telefono, empresa, notas)
+/fusionar A B — el cliente B es la misma persona que A: se unen (pide confirmación)
 /cancelar — salir de cualquier conversación
 /ayuda — esta ayuda
 
@@ -90,15 +93,6 @@ class Lookup:
             raise InvalidInput("Uso: /buscar texto (por ejemplo: /buscar boleta)")
         found = await self.s.queries.search(text)
         await self._rows(update, f"🔎 Resultados para «{esc(text)}»", found)
-
-    async def customer(self, update: Update, context: DeskContext) -> None:
-        """/cliente correo|teléfono: the customer's tickets."""
-        ref = " ".join(context.args or []).strip()
-        if not ref:
-            raise InvalidInput("Uso: /cliente correo|teléfono")
-        c = await self.s.customers.find(ref)
-        found = await self.s.queries.for_customer(c.id)
-        await self._rows(update, f"👤 <b>{esc(c.display)}</b> {esc(c.contact)}", found)
 
     async def _rows(self, update: Update, title: str, found: list[TicketView]) -> None:
         now = self.desk.now()

@@ -31,6 +31,7 @@ from handlers.telegram import create
 from handlers.telegram.access import Access
 from handlers.telegram.common import PLATFORM, Desk, DeskContext, tell
 from handlers.telegram.create import NewTicket
+from handlers.telegram.customers import Customers
 from handlers.telegram.lookup import HELP, Lookup
 from handlers.telegram.reply import WAIT_DETAIL, WAIT_TEXT, Responder
 from handlers.telegram.triage import WAIT_REASON, Triage
@@ -66,8 +67,8 @@ class Router:
 def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None:
     access = Access(desk, HELP)
     triage, responder, new = Triage(desk), Responder(desk), NewTicket(desk)
-    lookup = Lookup(desk, triage)
-    router = Router(triage.routes(), responder.routes(), lookup.routes())
+    lookup, customers = Lookup(desk, triage), Customers(desk)
+    router = Router(triage.routes(), responder.routes(), lookup.routes(), customers.routes())
     cancel = CommandHandler("cancelar", new.cancel)
 
     app.add_handler(TypeHandler(Update, access.guard), group=-1)
@@ -117,7 +118,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     app.add_handler(CommandHandler("tickets", lookup.tickets))
     app.add_handler(CommandHandler("ticket", lookup.ticket))
     app.add_handler(CommandHandler("buscar", lookup.search))
-    app.add_handler(CommandHandler("cliente", lookup.customer))
+    app.add_handler(CommandHandler("cliente", customers.show))
+    app.add_handler(CommandHandler("cliente_editar", customers.edit))
+    app.add_handler(CommandHandler("fusionar", customers.merge))
     app.add_handler(CommandHandler("cancelar", lookup.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(router.dispatch))
     app.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & (filters.TEXT | filters.CAPTION)

@@ -17,6 +17,7 @@ from bot.views import TicketView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, history_plain, join_blocks, split_plain
 from handlers.telegram.common import PLATFORM, Desk, DeskContext, done, edit
+from handlers.telegram.events import notice_ticket
 
 WAIT_REASON = "descartar:motivo"
 
@@ -179,11 +180,12 @@ class Triage:
         assert msg is not None and msg.reply_to_message is not None
         ref = await self.s.cards.by_message(PLATFORM, str(msg.chat.id),
                                             str(msg.reply_to_message.message_id))
-        if ref is None:
+        number = ref.ticket_number if ref else notice_ticket(msg.reply_to_message)
+        if number is None:
             await msg.reply_text("Para agregar una nota, responda a la tarjeta de un ticket. "
                                  "Escriba /ayuda para ver los comandos.", parse_mode=None)
             return
-        await self.s.tickets.note(context.actor, ref.ticket_number, msg.text or msg.caption or "")
-        await msg.reply_text(f"📝 Nota interna agregada al ticket #{ref.ticket_number} "
+        await self.s.tickets.note(context.actor, number, msg.text or msg.caption or "")
+        await msg.reply_text(f"📝 Nota interna agregada al ticket #{number} "
                              "(el cliente no la ve).", parse_mode=None)
 

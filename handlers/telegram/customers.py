@@ -1,0 +1,90 @@
+"""Customers from Telegram: ``/cliente`` (the data and the tickets), ``/cliente_editar``
+and ``/fusionar`` (with a confirmation button). The access guard lets only active team
+members reach these; every customer string is escaped for HTML."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.customer_text import (
+    EDIT_USAGE,
+    FIELD_LABELS,
+    customer_fields,
+    merge_summary,
+    parse_edit,
+    parse_merge,
+)
+from bot.errors import InvalidInput
+from bot.views import CustomerView
+from handlers.telegram import callbacks as cb
+from handlers.telegram.cards import esc, join_blocks, open_button, row_html
+from handlers.telegram.common import Desk, DeskContext, done
+
+
+def customer_html(c: CustomerView) -> str:
+    lines = [f"👤 <b>{esc(c.display)}</b>"]
+    lines += [f"<b>{esc(label)}:</b> {esc(value)}" for label, value in customer_fields(c)
+              if label != "Notas"]
+    if c.notes:
+        lines.append(f"<b>Notas:</b> {esc(c.notes[:500])}")
+    return "\n".join(lines)
+
+
+class Customers:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.s = desk.s
+
+    def routes(self) -> dict[str, object]:
+        return {cb.MERGE: self.merge_confirmed}
+
+    async def show(self, update: Update, context: DeskContext) -> None:
+        """/cliente número|correo|teléfono|RUT: the customer's data and tickets."""
+        ref = " ".join(context.args or []).strip()
+        if not ref:
+            raise InvalidInput("Uso: /cliente número, correo, teléfono o RUT")
+        c = await self.s.customers.find(ref)
+        found = await self.s.queries.for_customer(c.id)
+        now = self.desk.now()
+        blocks = [customer_html(c)] + ([row_html(t, now) for t in found]
+                                       or ["No tiene tickets."])
+        buttons = [open_button(t) for t in found[:24]]
+        markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
+        texts = join_blocks(blocks)
+        for i, text in enumerate(texts):
+            last = i == len(texts) - 1
+            await update.effective_message.reply_text(  # type: ignore[union-attr]
+                text, reply_markup=markup if last and buttons else None)
+
+    async def edit(self, update: Update, context: DeskContext) -> None:
+        """/cliente_editar CLIENTE CAMPO VALOR: one field, recorded with who and old -> new."""
+        if not context.args:
+            raise InvalidInput(EDIT_USAGE)
+        ref, values = parse_edit(list(context.args))
+        c = await self.s.customers.find(ref)
+        c = await self.s.customers.update(context.actor, c.id, **values)
+        (field,) = values
+        await update.effective_message.reply_text(  # type: ignore[union-attr]
+            f"✓ {esc(FIELD_LABELS[field])} actualizado.\n\n{customer_html(c)}")
+
+    async def merge(self, update: Update, context: DeskContext) -> None:
+        """/fusionar A B: what will happen, and a button to confirm it."""
+        a, b = parse_merge(list(context.args or []))
+        keep, drop = await self.s.customers.find(a), await self.s.customers.find(b)
+        if keep.id == drop.id:
+            raise InvalidInput("A y B son el mismo cliente: no hay nada que fusionar.")
+        moved = await self.s.customers.ticket_count(drop.id)
+        markup = InlineKeyboardMarkup([[
+            InlineKeyboardButton("🔗 Fusionar", callback_data=cb.encode(cb.MERGE, keep.id, 0,
+                                                                        drop.id)),
+            InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))]])
+        await update.effective_message.reply_text(  # type: ignore[union-attr]
+            esc(merge_summary(keep, drop, moved)), reply_markup=markup)
+
+    async def merge_confirmed(self, update: Update, context: DeskContext,
+                              press: cb.Press) -> None:
+        """🔗 Fusionar: the merge itself (the confirmation turns into its result)."""
+        if not press.arg.isdigit():
+            raise InvalidInput("Este botón ya no está disponible.")
+        kept = await self.s.customers.merge(press.number, int(press.arg), context.actor)
+        await done(update, f"✓ Clientes fusionados: queda {kept.display} (cliente {kept.id}).")
