@@ -31,6 +31,7 @@ from bot.domain import (
 )
 from bot.errors import InvalidInput, MemberNotFound, NotAllowed, StaleAction, TicketNotFound
 from bot.events import EventBus, EventKind, TicketEvent
+from bot.fitting import render_fitting
 from bot.lifecycle import Action, check_allowed, check_legal, refuse
 from bot.outbox import queue
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
@@ -155,13 +156,16 @@ class TicketService:
             if customer is None:
                 raise InvalidInput(f"No existe el cliente {customer_id}.")
             assignee = await self._default_assignee(assignee_id)
+            # A ticket the team opens (after a phone call) is not the customer writing:
+            # WhatsApp's 24-hour window runs from their last real message, if any.
+            heard = now if actor.member is None else await _last_heard(customer)
             ticket = await Ticket.create(
                 customer=customer, channel=channel,
                 subject=(subject.strip() or _subject_from(description))[:300],
                 description=description, tipo=tipo, prioridad=prioridad, assignee=assignee,
                 created_at=now, updated_at=now, first_response_due=due.first_response,
                 resolution_due=due.resolution, resolution_clock_since=now,
-                last_customer_message_at=now if channel in (Canal.EMAIL, Canal.WHATSAPP) else None,
+                last_customer_message_at=heard if channel in (Canal.EMAIL, Canal.WHATSAPP) else None,
                 previous_ticket_id=previous_ticket,
             )
             first = await self._record(
@@ -248,7 +252,7 @@ class TicketService:
             plazo_resolucion=view.resolution_due, agente=agent,
             empresa=self._settings.company_name, detalle=detalle.strip(),
             plazo_conformidad=conformity_due)
-        return self._renderer.render(template, ctx)
+        return render_fitting(self._renderer, template, ctx)
 
     def templates_for(self, ticket: TicketView) -> list[TemplateName]:
         return self._renderer.available(ticket.tipo)
@@ -517,3 +521,10 @@ async def _attach(interaction: Interaction, attachments: Sequence[NewAttachment]
         await Attachment.create(interaction=interaction, filename=a.filename,
                                 content_type=a.content_type, size=a.size, sha256=a.sha256,
                                 stored_path=a.stored_path, note=a.note)
+
+
+async def _last_heard(customer: Customer) -> datetime | None:
+    """When the customer last wrote to us, on any of their tickets."""
+    latest = await Ticket.filter(customer=customer, last_customer_message_at__isnull=False
+                                 ).order_by("-last_customer_message_at").first()
+    return latest.last_customer_message_at if latest else None

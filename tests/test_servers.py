@@ -38,6 +38,7 @@ from tests.servers import LATE, TIMEOUT
 from tests.servers.fake_graph import FakeGraph, sign_whatsapp
 from tests.servers.fake_slack import FakeSlack
 from tests.servers.fake_telegram import FakeTelegram
+from tests.servers.images import png
 from tests.servers.imap import ImapAccount
 from tests.servers.postgres import PostgresServer
 from tests.servers.slack_signing import signed_headers
@@ -119,9 +120,9 @@ async def test_telegram_files_and_commands(fake_telegram: FakeTelegram) -> None:
         assert doc.document is not None
         file = await bot.get_file(doc.document.file_id)
         assert await file.download_as_bytearray() == b"%PDF-1.4 boleta"
-        photo = await bot.send_photo(42, b"\x89PNG fake")
+        photo = await bot.send_photo(42, png(8, 6))
         album = await bot.send_media_group(
-            42, [InputMediaPhoto(photo.photo[-1].file_id), InputMediaPhoto(b"\x89PNG two")]
+            42, [InputMediaPhoto(photo.photo[-1].file_id), InputMediaPhoto(png(6, 8))]
         )
         await bot.set_my_commands([("ticket", "Nuevo reclamo"), ("estado", "Ver estado")])
         commands = await bot.get_my_commands()

@@ -6,6 +6,7 @@ from bot.attachments import NewAttachment
 from bot.notify import Audience, Digest, Notice
 from handlers.telegram.persistence import KvPersistence
 from tests.servers import FakeTelegram
+from tests.servers.images import png
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 
 
@@ -48,7 +49,7 @@ async def test_stopped_front_end_reaches_nobody(desk: Desk) -> None:
 
 async def test_attachments_arrive_with_the_card(desk: Desk, fake_telegram: FakeTelegram) -> None:
     store = desk.services.attachments
-    photo = store.store(b"\xff\xd8\xff fake jpeg", "foto boleta.jpg", "image/jpeg")
+    photo = store.store(png(800, 600), "foto boleta.png", "image/png")
     pdf = store.store(b"%PDF-1.4 contrato", "contrato.pdf", "application/pdf")
     voice = store.store(b"OggS voice", "nota de voz.ogg", "audio/ogg")
     huge = NewAttachment("video.mp4", "video/mp4", 80 * 1024 * 1024, "0" * 64,
@@ -60,7 +61,7 @@ async def test_attachments_arrive_with_the_card(desk: Desk, fake_telegram: FakeT
     card = await desk.card(number)
     (sent_photo,) = fake_telegram.calls_to("sendPhoto")
     documents = fake_telegram.calls_to("sendDocument")
-    assert sent_photo.files["photo"].data == b"\xff\xd8\xff fake jpeg"
+    assert sent_photo.files["photo"].data == png(800, 600)
     assert [d.files["document"].filename for d in documents] == ["contrato.pdf",
                                                                  "nota de voz.ogg"]
     assert all(c.params["reply_parameters"]["message_id"] == card["message_id"]
@@ -108,3 +109,25 @@ async def test_failed_delivery_is_reported_on_the_card(desk: Desk,
                                                 failed))
     await desk.front.drain()
     assert "No se pudo entregar" in desk.last_message()["text"]
+
+
+async def test_one_refused_attachment_blocks_nothing(desk: Desk,
+                                                     fake_telegram: FakeTelegram) -> None:
+    """A long screenshot (ratio over 20), an empty file and a broken image: each goes
+    its own way, the rest still arrive, and the card reaches the assignee too."""
+    store = desk.services.attachments
+    screenshot = store.store(png(200, 4500), "captura larga.png", "image/png")
+    empty = store.store(b"", "vacio.txt", "text/plain")
+    broken = store.store(b"\x89PNG not really", "rota.png", "image/png")
+    fine = store.store(png(640, 480), "foto.png", "image/png")
+    number = await desk.customer_writes("Adjunto capturas", attachments=(
+        screenshot, empty, broken, fine))
+    card = await desk.card(number)
+    photos = fake_telegram.calls_to("sendPhoto")
+    documents = fake_telegram.calls_to("sendDocument")
+    assert [c.files["photo"].filename for c in photos] == ["foto.png"]
+    assert sorted(d.files["document"].filename for d in documents) == ["captura larga.png",
+                                                                       "rota.png"]
+    note = desk.last_message()["text"]
+    assert "vacio.txt" in note and "archivo vacío" in note and f"/ticket {number}" in note
+    assert card["message_id"] and desk.failed_calls() == []

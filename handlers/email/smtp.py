@@ -14,7 +14,6 @@ import logging
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
@@ -23,6 +22,7 @@ from bot.clock import Clock
 from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
 from bot.settings import Settings
 from bot.templates import TemplateName
+from handlers.email.headers import SMTP_IDS
 from handlers.email.parse import message_ids
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class SmtpSender:
 
     def build(self, message: OutboundMessage) -> EmailMessage:
         """The MIME message for ``message`` (text + HTML alternative)."""
-        mail = EmailMessage()
+        mail = EmailMessage(policy=SMTP_IDS)
         mail["From"] = Address(one_line(self._from_name or self._settings.company_name),
                                addr_spec=self._from_address)
         try:
@@ -116,7 +116,7 @@ class SmtpSender:
             await smtp.mail(self._from_address)
             await smtp.rcpt(recipient)
             try:
-                await smtp.data(mail.as_bytes(policy=SMTP_POLICY))
+                await smtp.data(mail.as_bytes(policy=SMTP_IDS))
             except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
                 raise AmbiguousSendError(f"la conexión se cortó tras enviar el mensaje "
                                          f"({type(exc).__name__})") from exc

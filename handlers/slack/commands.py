@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import DomainError
+from bot.fitting import cut
 from bot.queries import TicketFilter
 from bot.views import Actor, TicketView
 from handlers.slack import customers, home, identity, modals
@@ -60,7 +61,8 @@ class Commands:
             return self._listing(f"Tickets abiertos ({page.total})", page.items)
         if head == "buscar" and rest:
             found = await q.search(" ".join(rest), limit=15)
-            return self._listing(f"Resultados para «{escape(' '.join(rest))}»", tuple(found))
+            query = cut(" ".join(rest), 200)  # echoed back: it must fit its section
+            return self._listing(f"Resultados para «{escape(query)}»", tuple(found))
         if head.isdigit():
             return await self._one(int(head))
         if head == "cliente" and rest:

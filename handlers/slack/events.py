@@ -13,11 +13,15 @@ import contextlib
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
+from bot.cards import human_size
 from bot.chat_cards import CardRef
 from bot.domain import DeliveryStatus, Estado, InteractionKind
 from bot.events import EventKind, TicketEvent
+from bot.fitting import cut
 from bot.templates import TEMPLATE_TITLES, TemplateName
-from bot.views import InteractionView, TicketView
+from bot.views import AttachmentView, InteractionView, TicketView
 from handlers.slack import home
 from handlers.slack.blocks import conformity_buttons, fallback_text, ticket_blocks
 from handlers.slack.context import PLATFORM, SlackContext
@@ -180,20 +184,38 @@ class CardPoster:
             await self.upload(ref, event.interaction)
 
     async def upload(self, ref: CardRef, interaction: InteractionView) -> None:
-        """The customer's files, into the card's thread (files_upload_v2's three steps)."""
+        """The customer's files, into the card's thread (files_upload_v2's three steps),
+        each on its own: one Slack refuses is named in the thread and stops nothing."""
+        unsent: list[str] = []
         for a in interaction.chat_attachments:
-            if not a.stored_path:
-                continue
-            try:
-                data = self.ctx.services.attachments.read(a.stored_path)
-            except (OSError, ValueError):
-                log.warning("attachment unreadable ticket=#%s file=%s",
-                            interaction.ticket_number, a.filename)
-                continue
-            await self.ctx.pacer.wait(ref.chat_id)
+            why = await self._upload_one(ref, interaction.ticket_number, a)
+            if why:
+                unsent.append(f"📎 {literal(a.filename)} ({human_size(a.size)}): {why}")
+        if unsent:
+            await self.ctx.post(ref.chat_id, thread_ts=ref.thread_id or ref.message_id,
+                                text=cut("\n".join(unsent), 2900))
+
+    async def _upload_one(self, ref: CardRef, number: int, a: AttachmentView) -> str:
+        """Upload one file; returns why it was not uploaded ("" when it was)."""
+        if not a.stored_path:
+            return ""  # the customer message's line already says it was not kept
+        if a.size == 0:
+            return f"archivo vacío, ver /ticket {number}"
+        try:
+            data = self.ctx.services.attachments.read(a.stored_path)
+        except (OSError, ValueError):
+            log.warning("attachment unreadable ticket=#%s file=%s", number, a.filename)
+            return "el archivo no está disponible"
+        await self.ctx.pacer.wait(ref.chat_id)
+        try:
             await self.ctx.client.files_upload_v2(
                 channel=ref.chat_id, thread_ts=ref.thread_id or ref.message_id, file=data,
                 filename=a.filename, title=a.filename, request_file_info=False)
+        except SlackApiError as exc:
+            log.warning("attachment not uploaded ticket=#%s file=%s: %s", number, a.filename,
+                        exc.response.get("error"))
+            return f"Slack no lo aceptó, véalo con /ticket {number}"
+        return ""
 
 
 def history_entry(event: TicketEvent,

@@ -3,9 +3,14 @@ assignees who use Slack, as a mention in the ticket's thread or one digest messa
 
 from __future__ import annotations
 
+from bot.fitting import fit_lines
 from bot.notify import Audience, Digest
 from handlers.slack.context import PLATFORM, SlackContext
 from handlers.slack.mrkdwn import escape, mention
+
+# One message's text; Slack's limit is 40,000 but a digest is read on a phone: past a
+# screenful it says how many more there are (the summary line always stays).
+DIGEST_MAX = 3900
 
 
 class SlackNotifier:
@@ -35,8 +40,7 @@ class SlackNotifier:
                 await self.ctx.post(ref.chat_id, thread_ts=ref.thread_id or ref.message_id,
                                     text=f"⏰ {who}{escape(notice.text)}")
                 return
-        lines = [f"⏰ {who}*{escape(digest.title)}*"]
-        lines += [f"• {escape(n.text)}" for n in digest.notices]  # texts start with "#n"
-        if digest.summary:
-            lines.append(escape(digest.summary))
-        await self.ctx.post(self.ctx.channel, text="\n".join(lines)[:3900])
+        text = fit_lines([f"• {escape(n.text)}" for n in digest.notices],  # "#n ..." each
+                         DIGEST_MAX, header=f"⏰ {who}*{escape(digest.title)}*",
+                         footer=escape(digest.summary), more=lambda n: f"… y {n} más.")
+        await self.ctx.post(self.ctx.channel, text=text)

@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.errors import DomainError
+from handlers.telegram.cards import popup
 from handlers.telegram.common import Desk, DeskContext
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class Access:
         if code:
             await self._redeem(update, code)
         elif update.callback_query is not None:
-            await update.callback_query.answer(await self._refusal(), show_alert=True)
+            await update.callback_query.answer(popup(await self._refusal()), show_alert=True)
         elif update.message is not None and update.message.chat.type == ChatType.PRIVATE:
             await update.message.reply_text(await self._refusal(), parse_mode=None)
         log.info("telegram: refused user=%s update=%s", user.id, update.update_id)

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.cards import history_line, local, ticket_card
 from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.fitting import cut
 from bot.lifecycle import Action, allowed_actions
 from bot.settings import Settings
 from bot.views import Actor, InteractionView, MemberView, TicketView
@@ -23,6 +24,8 @@ from handlers.telegram import callbacks as cb
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_POPUP = 200  # answerCallbackQuery text: 0-200 characters
+MAX_REASON = 600  # a discard reason on a card or a confirmation (the rest: /ticket N)
 _CUT = "…"
 
 
@@ -47,6 +50,11 @@ def fit(plain: str, budget: int) -> tuple[str, bool]:
         else:
             hi = mid - 1
     return esc(plain[:lo]) + _CUT, True
+
+
+def popup(text: str) -> str:
+    """A button's pop-up answer, cut on a word to Telegram's 200 characters."""
+    return cut(text, MAX_POPUP, measure=tg_len)
 
 
 def split_plain(plain: str, limit: int = MAX_TEXT) -> list[str]:
@@ -95,7 +103,7 @@ def card_html(t: TicketView, now: datetime, settings: Settings, message: str = "
         lines.append(f"<b>Fecha_Resolucion:</b> {esc(local(t.resolved_at, settings.zone))}"
                      f"{esc(kind)}")
     if t.estado is Estado.DISCARDED and t.discard_reason:
-        lines.append(f"<b>Motivo del descarte:</b> {esc(t.discard_reason)}")
+        lines.append(f"<b>Motivo del descarte:</b> {fit(t.discard_reason, MAX_REASON)[0]}")
     head = "\n".join(lines)
     if not c.message.strip():
         return head

@@ -19,7 +19,7 @@ from bot.chat_cards import CardRef
 from bot.errors import DomainError
 from bot.services import Services
 from bot.views import Actor, MemberView, TicketView
-from handlers.telegram.cards import card_html, card_keyboard
+from handlers.telegram.cards import card_html, card_keyboard, popup
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -105,7 +105,7 @@ async def tell(update: object, text: str, *, alert: bool = True) -> None:
     if not isinstance(update, Update):
         return
     if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=alert)
+        await update.callback_query.answer(popup(text), show_alert=alert)
         return
     if update.effective_chat is not None:
         await update.get_bot().send_message(update.effective_chat.id, _plain(text),
@@ -116,7 +116,7 @@ async def done(update: Update, text: str) -> None:
     """Answer the press and turn the menu it came from into a short confirmation."""
     query = update.callback_query
     assert query is not None
-    await query.answer(text[:200])
+    await query.answer(popup(text))
     if isinstance(query.message, Message):
         await edit(query.get_bot(), query.message.chat.id, query.message.message_id,
                    html.escape(text, quote=False))

@@ -19,24 +19,20 @@ import re
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
-from bot.cards import human_size
 from bot.domain import DeliveryStatus
 from bot.events import EventKind, TicketEvent
 from bot.lifecycle import Action, allowed_actions
 from bot.views import Actor, AttachmentView, InteractionView, MemberView, TicketView
 from handlers.telegram import callbacks as cb
-from handlers.telegram.cards import MAX_CAPTION, esc, fit
+from handlers.telegram.cards import esc, fit
 from handlers.telegram.common import PLATFORM, Desk
+from handlers.telegram.files import FileTarget, send_files
 
 log = logging.getLogger(__name__)
 
-# Bot API limits for uploads (a self-hosted Bot API server allows more; we stay safe).
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # The short "the customer wrote" message quotes this much; the card and /ticket N have all.
 NOTICE_CHARS = 1000
 _NOTICE_HEAD = re.compile(r"^💬 #(\d+) · ")
-PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
 
 
 class CardEvents:
@@ -170,33 +166,9 @@ class CardEvents:
     # --- attachments ------------------------------------------------------------------
     async def send_files(self, chat_id: int, card_id: int, view: TicketView,
                          files: tuple[AttachmentView, ...]) -> None:
-        """Each file as a reply to the card: photos as photos, the rest as documents."""
-        unsent: list[str] = []
-        reply = ReplyParameters(card_id, allow_sending_without_reply=True)
-        for a in files:
-            kind = _kind(a)
-            if kind is None:
-                why = a.note or "demasiado grande para Telegram"
-                unsent.append(f"📎 {a.filename} ({human_size(a.size)}): {why}")
-                continue
-            try:
-                data = await asyncio.to_thread(self.s.attachments.read, a.stored_path)  # type: ignore[arg-type]
-            except (OSError, ValueError):
-                log.warning("attachment not readable ticket=#%s file=%s", view.number, a.id)
-                unsent.append(f"📎 {a.filename} ({human_size(a.size)}): el archivo no está "
-                              "disponible")
-                continue
-            caption, _ = fit(f"📎 {a.filename} · ticket #{view.number}", MAX_CAPTION)
-            if kind == "photo":
-                await self.bot.send_photo(chat_id, data, caption=caption, filename=a.filename,
-                                          reply_parameters=reply)
-            else:
-                await self.bot.send_document(chat_id, data, caption=caption,
-                                             filename=a.filename, reply_parameters=reply)
-        if unsent:
-            text, _ = fit("\n".join(unsent), 4000)
-            await self.bot.send_message(chat_id, f"Adjuntos del ticket #{view.number}:\n{text}",
-                                        reply_parameters=reply)
+        """Each file as a reply to the card (see ``files``: one refusal stops nothing)."""
+        await send_files(self.bot, self.s.attachments, FileTarget(chat_id, card_id), view,
+                         files)
 
 
 def notice(view: TicketView, interaction: InteractionView | None, message: str,
@@ -224,15 +196,3 @@ def notice_ticket(message: Message) -> int | None:
         return None
     match = _NOTICE_HEAD.match(message.text or "")
     return int(match.group(1)) if match else None
-
-
-def _kind(a: AttachmentView) -> str | None:
-    """"photo", "document", or None when Telegram cannot take it (or it was not kept)."""
-    if not a.stored_path:
-        return None
-    if a.content_type.lower() in PHOTO_TYPES and a.size <= MAX_PHOTO_BYTES:
-        return "photo"
-    if a.size <= MAX_DOCUMENT_BYTES:
-        return "document"
-    return None
-

@@ -10,7 +10,7 @@ from bot.errors import InvalidInput
 from bot.queries import TicketFilter
 from bot.views import Page, TicketView
 from handlers.telegram import callbacks as cb
-from handlers.telegram.cards import esc, join_blocks, open_button, row_html
+from handlers.telegram.cards import esc, fit, join_blocks, open_button, row_html
 from handlers.telegram.common import Desk, DeskContext, edit
 from handlers.telegram.triage import Triage
 
@@ -92,7 +92,7 @@ class Lookup:
         if not text:
             raise InvalidInput("Uso: /buscar texto (por ejemplo: /buscar boleta)")
         found = await self.s.queries.search(text)
-        await self._rows(update, f"🔎 Resultados para «{esc(text)}»", found)
+        await self._rows(update, f"🔎 Resultados para «{fit(text, 200)[0]}»", found)
 
     async def _rows(self, update: Update, title: str, found: list[TicketView]) -> None:
         now = self.desk.now()

@@ -15,11 +15,20 @@ from telegram.ext import ConversationHandler
 from bot.errors import StaleAction
 from bot.views import TicketView
 from handlers.telegram import callbacks as cb
-from handlers.telegram.cards import MAX_TEXT, esc, history_plain, join_blocks, split_plain
+from handlers.telegram.cards import (
+    MAX_REASON,
+    MAX_TEXT,
+    esc,
+    fit,
+    history_plain,
+    join_blocks,
+    split_plain,
+)
 from handlers.telegram.common import PLATFORM, Desk, DeskContext, done, edit
 from handlers.telegram.events import notice_ticket
 
 WAIT_REASON = "descartar:motivo"
+ASSIGN_PAGE = 20
 
 
 class Triage:
@@ -75,18 +84,38 @@ class Triage:
             f"{view.prioridad.value if view.prioridad else 'sin prioridad'}")
 
     async def assign_menu(self, update: Update, context: DeskContext, press: cb.Press) -> None:
-        """👤 Asignar: the active team members, one button each."""
+        """👤 Asignar: the active team members, one button each, a page at a time (a
+        keyboard holds at most 100 buttons; a page of 20 reads well on a phone)."""
         view = await self.s.queries.get(press.number)
         members = await self.s.team.list()
+        page = int(press.arg) if press.arg.isdigit() else 0
+        start = page * ASSIGN_PAGE
+        shown = members[start:start + ASSIGN_PAGE]
         rows = [[InlineKeyboardButton(
             ("✓ " if view.assignee and view.assignee.id == m.id else "") + m.name,
             callback_data=cb.encode(cb.ASSIGN, view.number, view.version, m.id))]
-            for m in members]
+            for m in shown]
+        nav = []
+        if page > 0:
+            nav.append(InlineKeyboardButton("◀ Anteriores", callback_data=cb.encode(
+                cb.ASSIGN_MENU, view.number, view.version, page - 1)))
+        if start + ASSIGN_PAGE < len(members):
+            nav.append(InlineKeyboardButton("Siguientes ▶", callback_data=cb.encode(
+                cb.ASSIGN_MENU, view.number, view.version, page + 1)))
+        rows += [nav] if nav else []
         rows.append([InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))])
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        text = f"👤 ¿A quién asigna el ticket #{view.number}?"
+        if len(members) > ASSIGN_PAGE:
+            text += f" ({start + 1}-{start + len(shown)} de {len(members)})"
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        if page and isinstance(query.message, Message):  # turning the page: same message
+            await edit(context.bot, query.message.chat.id, query.message.message_id, text,
+                       InlineKeyboardMarkup(rows))
+            return
         await context.bot.send_message(update.effective_chat.id,  # type: ignore[union-attr]
-                                       f"👤 ¿A quién asigna el ticket #{view.number}?",
-                                       reply_markup=InlineKeyboardMarkup(rows))
+                                       text, reply_markup=InlineKeyboardMarkup(rows))
 
     async def assign(self, update: Update, context: DeskContext, press: cb.Press) -> None:
         view = await self.s.tickets.assign(context.actor, press.number, int(press.arg or 0),
@@ -157,10 +186,10 @@ class Triage:
         context.user_data.pop("discard", None)  # type: ignore[union-attr]
         await self.fresh(press)
         view = await self.s.tickets.discard(context.actor, press.number, reason)
-        text = f"✓ Ticket #{view.number} descartado. Motivo: {reason.strip()}"
-        if prompt_id is None or not await edit(context.bot, chat_id, prompt_id,
-                                               esc(text)):
-            await context.bot.send_message(chat_id, esc(text))
+        head = f"✓ Ticket #{view.number} descartado. Motivo: "
+        text = esc(head) + fit(reason.strip(), MAX_REASON)[0]
+        if prompt_id is None or not await edit(context.bot, chat_id, prompt_id, text):
+            await context.bot.send_message(chat_id, text)
 
     async def close(self, update: Update, context: DeskContext, press: cb.Press) -> int:
         """Cancelar on a menu or preview: remove it; nothing changes."""

@@ -83,7 +83,7 @@ class GraphClient:
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if params:
             template["components"] = [{"type": "body", "parameters": [
-                {"type": "text", "text": p} for p in params]}]
+                {"type": "text", "text": template_parameter(p)} for p in params]}]
         return await self._send(to, "template", template, reference)
 
     async def send_buttons(self, to: str, body: str, buttons: list[tuple[str, str]], *,
@@ -171,3 +171,10 @@ def _error_from(response: httpx.Response) -> GraphError:
     if header and header.isdigit():
         retry_after = float(header)
     return GraphError(response.status_code, code, message, retry_after)
+
+
+def template_parameter(value: str) -> str:
+    """A template's text parameter as Meta accepts it: no newline or tab and never more
+    than four spaces in a row (#132018), never empty. WhatsApp profile names and typed
+    values carry all three."""
+    return " ".join(value.split()) or "-"

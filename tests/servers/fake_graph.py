@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import graph_limits
 from ._httpfake import ApiError, HttpFake, UploadedFile, read_params
 
 DEFAULT_ACCESS_TOKEN = "EAAtest-atiende-access-token"
@@ -82,6 +83,8 @@ class FakeGraph(HttpFake):
         #: accepted outgoing messages: wamid -> request body
         self.sent: dict[str, dict[str, Any]] = {}
         self.read_receipts: list[str] = []
+        #: customers whose 24-hour customer-service window is closed (see close_window)
+        self.closed_windows: set[str] = set()
         self._seq = 0
 
     @property
@@ -97,6 +100,11 @@ class FakeGraph(HttpFake):
         """Make ``GET /{version}/{media_id}`` and its download URL serve ``data``."""
         self.media[media_id] = Media(media_id, data, mime_type)
         return self.media[media_id]
+
+    def close_window(self, wa_id: str) -> None:
+        """The customer last wrote over 24 hours ago: from now on only a template reaches
+        them (anything else is refused with #131047, as Graph does)."""
+        self.closed_windows.add(wa_id.lstrip("+"))
 
     def _routes(self) -> Iterable[web.RouteDef]:
         # /media/{id} first: it would also match /{version}/{media_id}
@@ -174,6 +182,13 @@ class FakeGraph(HttpFake):
         if kind not in MESSAGE_TYPES:
             raise ApiError(400, f"(#100) Param type must be one of {sorted(MESSAGE_TYPES)}")
         self._check_payload(kind, body.get(kind))
+        try:
+            graph_limits.check(kind, body[kind])
+        except graph_limits.Refused as refused:
+            raise ApiError(400, str(refused), code=refused.code) from None
+        if kind != "template" and to.lstrip("+") in self.closed_windows:
+            raise ApiError(400, "(#131047) Re-engagement message: more than 24 hours have "
+                                "passed since the recipient last replied", code=131047)
         self._seq += 1
         wamid = f"wamid.HBgLNTY5{self._seq:010d}FQIAERgSQUTIENDE"
         self.sent[wamid] = body

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import block_kit
 from ._httpfake import ApiError, HttpFake, UploadedFile, read_params
 from .fake_socket_mode import SocketMode
 
@@ -200,6 +201,12 @@ class FakeSlack(HttpFake):
     def _message(self, p: dict[str, Any], ts: str) -> dict[str, Any]:
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             raise ApiError(200, "no_text")
+        try:
+            block_kit.check_message(p)
+        except block_kit.Invalid as invalid:
+            if invalid.messages == ["msg_too_long"]:
+                raise ApiError(200, "msg_too_long") from None
+            raise ApiError(200, "invalid_blocks", errors=invalid.messages) from None
         message = {
             "type": "message",
             "text": p.get("text", ""),
@@ -267,6 +274,11 @@ class FakeSlack(HttpFake):
         view = self._need(p, "view", "invalid_arguments")
         if not isinstance(view, dict) or "type" not in view:
             raise ApiError(200, "invalid_arguments")
+        try:
+            block_kit.check_view(view)
+        except block_kit.Invalid as invalid:
+            raise ApiError(200, "invalid_arguments",
+                           response_metadata={"messages": invalid.messages}) from None
         stored = {
             "id": view_id,
             "team_id": TEAM_ID,
@@ -312,7 +324,10 @@ class FakeSlack(HttpFake):
 
     async def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         filename = str(self._need(p, "filename", "invalid_arguments"))
-        length = int(self._need(p, "length", "invalid_arguments"))
+        length = int(p.get("length") or 0)
+        if length < 1:  # the upload's size in bytes: "must be greater than or equal to 1"
+            raise ApiError(200, "invalid_arguments", response_metadata={"messages": [
+                "[ERROR] must be greater than or equal to 1 [json-pointer:/length]"]})
         file_id = self._next("F")
         self.uploads[file_id] = SlackFile(file_id, filename, length)
         return {"upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}

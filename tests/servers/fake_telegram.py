@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import telegram_limits as limits
 from . import telegram_updates as tu
 from ._httpfake import ApiError, Call, HttpFake, UploadedFile, read_params
 from ._telegram_wire import decode_form, parse_html
@@ -139,6 +140,11 @@ class FakeTelegram(HttpFake):
         method = request.match_info["method"]
         raw, files = await read_params(request)
         params = raw if request.content_type == "application/json" else decode_form(raw)
+        try:
+            limits.check_keyboard(params.get("reply_markup"))
+        except limits.Refused as refused:
+            response = self._error_response(400, str(refused))
+            return self._finish(Call(method, params, files, dict(request.headers)), response)
         if request.match_info["token"] != self.token:  # like Telegram: 401, PTB: InvalidToken
             response = self._error_response(401, "Unauthorized")
             return self._finish(Call(method, params, files, dict(request.headers)), response)
@@ -211,16 +217,17 @@ class FakeTelegram(HttpFake):
 
     @staticmethod
     def _text(params: dict[str, Any], key: str, limit: int) -> str:
+        """The text Telegram stores; its limit applies after entities parsing."""
         text = str(params.get(key) or "")
-        if len(text) > limit:
-            raise ApiError(
-                400, f"Bad Request: message {'text' if key == 'text' else key} is too long"
-            )
         if params.get("parse_mode") == "HTML":
             try:
                 text = parse_html(text)
             except ValueError as err:
                 raise ApiError(400, f"Bad Request: can't parse entities: {err}") from None
+        if limits.units(text) > limit:
+            raise ApiError(
+                400, f"Bad Request: message {'text' if key == 'text' else key} is too long"
+            )
         return text
 
     def _edited(
@@ -262,10 +269,22 @@ class FakeTelegram(HttpFake):
         value = files.get(kind) or params.get(kind)
         if value in (None, ""):
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
-        content: dict[str, Any] = {kind: self.files.resolve(value, files, kind).as_media(kind)}
+        stored = self.files.resolve(value, files, kind)
+        self._check_file(stored.data, kind, fresh=_is_upload(value, stored.file_id))
+        content: dict[str, Any] = {kind: stored.as_media(kind)}
         if params.get("caption"):
             content["caption"] = self._text(params, "caption", 1024)
         return self._message(params, **content)
+
+    @staticmethod
+    def _check_file(data: bytes, kind: str, *, fresh: bool) -> None:
+        """An uploaded file as Telegram checks it (a file_id sent again was checked)."""
+        if not fresh:
+            return
+        try:
+            limits.check_photo(data) if kind == "photo" else limits.check_upload(data)
+        except limits.Refused as refused:
+            raise ApiError(400, str(refused)) from None
 
     # --- methods (``_m_<name>`` answers method <name>) ----------------------------
     async def _m_getMe(self, p: dict[str, Any], f: dict[str, UploadedFile]) -> Any:
@@ -305,6 +324,8 @@ class FakeTelegram(HttpFake):
 
     async def _m_answerCallbackQuery(self, p: dict[str, Any], f: dict[str, UploadedFile]) -> Any:
         self._need(p, "callback_query_id")
+        if limits.units(str(p.get("text") or "")) > limits.ANSWER_TEXT_MAX:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
 
     async def _m_sendChatAction(self, p: dict[str, Any], f: dict[str, UploadedFile]) -> Any:
@@ -328,6 +349,10 @@ class FakeTelegram(HttpFake):
         for item in media:
             kind = "photo" if item.get("type") == "photo" else "document"
             stored = self.files.resolve(item.get("media"), f, kind)
+            self._check_file(stored.data, kind, fresh=_is_upload(item.get("media"),
+                                                                 stored.file_id))
+            if item.get("caption"):
+                self._text(item, "caption", limits.CAPTION_MAX)
             content = {kind: stored.as_media(kind), "media_group_id": group_id}
             if item.get("caption"):
                 content["caption"] = item["caption"]
@@ -413,3 +438,8 @@ class FakeTelegram(HttpFake):
                 break
         pending = self.updates[offset:] if offset < 0 else self.updates
         return pending[:limit]
+
+
+def _is_upload(value: Any, file_id: str) -> bool:
+    """True for bytes sent now (a part or ``attach://``), not a file_id or URL resent."""
+    return not (isinstance(value, str) and (value == file_id or value.startswith("http")))

@@ -10,6 +10,7 @@ next DATA commands with 451 (try again later) or 421 (service closing).
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,12 +25,35 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from ._support import LOOPBACK, free_port
 
+# RFC 5322 §3.6.4: msg-id = "<" id-left "@" id-right ">"; In-Reply-To and References are
+# lists of msg-ids (folding whitespace between them), never encoded-words (RFC 2047 §5).
+_MSG_ID = r"<[^<>\s@]+@[^<>\s]+>"
+_ID_HEADERS = {"message-id": re.compile(rf"^\s*{_MSG_ID}\s*$"),
+               "in-reply-to": re.compile(rf"^\s*(?:{_MSG_ID}\s*)+$"),
+               "references": re.compile(rf"^\s*(?:{_MSG_ID}\s*)+$")}
+LINE_MAX = 998  # RFC 5322 §2.1.1: each line at most 998 characters, CRLF excluded
+
+
+def header_problems(raw: bytes) -> list[str]:
+    """What breaks RFC 5322 in the header block of ``raw`` (empty when fine)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    problems = [f"line over {LINE_MAX} characters" for line in head.splitlines()
+                if len(line) > LINE_MAX]
+    unfolded = re.sub(rb"\r?\n[ \t]", b" ", head).decode("ascii", "replace")
+    for line in unfolded.splitlines():
+        name, _, value = line.partition(":")
+        rule = _ID_HEADERS.get(name.strip().lower())
+        if rule is not None and ("=?" in value or not rule.match(value)):
+            problems.append(f"{name.strip()} is not a list of msg-ids: {value.strip()[:80]}")
+    return problems
+
 _REPLIES = {
     421: "421 4.3.2 Service shutting down (injected)",
     451: "451 4.3.0 Temporary failure, try again later (injected)",
     452: "452 4.3.1 Insufficient system storage (injected)",
     554: "554 5.6.0 Message rejected (injected)",
 }
+_SYNTAX = "554 5.6.0 Message header syntax error: {}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,8 @@ class SmtpServer:
         self.user = user
         self.password = password
         self.messages: list[CapturedMail] = []
+        #: messages refused for their header syntax, with the problems found
+        self.rejected: list[tuple[bytes, list[str]]] = []
         self._lock = threading.Lock()
         self._faults: list[int] = []
         self._controller: Controller | None = None
@@ -143,6 +169,10 @@ class SmtpServer:
             if self._faults:
                 return _REPLIES[self._faults.pop(0)]
         raw = cast(bytes, envelope.original_content or envelope.content or b"")
+        if problems := header_problems(raw):
+            with self._lock:
+                self.rejected.append((raw, problems))
+            return _SYNTAX.format("; ".join(problems))[:500]
         message = BytesParser(policy=policy.default).parsebytes(raw)
         auth = session.auth_data
         login = auth.login.decode() if isinstance(auth, LoginPassword) else None
