@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-MAX_CHARS = 4000  # enough for any first message; bounds the cost of a huge email
+MAX_CHARS = 800  # the first lines say what it is about; bounds the cost of a huge email
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[\U0001F300-\U0001FAFF\u2600-\u27BF]|[?!]")
 _REPEAT3 = re.compile(r"(\w)\1{2,}")
@@ -79,11 +79,30 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def _plain_table() -> dict[int, str]:
+    """Accented Latin letters -> plain lower case, one character each (offsets stay)."""
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        plain = strip_accents(char).lower()
+        if len(plain) == 1 and plain != char:
+            table[code] = plain
+    table[ord("’")] = "'"
+    return table
+
+
+_PLAIN = _plain_table()
+
+
 def normalise_word(word: str) -> str:
     """One word: lower case, no accents, emphasis squeezed ("urgenteee" -> "urgente")."""
     w = strip_accents(word.lower()).replace("'", "").replace("’", "")
+    return _squeeze(w)
+
+
+def _squeeze(w: str) -> str:
     w = _REPEAT3.sub(r"\1", w)
-    if len(w) > 3 and not w.isdigit():
+    if len(w) > 3 and w[-1] == w[-2] and not w.isdigit():
         w = _FINAL_DOUBLE.sub(r"\1", w)
     return w
 
@@ -91,18 +110,21 @@ def normalise_word(word: str) -> str:
 def normalise(text: str) -> Normalised:
     """Tokenise and normalise ``text`` (cut to ``MAX_CHARS``)."""
     original = text[:MAX_CHARS]
+    plain = original.translate(_PLAIN).lower()
+    if len(plain) != len(original):  # a rare letter whose lower case is longer
+        plain = original.translate(_PLAIN)
     tokens: list[str] = []
     starts: list[int] = []
     spans: list[tuple[int, int]] = []
     pos = 0
-    for match in _TOKEN.finditer(original):
+    for match in _TOKEN.finditer(plain):
         raw = match.group(0)
         if raw in EMOJI_WORDS or raw[0] in EMOJI_WORDS:
             words = EMOJI_WORDS.get(raw) or EMOJI_WORDS[raw[0]]
         elif len(raw) == 1 and not raw.isalnum():
             words = raw
         else:
-            word = normalise_word(raw)
+            word = _squeeze(raw.replace("'", "")) if raw.isascii() else normalise_word(raw)
             words = ABBREVIATIONS.get(word, word)
         for part in words.split():
             tokens.append(part)

@@ -54,10 +54,12 @@ def message_text(subject: str | None, text: str) -> str:
 
 def hits(norm: Normalised) -> list[Hit]:
     found: list[Hit] = []
+    text = " " + norm.text  # see ``signals._s``: patterns may start with the space
     for signal in SIGNALS:
-        match = signal.pattern.search(norm.text)
+        match = signal.pattern.search(text)
         if match is not None:
-            found.append(Hit(signal, norm.original_of(*match.span()).strip()))
+            start, end = match.span()
+            found.append(Hit(signal, norm.original_of(max(0, start - 1), end - 1).strip()))
     return found
 
 
