@@ -48,8 +48,10 @@ class Hit:
 
 def message_text(subject: str | None, text: str) -> str:
     """What is analysed: the subject (when there is one) and the body."""
-    subject = (subject or "").strip()
-    return f"{subject}\n{text}" if subject else text
+    subject = (subject or "").strip().rstrip("…")
+    if not subject or text.lstrip().startswith(subject):  # a subject made from the text
+        return text
+    return f"{subject}\n{text}"
 
 
 def hits(norm: Normalised) -> list[Hit]:
@@ -130,7 +132,11 @@ def decide_prioridad(found: list[Hit], tipo: TipoIncidencia,
 
 def suggest_rules(text: str, subject: str | None = None) -> Suggestion:
     """The rules' suggestion for one message (pure, well under a millisecond)."""
-    found = hits(normalise(message_text(subject, text)))
+    return suggest_normalised(normalise(message_text(subject, text)))
+
+
+def suggest_normalised(norm: Normalised) -> Suggestion:
+    found = hits(norm)
     tipo, tipo_conf, tipo_reasons = decide_tipo(found)
     prioridad, prio_conf, prio_reasons = decide_prioridad(found, tipo)
     return Suggestion(tipo, round(tipo_conf, 3), tipo_reasons, prioridad, round(prio_conf, 3),
