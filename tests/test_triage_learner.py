@@ -86,10 +86,10 @@ def test_linear_model_explains_with_the_customers_words() -> None:
 
 
 async def _decide(services: Services, team: Team,
-                  rows: list[tuple[str, TipoIncidencia, Prioridad]]) -> None:
+                  rows: list[tuple[str, TipoIncidencia, Prioridad]], start: int = 0) -> None:
     """Each text arrives by WhatsApp; Diego classifies it as the company would."""
     diego = team.actor(team.diego)
-    for i, (text, tipo, prioridad) in enumerate(rows):
+    for i, (text, tipo, prioridad) in enumerate(rows, start):
         result = await services.intake.receive(IncomingMessage(
             channel=Canal.WHATSAPP, body=text, external_id=f"wamid.learn{i}",
             phone=f"+5699{i:07d}"))
@@ -126,3 +126,24 @@ async def test_decisions_that_agree_with_the_rules_keep_the_rules(services: Serv
     assert [v.use_model for v in verdicts] == [False, False]
     assert services.triage.using_model == ()
     assert services.triage.suggest("¿me reenvían la boleta de octubre?").source == "reglas"
+
+
+async def test_background_loop_retrains_after_enough_new_examples(
+        settings, clock, database, team: Team) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.services import build_services
+
+    services = build_services(settings.model_copy(update={"triage_retrain_every": 48}), clock)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(services.triage.run(stop))
+    await asyncio.wait_for(services.triage.trained.wait(), 30)  # the start-up training
+    assert services.triage.using_model == ()
+    services.triage.trained.clear()
+    await _decide(services, team, house_examples()[:47])
+    assert not services.triage.trained.is_set()  # 47 < 48: not yet
+    await _decide(services, team, house_examples()[47:48], start=47)
+    await asyncio.wait_for(services.triage.trained.wait(), 30)
+    assert services.triage.using_model == ("prioridad", "tipo")
+    stop.set()
+    await asyncio.wait_for(loop, 10)

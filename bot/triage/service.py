@@ -42,6 +42,7 @@ class TriageService:
         self.verdicts: tuple[Verdict, ...] = ()
         self._pending = 0  # examples kept since the last training
         self._wake = asyncio.Event()
+        self.trained = asyncio.Event()  # set after each training (for whoever waits on it)
 
     # --- suggesting ---------------------------------------------------------------------
     def suggest(self, text: str, subject: str | None = None) -> Suggestion:
@@ -137,6 +138,7 @@ class TriageService:
         verdicts = await asyncio.to_thread(fit, data)
         self._models = {v.field: v.model for v in verdicts if v.use_model and v.model}
         self.verdicts = verdicts
+        self.trained.set()
         log.info("triage retrained examples=%s %s", len(data),
                  "; ".join(v.describe() for v in verdicts))
         return verdicts
