@@ -103,7 +103,8 @@ class Ticket(Model):
     suggested_tipo_confidence = fields.FloatField(null=True)
     suggested_prioridad_confidence = fields.FloatField(null=True)
     # {"tipo": [...], "prioridad": [...], "source": "reglas"|"modelo"}: the words that drove it
-    suggestion_reasons = fields.JSONField(default=dict)
+    # (nullable: adding a NOT NULL column to a table with rows fails on SQLite)
+    suggestion_reasons = fields.JSONField(null=True)
 
     class Meta:
         table = "tickets"

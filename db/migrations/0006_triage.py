@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='Ticket', name='suggestion_reasons',
-            field=fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            field=fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
         ops.CreateModel(
             name='TriageExample',
