@@ -130,3 +130,21 @@ async def test_morning_summary_lists_unclassified_tickets(services: Services, te
                                     prioridad=Prioridad.BAJA)
     await services.tickets.classify(team.admin, second.number, prioridad=Prioridad.BAJA)
     assert "Sin clasificar" not in await reminders.summary.text(clock.now())
+
+
+async def test_tickets_from_before_the_upgrade_get_a_suggestion(services: Services,
+                                                                team: Team) -> None:
+    old = (await services.intake.receive(whatsapp("nos hackearon la página"))).ticket
+    decided = (await services.intake.receive(whatsapp("hola", n=2))).ticket
+    assert old is not None and decided is not None
+    await services.tickets.classify(team.admin, decided.number, tipo=TipoIncidencia.CONSULTA,
+                                    prioridad=Prioridad.BAJA)
+    await Ticket.all().update(suggested_tipo=None, suggested_prioridad=None,
+                              suggestion_reasons=None)  # as a database from before triage
+    assert (await services.queries.get(old.number)).suggestion is None
+    assert await services.triage.backfill() == 1  # only the undecided one
+    view = await services.queries.get(old.number)
+    assert (view.suggested_tipo, view.suggested_prioridad) == (TipoIncidencia.RECLAMO,
+                                                               Prioridad.ALTA)
+    assert view.version == old.version and view.tipo is None  # suggested, not classified
+    assert await services.triage.backfill() == 0

@@ -15,8 +15,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from tortoise.expressions import Q
+
 from bot.clock import Clock
-from bot.domain import InteractionKind, Prioridad, TipoIncidencia
+from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
 from bot.settings import Settings
 from bot.triage.learner import MODEL, LinearModel, Verdict, choose
 from bot.triage.normalise import Normalised, normalise
@@ -123,6 +125,27 @@ class TriageService:
         if self._pending >= self._settings.triage_retrain_every:
             self._wake.set()
 
+    async def backfill(self, limit: int = 1000) -> int:
+        """Open, unclassified tickets that never got a suggestion (opened before this
+        feature existed): suggest now, so an upgraded desk's cards show one too. Never
+        classifies them (auto-apply is for new tickets only)."""
+        rows = await (Ticket.filter(estado__in=[e for e in Estado if e.is_open],
+                                    suggested_tipo__isnull=True)
+                      .filter(Q(tipo__isnull=True) | Q(prioridad__isnull=True))
+                      .order_by("id").limit(limit))
+        for row in rows:
+            s = self.suggest(row.description, row.subject)
+            await Ticket.filter(id=row.id, suggested_tipo__isnull=True).update(
+                suggested_tipo=s.tipo, suggested_prioridad=s.prioridad,
+                suggested_tipo_confidence=s.tipo_confidence,
+                suggested_prioridad_confidence=s.prioridad_confidence,
+                suggestion_reasons={"tipo": list(s.tipo_reasons),
+                                    "prioridad": list(s.prioridad_reasons),
+                                    "source": s.source})
+        if rows:
+            log.info("triage suggestions added to %s older tickets", len(rows))
+        return len(rows)
+
     # --- learning ------------------------------------------------------------------------
     async def examples(self) -> list[tuple[Normalised, str | None, str | None]]:
         rows = await TriageExample.all().order_by("-id").limit(MAX_EXAMPLES)
@@ -144,13 +167,15 @@ class TriageService:
         return verdicts
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Retrain at start, then after ``triage_retrain_every`` new examples or every
+        """Suggest for older tickets and retrain at start, then after ``triage_retrain_every`` new examples or every
         ``triage_retrain_minutes`` if any arrived; until ``stop``."""
         period = self._settings.triage_retrain_minutes * 60
         first = True
         while not stop.is_set():
             if first or self._pending:
                 try:
+                    if first:
+                        await self.backfill()
                     await self.retrain()
                 except Exception:  # a failed training keeps the current suggestions
                     log.exception("triage retraining failed")
