@@ -91,7 +91,8 @@ async def _background(services: Services, stop: asyncio.Event,
 
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
             asyncio.create_task(sweep_conformity(), name="conformity"),
-            asyncio.create_task(reminders.run(stop), name="reminders")]  # type: ignore[attr-defined]
+            asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
+            asyncio.create_task(services.triage.run(stop), name="triage")]
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

@@ -95,6 +95,30 @@ def whatsapp_window_line(t: TicketView, now: datetime, zone: ZoneInfo) -> str:
     return f"cierra {local(closes, zone)} · {time_left(closes, now)}"
 
 
+# --- triage (issue 16): the suggestion, until a person decides ---------------------------
+SUGGESTED = "sugerido"
+ACCEPT_LABEL = "Aceptar sugerencia"
+
+
+def suggested_value(value: object | None, confidence: float) -> str:
+    """``Reclamo (sugerido, 92 %)``; ``sin definir`` when nothing is suggested."""
+    if value is None:
+        return NOT_SET
+    return f"{getattr(value, 'value', value)} ({SUGGESTED}, {confidence * 100:.0f} %)"
+
+
+def suggestion_pending(t: TicketView) -> bool:
+    """Something is suggested and still undecided: the card offers "Aceptar sugerencia"."""
+    return t.is_open and (t.suggested_tipo is not None or t.suggested_prioridad is not None)
+
+
+def suggestion_reasons(t: TicketView) -> str:
+    """The customer's words behind a pending suggestion (at most three)."""
+    if not suggestion_pending(t) or t.suggestion is None:
+        return ""
+    return "; ".join(t.suggestion.reasons[:3])
+
+
 def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str = "") -> Card:
     label = f"#{t.number}"
     if t.tipo:
@@ -108,13 +132,18 @@ def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str =
         ("Cliente", customer),
         ("Canal", t.channel.label),
         ("Asunto", t.subject),
-        ("Tipo_Incidencia", t.tipo.value if t.tipo else NOT_SET),
-        ("Prioridad", t.prioridad.value if t.prioridad else NOT_SET),
+        ("Tipo_Incidencia", t.tipo.value if t.tipo else suggested_value(
+            t.suggested_tipo, t.suggestion.tipo_confidence if t.suggestion else 0.0)),
+        ("Prioridad", t.prioridad.value if t.prioridad else suggested_value(
+            t.suggested_prioridad, t.suggestion.prioridad_confidence if t.suggestion else 0.0)),
         ("Estado", t.estado.value),
         ("Responsable", t.assignee.name if t.assignee else "sin asignar"),
         ("Primera respuesta", first_response_line(t, now, settings.zone)),
         ("Resolución", resolution_line(t, now, settings)),
     )
+    why = suggestion_reasons(t)
+    if why:
+        fields += (("Por qué se sugiere", why),)
     window = whatsapp_window_line(t, now, settings.zone)
     if window:
         fields += (("Ventana WhatsApp", window),)

@@ -13,7 +13,7 @@ from bot.domain import (
     TipoIncidencia,
 )
 from bot.team import member_view
-from bot.views import AttachmentView, InteractionView, TicketView
+from bot.views import AttachmentView, InteractionView, SuggestionView, TicketView
 from db.models import Attachment, Interaction, Ticket
 
 TICKET_RELATED = ("customer", "assignee")
@@ -46,7 +46,25 @@ def ticket_view(ticket: Ticket) -> TicketView:
         discard_reason=ticket.discard_reason,
         last_customer_message_at=ticket.last_customer_message_at,
         previous_ticket=ticket.previous_ticket_id,  # type: ignore[attr-defined]
+        suggestion=suggestion_view(ticket),
     )
+
+
+def suggestion_view(ticket: Ticket) -> SuggestionView | None:
+    """The stored triage suggestion (issue 16), reasons of both fields in one list."""
+    if ticket.suggested_tipo is None and ticket.suggested_prioridad is None:
+        return None
+    stored = ticket.suggestion_reasons or {}
+    reasons: list[str] = []
+    for reason in list(stored.get("tipo", [])) + list(stored.get("prioridad", [])):
+        if reason not in reasons:
+            reasons.append(str(reason))
+    return SuggestionView(
+        tipo=TipoIncidencia(ticket.suggested_tipo) if ticket.suggested_tipo else None,
+        prioridad=Prioridad(ticket.suggested_prioridad) if ticket.suggested_prioridad else None,
+        tipo_confidence=ticket.suggested_tipo_confidence or 0.0,
+        prioridad_confidence=ticket.suggested_prioridad_confidence or 0.0,
+        reasons=tuple(reasons), source=str(stored.get("source", "")))
 
 
 def attachment_view(a: Attachment) -> AttachmentView:

@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.team import TeamService
 from bot.templates import TemplateRenderer, default_templates_dir
 from bot.tickets import TicketService
+from bot.triage.service import TriageService
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Services:
     cards: ChatCardStore
     kv: KeyValueStore
     delivery: DeliveryReports
+    triage: TriageService
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -54,7 +56,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
     outbox = OutboxWorker(clock, bus, load_views)
     customers = CustomerService(clock, bus=bus)
-    tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake)
+    triage = TriageService(settings, clock)
+    tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake,
+                            triage=triage)
     kv = KeyValueStore(clock)
     return Services(
         settings=settings, clock=clock, bus=bus, customers=customers, team=TeamService(clock),
@@ -64,5 +68,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         attachments=AttachmentStore(settings.data_dir / "attachments",
                                     settings.mail_max_attachment_bytes),
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
-        delivery=DeliveryReports(tickets, queries, bus, kv),
+        delivery=DeliveryReports(tickets, queries, bus, kv), triage=triage,
     )

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     quiet_hours: str = "20:00-08:00"
     morning_summary_time: str = "08:00"
 
+    # --- triage (issue 16): the suggested Tipo_Incidencia and Prioridad --------------
+    triage_auto_apply: bool = False  # classify new tickets when the suggestion is sure
+    triage_auto_apply_confidence: float = Field(0.9, ge=0.0, le=1.0)
+    triage_retrain_every: int = Field(20, ge=1)  # new examples that trigger retraining
+    triage_retrain_minutes: float = Field(60.0, gt=0)
+
     # --- logging -------------------------------------------------------------------
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

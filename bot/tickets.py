@@ -44,6 +44,7 @@ from bot.templates import (
     plain_message,
     text_to_html,
 )
+from bot.triage.service import TriageService
 from bot.views import Actor, TicketView
 from db.models import Attachment, Customer, Interaction, TeamMember, Ticket
 
@@ -67,12 +68,14 @@ class OutgoingDraft:
 
 class TicketService:
     def __init__(self, settings: Settings, clock: Clock, bus: EventBus,
-                 renderer: TemplateRenderer, wake_outbox: Any = None) -> None:
+                 renderer: TemplateRenderer, wake_outbox: Any = None,
+                 triage: TriageService | None = None) -> None:
         self._settings = settings
         self._clock = clock
         self._bus = bus
         self._renderer = renderer
         self._wake_outbox = wake_outbox or (lambda: None)
+        self._triage = triage or TriageService(settings, clock)
 
     # --- helpers ------------------------------------------------------------------
     async def _locked(self, number: int, expected_version: int | None = None) -> Ticket:
@@ -173,6 +176,7 @@ class TicketService:
                 author_name=customer.name or customer.email or customer.phone or "Cliente",
                 meta={"opened_by": actor.name})
             await _attach(first, attachments)
+            await self._triage.on_open(ticket)  # the suggested Tipo/Prioridad (issue 16)
         log.info("ticket opened ticket=#%s channel=%s by=%s", ticket.id, channel.value, actor.name)
         return await self._publish(EventKind.CREATED, ticket.id, actor, first)
 
@@ -203,6 +207,7 @@ class TicketService:
                 ticket.prioridad = prioridad
             if changes:
                 await self._save(ticket)
+                await self._triage.on_classify(ticket, actor)  # a labelled example
         log.info("ticket classified ticket=#%s by=%s %s", number, actor.name, changes)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 

@@ -152,6 +152,18 @@ class InteractionView:
 
 
 @dataclass(frozen=True)
+class SuggestionView:
+    """What the quick analysis suggested on intake (issue 16), with why."""
+
+    tipo: TipoIncidencia | None
+    prioridad: Prioridad | None
+    tipo_confidence: float = 0.0
+    prioridad_confidence: float = 0.0
+    reasons: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class TicketView:
     number: int
     customer: CustomerView
@@ -177,6 +189,24 @@ class TicketView:
     discard_reason: str | None
     last_customer_message_at: datetime | None
     previous_ticket: int | None = None
+    suggestion: SuggestionView | None = None  # triage (issue 16)
+
+    @property
+    def suggested_tipo(self) -> TipoIncidencia | None:
+        """The suggested type while nobody has decided one."""
+        return self.suggestion.tipo if self.suggestion and self.tipo is None else None
+
+    @property
+    def suggested_prioridad(self) -> Prioridad | None:
+        return self.suggestion.prioridad if self.suggestion and self.prioridad is None \
+            else None
+
+    @property
+    def effective_prioridad(self) -> Prioridad | None:
+        """Until a person decides, an Alta suggestion counts as Alta (reminders)."""
+        if self.prioridad is None and self.suggested_prioridad is Prioridad.ALTA:
+            return Prioridad.ALTA
+        return self.prioridad
 
     @property
     def ref(self) -> str:

@@ -101,6 +101,14 @@ class Ticket(Model):
     previous_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
     )
+    # --- triage (issue 16): the suggested classification, until a person decides ---
+    suggested_tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
+    suggested_prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
+    suggested_tipo_confidence = fields.FloatField(null=True)
+    suggested_prioridad_confidence = fields.FloatField(null=True)
+    # {"tipo": [...], "prioridad": [...], "source": "reglas"|"modelo"}: the words that drove it
+    # (nullable: adding a NOT NULL column to a table with rows fails on SQLite)
+    suggestion_reasons = fields.JSONField(null=True)
 
     class Meta:
         table = "tickets"
@@ -283,3 +291,36 @@ class CustomerChange(Model):
 
     class Meta:
         table = "clientes_cambios"
+
+
+# --- triage (issue 16) ----------------------------------------------------------------
+class TriageExample(Model):
+    """A person's decision on a ticket that had a suggestion: the company's own label.
+
+    One row per ticket (a later correction updates it), so the learner trains on what
+    the team finally decided; ``accepted`` says whether the suggestion was kept as is.
+    """
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="triage_examples", null=True, unique=True,
+        on_delete=fields.SET_NULL
+    )
+    channel = fields.CharEnumField(Canal, max_length=20)
+    subject = fields.CharField(max_length=300, default="")
+    text = fields.TextField(default="")
+    tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
+    prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
+    suggested_tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
+    suggested_prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
+    accepted = fields.BooleanField(default=False)
+    source = fields.CharField(max_length=20, default="")
+    member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
+        "models.TeamMember", related_name="triage_examples", null=True,
+        on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "triage_ejemplos"

@@ -75,7 +75,7 @@ def recipients(t: TicketView, level: str, admin: MemberView | None) -> tuple[Rec
         found.append(Recipient(Audience.ASSIGNEE, t.assignee))
     if overdue or t.assignee is None:
         found.append(Recipient(Audience.CHANNEL))
-    alta = t.prioridad is not None and t.prioridad.value == "Alta"
+    alta = t.effective_prioridad is not None and t.effective_prioridad.value == "Alta"
     if admin is not None and (overdue or alta) and (
             t.assignee is None or t.assignee.id != admin.id):
         found.append(Recipient(Audience.ADMIN, admin))

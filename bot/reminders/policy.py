@@ -59,7 +59,7 @@ class ClockState:
     def of(cls, t: Ticket) -> ClockState:
         return cls(
             number=t.id, estado=Estado(t.estado),
-            prioridad=Prioridad(t.prioridad) if t.prioridad else None,
+            prioridad=effective_prioridad(t),
             channel=Canal(t.channel), created_at=t.created_at,
             first_response_due=t.first_response_due, first_response_at=t.first_response_at,
             resolution_due=t.resolution_due, resolution_hours_used=t.resolution_hours_used,
@@ -81,6 +81,14 @@ class ClockState:
                 and self.last_team_message_at >= self.last_customer_message_at):
             return None
         return self.last_customer_message_at + WHATSAPP_WINDOW
+
+
+def effective_prioridad(t: Ticket) -> Prioridad | None:
+    """The Prioridad reminders go by: until a person decides, an Alta suggestion
+    (issue 16, triage) counts as Alta, so it is not held overnight."""
+    if t.prioridad:
+        return Prioridad(t.prioridad)
+    return Prioridad.ALTA if t.suggested_prioridad == Prioridad.ALTA else None
 
 
 @dataclass(frozen=True)

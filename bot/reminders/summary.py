@@ -114,9 +114,20 @@ class MorningSummary:
             ids = list(await query.order_by("id").limit(_MAX_LISTED)
                        .values_list("id", flat=True))
             lines.append(f"{title}: {count}" + (f" ({_numbers(ids, count)})" if count else ""))
+        lines.extend(await self._unclassified())
         lines.append("Por responsable:")
         lines.extend(await self._per_assignee(now))
         return "\n".join(lines)
+
+    async def _unclassified(self) -> list[str]:
+        """Open tickets nobody classified yet (triage, issue 16); no line when none."""
+        query = Ticket.filter(estado__in=OPEN_ESTADOS).filter(
+            Q(tipo__isnull=True) | Q(prioridad__isnull=True))
+        count = await query.count()
+        if not count:
+            return []
+        ids = list(await query.order_by("id").limit(_MAX_LISTED).values_list("id", flat=True))
+        return [f"Sin clasificar: {count} ({_numbers(ids, count)})"]
 
     async def _per_assignee(self, now: datetime) -> list[str]:
         open_q = Ticket.filter(estado__in=OPEN_ESTADOS)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.domain import Prioridad, TipoIncidencia
 from bot.errors import DomainError, StaleAction
+from bot.triage.accept import accept_suggestion
 from bot.views import Actor
 from handlers.slack import identity, modals
 from handlers.slack.blocks import parse_ref
@@ -79,6 +80,13 @@ class Actions:
         prioridad = Prioridad(action["selected_option"]["value"])
         await guarded(self.ctx, self.poster, body, lambda a: self.t.classify(
             a, number, prioridad=prioridad, expected_version=version))
+
+    async def accept(self, ack: Ack, body: Body, action: Body) -> None:
+        """Aceptar sugerencia: the suggested type and priority as one classification."""
+        await ack()
+        number, version = _ticket_ref(body, action)
+        await guarded(self.ctx, self.poster, body, lambda a: accept_suggestion(
+            self.t, a, number, version))
 
     async def assign(self, ack: Ack, body: Body, action: Body) -> None:
         """Assignee users_select: the picked Slack user must be (or become) a member."""

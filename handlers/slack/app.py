@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.settings import Settings
 from handlers.slack import http
 from handlers.slack.actions import Actions
-from handlers.slack.blocks import ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
+from handlers.slack.blocks import ACCEPT_ID, ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
 from handlers.slack.commands import Commands
 from handlers.slack.context import Pacer, SlackContext
 from handlers.slack.customers import EDIT_BUTTON, MERGE_BUTTON, CustomerActions
@@ -86,6 +86,7 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     app.action(PROPOSE_ID)(tolerant(actions.propose))
     app.action(CONFIRM_ID)(tolerant(actions.confirm))
     app.action(REJECT_ID)(tolerant(actions.reject))
+    app.action(ACCEPT_ID)(tolerant(actions.accept))
     app.action(REOPEN_ID)(tolerant(actions.reopen))
     app.action(MODAL_BUTTONS)(tolerant(actions.open_modal))
     # buttons of /ticket cliente and /ticket fusionar

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.cards import ticket_card
+from bot.cards import ACCEPT_LABEL, SUGGESTED, suggestion_pending, ticket_card
 from bot.domain import Prioridad, Rol, TipoIncidencia
 from bot.lifecycle import Action, allowed_actions
 from bot.settings import Settings
@@ -33,6 +33,7 @@ BUTTONS: dict[Action, tuple[str, str, str | None]] = {
     Action.DISCARD: ("atiende_descartar", "Descartar", "danger"),
 }
 REJECT_ID = "atiende_rechazar"
+ACCEPT_ID = "atiende_aceptar_sugerencia"  # triage: the suggestion, one click
 # Buttons that change the ticket at once get Slack's "are you sure?" dialog.
 _CONFIRMS = {
     Action.PROPOSE: "Se enviará al cliente la solicitud de conformidad.",
@@ -114,12 +115,17 @@ def action_blocks(ticket: TicketView) -> list[Block]:
     value = ref(ticket)
     selects: list[Block] = []
     if Action.CLASSIFY in actions:
+        # a suggestion shows pre-selected, its label marked "(sugerido)"
+        tipo = ticket.tipo or ticket.suggested_tipo
+        prio = ticket.prioridad or ticket.suggested_prioridad
         selects.append(static_select(TIPO, "Tipo_Incidencia",
-                                     [(t.value, t.value) for t in TipoIncidencia],
-                                     ticket.tipo.value if ticket.tipo else None))
+                                     [(_label(t, ticket.suggested_tipo), t.value)
+                                      for t in TipoIncidencia],
+                                     tipo.value if tipo else None))
         selects.append(static_select(PRIORIDAD, "Prioridad",
-                                     [(p.value, p.value) for p in Prioridad],
-                                     ticket.prioridad.value if ticket.prioridad else None))
+                                     [(_label(p, ticket.suggested_prioridad), p.value)
+                                      for p in Prioridad],
+                                     prio.value if prio else None))
     if Action.ASSIGN in actions:
         assign: Block = {"type": "users_select", "action_id": ASSIGN,
                          "placeholder": _text("Asignar a…")}
@@ -128,6 +134,8 @@ def action_blocks(ticket: TicketView) -> list[Block]:
         selects.append(assign)
     buttons = [button(BUTTONS[a][0], BUTTONS[a][1], value, BUTTONS[a][2], _CONFIRMS.get(a))
                for a in actions if a in BUTTONS]
+    if Action.CLASSIFY in actions and suggestion_pending(ticket):
+        buttons.insert(0, button(ACCEPT_ID, ACCEPT_LABEL, value, "primary"))
     blocks: list[Block] = []
     # selects carry no value of their own: the ticket ref lives in the block_id
     if selects:
@@ -137,6 +145,10 @@ def action_blocks(ticket: TicketView) -> list[Block]:
         blocks.append({"type": "actions", "block_id": f"atiende_btn:{value}",
                        "elements": buttons})
     return blocks
+
+
+def _label(option: TipoIncidencia | Prioridad, suggested: object) -> str:
+    return f"{option.value} ({SUGGESTED})" if option is suggested else option.value
 
 
 def conformity_buttons(ticket: TicketView) -> Block:

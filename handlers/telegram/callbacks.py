@@ -21,6 +21,7 @@ SEP = ":"
 CARD = "c"  # show the ticket's card (no version check)
 HISTORY = "h"
 TIPO = "t"  # arg: TIPO_CODES
+ACCEPT = "sg"  # Aceptar sugerencia (triage): the suggestion stored at that version
 PRIO = "p"  # arg: PRIO_CODES
 ASSIGN_MENU = "a"
 ASSIGN = "am"  # arg: member id

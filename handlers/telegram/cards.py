@@ -14,7 +14,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import history_line, local, ticket_card
+from bot.cards import ACCEPT_LABEL, SUGGESTED, history_line, local, suggestion_pending, ticket_card
 from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
 from bot.fitting import cut
 from bot.lifecycle import Action, allowed_actions
@@ -129,10 +129,12 @@ def card_keyboard(t: TicketView, member: MemberView | None) -> InlineKeyboardMar
         rows.append([_button("✅ Cliente conforme", cb.CONFIRM, t),
                      _button("↩️ Sigue pendiente", cb.REJECT, t)])
     if t.is_open and Action.CLASSIFY in allowed:
-        rows.append([_button(("✓ " if t.tipo is tipo else "") + tipo.value, cb.TIPO, t,
+        rows.append([_button(_mark(t.tipo, t.suggested_tipo, tipo), cb.TIPO, t,
                              tipo.value[0]) for tipo in TipoIncidencia])
-        rows.append([_button(("✓ " if t.prioridad is p else "") + p.value, cb.PRIO, t,
+        rows.append([_button(_mark(t.prioridad, t.suggested_prioridad, p), cb.PRIO, t,
                              p.value[0]) for p in Prioridad])
+        if suggestion_pending(t):
+            rows.append([_button(f"👍 {ACCEPT_LABEL}", cb.ACCEPT, t)])
     work = []
     if Action.ASSIGN in allowed:
         work.append(_button("👤 Asignar", cb.ASSIGN_MENU, t))
@@ -149,6 +151,15 @@ def card_keyboard(t: TicketView, member: MemberView | None) -> InlineKeyboardMar
         last.append(_button("🔄 Reabrir", cb.REOPEN, t))
     rows.append(last)
     return InlineKeyboardMarkup(rows)
+
+
+def _mark(chosen: object, suggested: object, option: TipoIncidencia | Prioridad) -> str:
+    """``✓ Reclamo`` once decided; ``☆ Reclamo (sugerido)`` while only suggested."""
+    if chosen is option:
+        return f"✓ {option.value}"
+    if suggested is option:
+        return f"☆ {option.value} ({SUGGESTED})"
+    return option.value
 
 
 def open_button(t: TicketView) -> InlineKeyboardButton:

@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.errors import StaleAction
+from bot.triage.accept import accept_suggestion
 from bot.views import TicketView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import (
@@ -38,6 +39,7 @@ class Triage:
 
     def routes(self) -> dict[str, object]:
         return {cb.CARD: self.card, cb.HISTORY: self.history, cb.TIPO: self.classify,
+                cb.ACCEPT: self.accept,
                 cb.PRIO: self.classify, cb.ASSIGN_MENU: self.assign_menu,
                 cb.ASSIGN: self.assign, cb.CONFIRM: self.confirm, cb.REJECT: self.reject,
                 cb.REOPEN: self.reopen, cb.DISCARD_REASON: self.discard_pick,
@@ -79,6 +81,14 @@ class Triage:
         prio = cb.PRIO_CODES.get(press.arg) if press.action == cb.PRIO else None
         view = await self.s.tickets.classify(context.actor, press.number, tipo=tipo,
                                              prioridad=prio, expected_version=press.version)
+        await update.callback_query.answer(  # type: ignore[union-attr]
+            f"✓ #{view.number}: {view.tipo.value if view.tipo else 'sin tipo'} · "
+            f"{view.prioridad.value if view.prioridad else 'sin prioridad'}")
+
+    async def accept(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """👍 Aceptar sugerencia: the suggested type and priority in one tap."""
+        view = await accept_suggestion(self.s.tickets, context.actor, press.number,
+                                       press.version)
         await update.callback_query.answer(  # type: ignore[union-attr]
             f"✓ #{view.number}: {view.tipo.value if view.tipo else 'sin tipo'} · "
             f"{view.prioridad.value if view.prioridad else 'sin prioridad'}")
