@@ -101,7 +101,7 @@ async def test_closure_without_answer_says_so_and_is_recorded_apart(services: Se
     closing = rows[-1].payload
     assert closing["template"] == "cierre" and closing["kind"] == "closure"
     for text in (closing["text"], closing["whatsapp"]):
-        assert ("daremos por cerrado el caso; si necesita retomarlo, basta con responder a "
+        assert ("damos por cerrado el caso; si necesita retomarlo, basta con responder a "
                 "este mensaje") in text
         assert "confirm" not in text and "conforme" not in text and "tácita" not in text
     history = await services.queries.history(n)
