@@ -49,7 +49,8 @@ _COMPOUND_TAILS = {
     "ines", "pia", "trinidad", "cristina", "constanza", "victoria", "eduardo",
     "enrique", "alberto", "javier", "tomas", "agustin", "martin", "felipe", "ester",
     "gracia", "josefina", "magdalena", "alicia", "ximena", "carolina", "gabriela",
-    "antonieta", "fernando", "maria",
+    "antonieta", "fernando", "maria", "miguel", "joaquin", "ramon", "rafael", "alfonso",
+    "daniel", "cristian", "patricio", "rodrigo", "sebastian", "vicente",
 }
 # "María de los Ángeles", "María del Carmen": the particle and the saint's name.
 _DEVOTIONAL = {"carmen", "pilar", "rosario", "mar", "angeles", "luz", "paz", "socorro",

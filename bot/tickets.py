@@ -46,7 +46,7 @@ from bot.templates import (
     text_to_html,
 )
 from bot.views import Actor, TicketView
-from bot.whatsapp_templates import approved_template
+from bot.whatsapp_templates import CLOSURE_WITHOUT_ANSWER, approved_template
 from db.models import Attachment, Customer, Interaction, TeamMember, Ticket
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,8 @@ class TicketService:
             if edited or template is None:
                 raise InvalidInput(draft.notice + " Elija una plantilla, sin editarla.")
             if draft.whatsapp_template is None:
-                raise InvalidInput(draft.notice + f" La plantilla «{template.value}» no tiene "
+                key = CLOSURE_WITHOUT_ANSWER if closed_without_answer else template.value
+                raise InvalidInput(draft.notice + f" La plantilla «{key}» no tiene "
                                    "una plantilla aprobada configurada "
                                    "(ATIENDE_WHATSAPP_TEMPLATES).")
             whatsapp_template = draft.whatsapp_template
