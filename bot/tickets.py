@@ -442,11 +442,11 @@ class TicketService:
             await self._set_estado(ticket, actor, Estado.RESOLVED, changes, reason=kind.label)
             await self._change(ticket, actor, "Fecha_Resolucion", None, now, changes,
                                {"conformity": kind.value})
-            closing = await self._send_closure(ticket, actor, kind, changes)
+            await self._send_closure(ticket, actor, kind, changes)
             await self._save(ticket)
         self._wake_outbox()
         log.info("ticket resolved ticket=#%s conformity=%s by=%s", number, kind.value, actor.name)
-        return await self._publish(EventKind.UPDATED, number, actor, closing, changes)
+        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 
     async def _send_closure(self, ticket: Ticket, actor: Actor, kind: ConformityKind,
                             changes: list[tuple[str, str, str]]) -> Interaction | None:
