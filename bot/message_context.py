@@ -21,10 +21,12 @@ from bot.views import TicketView
 _STATES_CLOSING_DAY = (TemplateName.CONFORMITY_REQUEST, TemplateName.CUSTOMER_REMINDER)
 
 
-def promised_day(deadline: datetime | None, settings: Settings) -> datetime | None:
+def promised_day(deadline: datetime | None, settings: Settings,
+                 now: datetime) -> datetime | None:
     """The instant whose business date we promise: ``deadline`` itself when the business
-    is open then, else the next opening (never a Saturday or a holiday)."""
-    if deadline is None:
+    is open then, else the next opening (never a Saturday or a holiday). A deadline
+    already missed is not promised again (the text says "a la brevedad" or nothing)."""
+    if deadline is None or deadline <= now:
         return None
     return sla.calendar_for(settings).next_open(deadline)
 
@@ -45,8 +47,10 @@ def build_context(view: TicketView, template: TemplateName | None, agent: str, d
     closing = closing_day(view, settings, now) if template in _STATES_CLOSING_DAY else None
     return TemplateContext(
         numero=view.number, cliente=customer.name, tipo=view.tipo, asunto=view.subject,
-        plazo_primera_respuesta=view.first_response_due,
-        plazo_resolucion=promised_day(view.resolution_due, settings), agente=agent,
+        # "dentro de las próximas 24 horas" only while that is still true
+        plazo_primera_respuesta=view.first_response_due
+        if view.first_response_due > now else None,
+        plazo_resolucion=promised_day(view.resolution_due, settings, now), agente=agent,
         empresa=settings.company_name, detalle=detalle.strip(),
         plazo_conformidad=closing,
         # issue 11: these customer fields arrive with the customer record's own

@@ -195,3 +195,13 @@ async def test_free_text_reply_subject_has_one_re(services: Services, team: Team
     assert row.payload["subject"].count("Re:") == 1 and "RV:" not in row.payload["subject"]
     assert subject.body == "Lo revisamos."
     assert (await services.queries.get(number)).estado is Estado.IN_PROGRESS
+
+
+async def test_a_missed_deadline_is_not_promised_again(services: Services,
+                                                       team: Team) -> None:
+    number = await _ticket(services, team, "Ana Pérez", Canal.EMAIL, TipoIncidencia.RECLAMO)
+    services.clock.set(santiago(2026, 12, 10, 12, 0))  # type: ignore[attr-defined]
+    ack = (await services.tickets.draft(team.admin, number,
+                                        TemplateName.ACKNOWLEDGEMENT)).message.text
+    assert "dentro de las próximas" not in ack and "a la brevedad" in ack
+    assert "a más tardar" not in ack  # the 9 Dec resolution deadline is past
