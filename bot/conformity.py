@@ -44,10 +44,10 @@ class ConformitySweeper:
         for ticket in pending:
             asked = ticket.conformity_requested_at
             assert asked is not None
-            tacit_days = self._settings.conformity_tacit_business_days
+            close_days = self._settings.conformity_tacit_business_days
             remind_days = self._settings.conformity_reminder_business_days
             try:
-                if tacit_days and now >= sla.add_business_days(asked, tacit_days, self._settings):
+                if close_days and now >= sla.add_business_days(asked, close_days, self._settings):
                     await self._tickets.confirm(actor, ticket.id,
                                                 kind=ConformityKind.NO_ANSWER)
                     done.append((ticket.id, ConformityKind.NO_ANSWER.value))
