@@ -38,6 +38,12 @@ _COMPANY_WORDS = {
     "banco", "clinica", "farmacia", "restaurant", "restaurante", "tienda", "store", "shop",
     "soporte", "ventas", "contacto", "admin", "info", "noreply", "equipo", "team",
     "cliente", "clientes", "usuario", "desconocido", "unknown", "customer", "user",
+    # roles, robots and placeholders ("Hello Support", "Test Name", "Bug Reporter")
+    "support", "help", "helpdesk", "ayuda", "test", "prueba", "name", "nombre", "hello",
+    "hola", "person", "persona", "card", "news", "noticias", "newsletter", "marketing",
+    "notificaciones", "notification", "notifications", "alerts", "alertas", "billing",
+    "facturacion", "cobranza", "reporter", "mailer", "daemon", "postmaster", "webmaster",
+    "office", "oficina", "directory", "no-reply", "sender", "senders", "bot",
 }
 # Second words that make a compound first name ("María José", "Juan Pablo").
 _COMPOUND_HEADS = {"maria", "jose", "juan", "ana", "luis", "carlos", "francisco", "miguel",
@@ -101,12 +107,17 @@ def split_name(name: str) -> tuple[str | None, bool | None]:
     text = re.sub(r"\s*[(\[].*?[)\]]\s*", " ", text).strip()  # "Ana (oficina)"
     if not text or len(text) > _MAX_NAME or "@" in text or any(c.isdigit() for c in text):
         return None, None
+    if text.count(",") == 1:  # "Pérez Soto, Juan": the given name comes after the comma
+        surname, given = (part.strip() for part in text.split(","))
+        text = f"{given} {surname}".strip()
     words = text.replace(",", " ").split()
     form: bool | None = None
     while words and (_fold(words[0]) in _FORMS or _fold(words[0]) in _TITLES):
         head = _fold(words.pop(0))
         if head in _FORMS:
             form = _FORMS[head]
+    if form is not None and len(words) == 1:
+        return None, form  # "Sra. Pérez": a surname, not a first name
     if not words or any(_fold(w) in _COMPANY_WORDS for w in words) or "&" in text:
         return None, form
     if not all(_WORD.match(part) for w in words for part in w.split("-") if part) or \
@@ -122,8 +133,9 @@ def split_name(name: str) -> tuple[str | None, bool | None]:
     elif len(words) >= 2 and folded[0] in _COMPOUND_HEADS and folded[1] in _COMPOUND_TAILS:
         first = words[:2]  # "María José", "Juan Pablo"
     if len(words) == 1 and (len(words[0]) < 2 or words[0].islower()
-                            or not re.search(r"[aeiouy]", folded[0])):
-        return None, form  # "x", "jperez": a handle, not a name
+                            or not re.search(r"[aeiouy]", folded[0])
+                            or (not words[0].isupper() and not words[0][1:].islower())):
+        return None, form  # "x", "jperez", "GitHub": a handle or a brand, not a name
     if _fold(first[0]) in _PARTICLES:
         return None, form
     result = " ".join(_capitalised(w) if _fold(w) not in _PARTICLES else w.lower()

@@ -23,6 +23,9 @@ from bot.templates import clean_subject
     ("Ana 🌸", "Ana"),
     ("Pedro", "Pedro"),
     ("Juan Pérez-Cotapos", "Juan"),
+    ("Pérez Soto, Juan", "Juan"),
+    ("Fernández-Undurraga, María José", "María José"),
+    ("PEDRO", "Pedro"),
 ])
 def test_first_name_is_derived(name: str, first: str) -> None:
     assert split_name(name)[0] == first
@@ -32,6 +35,7 @@ def test_first_name_is_derived(name: str, first: str) -> None:
     "", "   ", "Comercial Andes SpA", "Inversiones Los Robles Ltda.", "Pérez & Cía",
     "jperez_88", "jperez", "x", "12345", "ana@example.cl", "Cliente", "Soporte TI",
     "de la Fuente", "A" * 300, "+56 9 1234 5678", "Constructora Pérez Hnos",
+    "Hello Support", "Test Name", "GitHub", "Sra. Pérez", "<USER_DISPLAY_NAME>",
 ])
 def test_unsure_means_neutral(name: str) -> None:
     hello = greetings(name)
