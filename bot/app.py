@@ -20,6 +20,7 @@ from bot.domain import Canal, Rol
 from bot.errors import DomainError
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.team import PLACEHOLDER_ADMIN_NAME
 from bot.views import MemberView
 from db.connection import close_database, open_database, upgrade
 
@@ -42,8 +43,10 @@ async def ensure_admin(services: Services) -> MemberView:
     """The console needs someone to act as: a fresh database gets a default administrator."""
     admin = await services.team.admin()
     if admin is None:
-        admin = await services.team.add("Administrador", Rol.ADMIN)
-        log.info("no administrator yet: created 'Administrador' (rename with atiende team)")
+        admin = await services.team.add(PLACEHOLDER_ADMIN_NAME, Rol.ADMIN)
+        log.info("no administrator yet: created the placeholder %r (the first "
+                 "'atiende team add NAME --role administrador' takes it over)",
+                 PLACEHOLDER_ADMIN_NAME)
     return admin
 
 
@@ -108,6 +111,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     """``atiende run``: the main job."""
     write = write or _print
     stop = stop or asyncio.Event()
+    _install_signal_handlers(stop)  # first: a SIGTERM while migrating still stops cleanly
     await upgrade(settings.effective_database_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, clock)
@@ -115,7 +119,6 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     if problems:  # better refuse to start than fail in front of a customer
         await close_database()
         raise DomainError("Las plantillas tienen errores: " + "; ".join(problems[:5]))
-    _install_signal_handlers(stop)
     fronts: list[FrontEnd] = []
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -62,8 +62,9 @@ def first_response_line(t: TicketView, now: datetime, zone: ZoneInfo) -> str:
 
 def resolution_line(t: TicketView, now: datetime, settings: Settings) -> str:
     zone = settings.zone
-    if t.resolved_at is not None:
-        return f"resuelto {local(t.resolved_at, zone)}"
+    if t.resolved_at is not None:  # how it closed: expressed conformity or no answer
+        how = f" · {t.conformity_kind.label}" if t.conformity_kind else ""
+        return f"resuelto {local(t.resolved_at, zone)}{how}"
     if not t.is_open:
         return "—"
     if not t.resolution_running:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot import logs
 from bot.commands import Command, register_all
-from bot.domain import Estado, Rol
+from bot.domain import ConformityKind, Estado, Rol
 from bot.errors import DomainError
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -38,6 +38,13 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     team.add_parser("list", help="lista los miembros activos")
     invite = team.add_parser("invite", help="enlace de un solo uso para vincular Telegram")
     invite.add_argument("member", help="id, correo o nombre del miembro")
+    rename = team.add_parser("rename", help="cambia el nombre (el que firma las respuestas)")
+    rename.add_argument("member", help="id, correo o nombre del miembro")
+    rename.add_argument("new_name")
+    deactivate = team.add_parser("deactivate", help="da de baja a un miembro")
+    deactivate.add_argument("member", help="id, correo o nombre del miembro")
+    set_admin = team.add_parser("set-admin", help="traspasa el rol de administrador")
+    set_admin.add_argument("member", help="id, correo o nombre del miembro")
     export = sub.add_parser("export", help="exporta los Tickets")
     export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     export.add_argument("--output", "-o", help="archivo de salida (por defecto, la salida "
@@ -104,6 +111,18 @@ async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
                                               m.slack_user_id and f"slack {m.slack_user_id}")
                                   if x)
                 print(f"{m.id}\t{m.name}\t{m.role.value}\t{links}")
+        elif args.team_command == "rename":
+            member = await services.team.find(args.member)
+            m = await services.team.rename(member.id, args.new_name)
+            print(f"Renombrado: {m.id} {member.name} → {m.name}")
+        elif args.team_command == "deactivate":
+            member = await services.team.find(args.member)
+            m = await services.team.deactivate(member.id)
+            print(f"Dado de baja: {m.id} {m.name}")
+        elif args.team_command == "set-admin":
+            member = await services.team.find(args.member)
+            m = await services.team.set_admin(member.id)
+            print(f"Administrador: {m.id} {m.name}")
         else:
             member = await services.team.find(args.member)
             code = await services.team.create_invite(member.id)
@@ -157,9 +176,10 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         for tipo, count in sorted(by_tipo.items()):
             print(f"  Tipo_Incidencia {tipo}: {count}")
         resolved = [t for t in tickets if t.estado is Estado.RESOLVED]
-        tacit = sum(1 for t in resolved if t.conformity_kind and t.conformity_kind.value == "tácita")
-        print(f"  Resueltos con conformidad expresa: {len(resolved) - tacit}")
-        print(f"  Resueltos con conformidad tácita: {tacit}")
+        # Silence is not acceptance (Ley 19.496 art. 3 a): counted apart, never as consent.
+        silent = sum(1 for t in resolved if t.conformity_kind is ConformityKind.NO_ANSWER)
+        print(f"  Resueltos con conformidad expresa: {len(resolved) - silent}")
+        print(f"  Cerrados sin respuesta del cliente: {silent}")
         return 0
 
     return await _with_db(settings, work)

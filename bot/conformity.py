@@ -1,8 +1,11 @@
-"""Unanswered conformity requests: remind the customer, then close tacitly.
+"""Unanswered conformity requests: remind the customer, then close without an answer.
 
 After ``conformity_reminder_business_days`` the customer gets the polite reminder
-(once); after ``conformity_tacit_business_days`` the ticket becomes Resuelto with the
-conformity marked *tácita*. Zero turns either off. Idempotent: safe to run often and
+(once); after ``conformity_tacit_business_days`` the ticket becomes Resuelto, recorded
+as *cerrado sin respuesta del cliente* (``ConformityKind.NO_ANSWER``): silence is not
+acceptance (Ley 19.496, art. 3 a), so reports keep it apart from the customer's expressed
+conformity. The closing message goes out with the change ("si necesita retomarlo, basta
+con responder a este mensaje"). Zero turns either off. Idempotent: safe to run often and
 from more than one process.
 """
 
@@ -32,7 +35,7 @@ class ConformitySweeper:
         self._tickets = tickets
 
     async def sweep(self) -> list[tuple[int, str]]:
-        """Do what is due now; returns ``(ticket, "recordatorio"|"tácita")`` pairs."""
+        """Do what is due now; returns ``(ticket, "recordatorio"|"sin respuesta")`` pairs."""
         done: list[tuple[int, str]] = []
         now = self._clock.now()
         pending = await Ticket.filter(estado=Estado.PENDING_CONFORMITY,
@@ -41,12 +44,13 @@ class ConformitySweeper:
         for ticket in pending:
             asked = ticket.conformity_requested_at
             assert asked is not None
-            tacit_days = self._settings.conformity_tacit_business_days
+            close_days = self._settings.conformity_tacit_business_days
             remind_days = self._settings.conformity_reminder_business_days
             try:
-                if tacit_days and now >= sla.add_business_days(asked, tacit_days, self._settings):
-                    await self._tickets.confirm(actor, ticket.id, kind=ConformityKind.TACIT)
-                    done.append((ticket.id, "tácita"))
+                if close_days and now >= sla.add_business_days(asked, close_days, self._settings):
+                    await self._tickets.confirm(actor, ticket.id,
+                                                kind=ConformityKind.NO_ANSWER)
+                    done.append((ticket.id, ConformityKind.NO_ANSWER.value))
                 elif (remind_days and ticket.conformity_reminded_at is None
                       and now >= sla.add_business_days(asked, remind_days, self._settings)):
                     await self._remind(ticket.id)

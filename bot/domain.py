@@ -78,5 +78,19 @@ class DeliveryStatus(StrEnum):
 
 
 class ConformityKind(StrEnum):
+    """How a ticket came to be Resuelto. Silence is not acceptance (Ley 19.496, art. 3 a):
+    a ticket closed because the customer never answered is recorded as exactly that,
+    apart from the customer's expressed conformity, and never called consent."""
+
     EXPLICIT = "expresa"
-    TACIT = "tácita"
+    NO_ANSWER = "sin respuesta"
+
+    @property
+    def label(self) -> str:
+        return CONFORMITY_LABELS[self]
+
+
+CONFORMITY_LABELS: dict[ConformityKind, str] = {
+    ConformityKind.EXPLICIT: "conformidad expresa del cliente",
+    ConformityKind.NO_ANSWER: "cerrado sin respuesta del cliente",
+}

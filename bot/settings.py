@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     # our template name -> approved WhatsApp template name, as JSON
-    whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+    # ours -> approved template: a name, or {"name": ..., "params": [...]} (issue 11)
+    whatsapp_templates: dict[str, Any] = Field(default_factory=dict)
     whatsapp_template_language: str = "es"
 
     # --- email -----------------------------------------------------------------------
@@ -146,7 +147,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_json_map(cls, value: object) -> object:
         if isinstance(value, str):
-            return json.loads(value) if value.strip() else {}
+            value = json.loads(value) if value.strip() else {}
+        if isinstance(value, dict):
+            from bot.whatsapp_templates import check_mapping
+
+            check_mapping(value)
         return value
 
     @field_validator("business_hours")

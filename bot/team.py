@@ -11,7 +11,11 @@ from bot.customers import normalise_email
 from bot.domain import Rol
 from bot.errors import InvalidInput, MemberNotFound, NotAllowed
 from bot.views import MemberView
-from db.models import InviteCode, TeamMember
+from db.models import InviteCode, TeamMember, Ticket
+
+# What a fresh installation calls its administrator until a real one is added: the first
+# administrator added takes over this member (its tickets, its id) instead of failing.
+PLACEHOLDER_ADMIN_NAME = "Administrador"
 
 
 def member_view(member: TeamMember) -> MemberView:
@@ -35,16 +39,30 @@ class TeamService:
     async def add(self, name: str, role: Rol = Rol.AGENT, *, email: str | None = None,
                   telegram_user_id: int | None = None,
                   slack_user_id: str | None = None) -> MemberView:
-        """Add a member; a second active administrator is refused (one default assignee)."""
-        name = name.strip()
-        if not name:
-            raise InvalidInput("El nombre del miembro del equipo no puede estar vacío.")
+        """Add a member; a second active administrator is refused (one default assignee).
+
+        The first real administrator takes over the placeholder a fresh installation
+        created (``PLACEHOLDER_ADMIN_NAME``, no chat or email linked): same member, so the
+        tickets already assigned to it are theirs, with their name and links.
+        """
+        name = _clean_name(name)
         norm_email = normalise_email(email) if email else None
         async with in_transaction():
-            if role is Rol.ADMIN and await TeamMember.exists(role=Rol.ADMIN, active=True):
-                raise InvalidInput("Ya hay un administrador activo; solo puede haber uno.")
             if norm_email and await TeamMember.exists(email=norm_email):
                 raise InvalidInput(f"Ya hay un miembro del equipo con el correo {norm_email}.")
+            if role is Rol.ADMIN:
+                admin = await TeamMember.get_or_none(role=Rol.ADMIN, active=True)
+                if admin is not None and not is_placeholder(admin):
+                    raise InvalidInput(
+                        f"Ya hay un administrador activo ({admin.name}); solo puede haber "
+                        "uno. Para traspasar el rol: atiende team set-admin MIEMBRO.")
+                if admin is not None:
+                    admin.name = name
+                    admin.email = norm_email
+                    admin.telegram_user_id = telegram_user_id
+                    admin.slack_user_id = slack_user_id
+                    await admin.save()
+                    return member_view(admin)
             member = await TeamMember.create(
                 name=name, role=role, email=norm_email, telegram_user_id=telegram_user_id,
                 slack_user_id=slack_user_id, created_at=self._clock.now(),
@@ -133,7 +151,54 @@ class TeamService:
             raise MemberNotFound(str(member_id))
         if member.role == Rol.ADMIN:
             raise NotAllowed("No se puede desactivar al administrador: es el responsable "
-                             "por defecto de los tickets.")
+                             "por defecto de los tickets. Primero traspase el rol con "
+                             "atiende team set-admin MIEMBRO.")
         member.active = False
         await member.save(update_fields=["active"])
         return member_view(member)
+
+    async def rename(self, member_id: int, name: str) -> MemberView:
+        """A new display name: what the team sees and what signs customer replies."""
+        name = _clean_name(name)
+        async with in_transaction():
+            member = await TeamMember.get_or_none(id=member_id, active=True)
+            if member is None:
+                raise MemberNotFound(str(member_id))
+            member.name = name
+            await member.save(update_fields=["name"])
+        return member_view(member)
+
+    async def set_admin(self, member_id: int) -> MemberView:
+        """Hand the administrator role to an active member; the previous administrator
+        stays on the team as an agent (there is always exactly one administrator)."""
+        async with in_transaction():
+            member = await TeamMember.get_or_none(id=member_id, active=True)
+            if member is None:
+                raise MemberNotFound(str(member_id))
+            if member.role == Rol.ADMIN:
+                return member_view(member)
+            previous = await TeamMember.filter(role=Rol.ADMIN, active=True)
+            for old in previous:
+                if is_placeholder(old):  # nobody: it leaves, its tickets go to the admin
+                    old.active = False
+                    await Ticket.filter(assignee_id=old.id).update(assignee_id=member.id)
+                old.role = Rol.AGENT
+                await old.save(update_fields=["role", "active"])
+            member.role = Rol.ADMIN
+            await member.save(update_fields=["role"])
+        return member_view(member)
+
+
+def is_placeholder(member: TeamMember) -> bool:
+    """The administrator a fresh installation made up, not yet anyone's."""
+    return (member.name == PLACEHOLDER_ADMIN_NAME and member.email is None
+            and member.telegram_user_id is None and member.slack_user_id is None)
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("El nombre del miembro del equipo no puede estar vacío.")
+    if len(name) > 200:
+        raise InvalidInput("El nombre del miembro del equipo es demasiado largo (máx. 200).")
+    return name

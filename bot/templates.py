@@ -20,9 +20,9 @@ typed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from bot.domain import TipoIncidencia
+from bot.greeting import greetings
 
 
 class TemplateName(StrEnum):
@@ -52,6 +53,9 @@ class TemplateName(StrEnum):
     CONFORMITY_REQUEST = "solicitud_conformidad"
     CLOSURE = "cierre"
     CUSTOMER_REMINDER = "recordatorio_cliente"
+    # appended (chat buttons carry the index): issue 11's messages common in Chile
+    REJECTION = "rechazo_reclamo"
+    REFERRAL = "derivacion"
 
 
 TEMPLATE_TITLES: dict[TemplateName, str] = {
@@ -62,11 +66,14 @@ TEMPLATE_TITLES: dict[TemplateName, str] = {
     TemplateName.CONFORMITY_REQUEST: "Solicitud de conformidad",
     TemplateName.CLOSURE: "Cierre",
     TemplateName.CUSTOMER_REMINDER: "Recordatorio al cliente",
+    TemplateName.REJECTION: "Reclamo no procede (con motivos)",
+    TemplateName.REFERRAL: "Derivación a otra área",
 }
 
 # WhatsApp caps an approved template's body at 1,024 characters; our free-form texts
 # stay under it too (tests check it with realistic field sizes).
 WHATSAPP_MAX_CHARS = 1024
+PARAMETER_MAX_CHARS = 600  # one approved-template parameter (the body as a whole: 1,024)
 
 TEMPLATE_SUFFIX = ".j2"
 GENERAL_DIR = "general"
@@ -101,24 +108,46 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
         "empresa",
         "detalle",
         "formato",
+        "saludo_correo",
+        "saludo_whatsapp",
+        "cliente_nombre_pila",
+        "cliente_trato",
+        "horas_primera_respuesta",
+        "cerrado_sin_respuesta",
     }
 )
 
+# A subject keeps the topic, not the mail client's "RE: RV: Fwd:" chain, and stays short.
+SUBJECT_TOPIC_MAX = 70
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|rv|res|fw|fwd|aw|tr|wg|sv|vs|enc|ref|rif|antw|doorst)\s*(?:\[\d+\]|\(\d+\))?"
+    r"\s*[:：]\s*)+", re.IGNORECASE)
+
 # Menu per type, in process order. Before triage only the messages that need no
-# classification; a suggestion is closed without asking for conformity.
-_EVERY_STEP = tuple(TemplateName)
+# classification; only a reclamo can be rejected as "no procede".
+_EVERY_STEP = (
+    TemplateName.ACKNOWLEDGEMENT,
+    TemplateName.INFO_REQUEST,
+    TemplateName.STATUS_UPDATE,
+    TemplateName.REFERRAL,
+    TemplateName.PROPOSED_RESOLUTION,
+    TemplateName.REJECTION,
+    TemplateName.CONFORMITY_REQUEST,
+    TemplateName.CLOSURE,
+    TemplateName.CUSTOMER_REMINDER,
+)
 _MENUS: dict[TipoIncidencia | None, tuple[TemplateName, ...]] = {
     None: (
         TemplateName.ACKNOWLEDGEMENT,
         TemplateName.INFO_REQUEST,
         TemplateName.STATUS_UPDATE,
+        TemplateName.REFERRAL,
         TemplateName.CUSTOMER_REMINDER,
     ),
-    TipoIncidencia.CONSULTA: _EVERY_STEP,
+    TipoIncidencia.CONSULTA: tuple(n for n in _EVERY_STEP if n is not TemplateName.REJECTION),
     TipoIncidencia.RECLAMO: _EVERY_STEP,
-    TipoIncidencia.SUGERENCIA: tuple(
-        name for name in _EVERY_STEP if name is not TemplateName.CONFORMITY_REQUEST
-    ),
+    TipoIncidencia.SUGERENCIA: tuple(n for n in _EVERY_STEP
+                                     if n is not TemplateName.REJECTION),
 }
 
 _WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
@@ -155,8 +184,13 @@ class TemplateContext:
     agente: str
     empresa: str
     detalle: str = ""  # the agent's own words (what is needed, what the solution was)
-    # when tacit conformity applies: "if we hear nothing by then, we close the case"
+    # when closure without answer applies: "if we hear nothing by then, we close the case"
     plazo_conformidad: datetime | None = None
+    # the customer's own fields when known (else derived from ``cliente``): the greeting
+    cliente_nombre_pila: str | None = None
+    cliente_trato: str | None = None  # "Sr." / "Sra."
+    horas_primera_respuesta: float = 24.0  # promised as "dentro de las próximas 24 horas"
+    cerrado_sin_respuesta: bool = False  # the closure: the customer never answered
 
 
 @dataclass(frozen=True)
@@ -168,6 +202,36 @@ class RenderedMessage:
     text: str  # plain-text email body
     html: str  # HTML email body (a whole document)
     whatsapp: str  # WhatsApp text, WhatsApp formatting (*bold*)
+
+
+def format_day_es(value: datetime | date | None, zone: ZoneInfo) -> str:
+    """``jueves 3 de diciembre``: the business date a customer can hold us to.
+
+    No hour (a promise "a las 06:21" reads as a machine's) and no year (the weekday
+    makes the date unambiguous). ``""`` for ``None``.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: deadlines must be timezone-aware")
+        value = value.astimezone(zone).date()
+    return f"{_WEEKDAYS[value.weekday()]} {value.day} de {_MONTHS[value.month - 1]}"
+
+
+def clean_subject(subject: str, limit: int = SUBJECT_TOPIC_MAX) -> str:
+    """The topic of a customer's subject: no "RE: RV: Fwd:" chain (Spanish and English,
+    repeated), no ticket tag, one line, at most ``limit`` characters cut on a word."""
+    text = _one_line(_TICKET_TAG.sub(" ", subject or ""))
+    previous = None
+    while previous != text:  # "RE: [#12] RV: ..." after the tag went
+        previous = text
+        text = _REPLY_PREFIX.sub("", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1]
+    cut = cut[: cut.rfind(" ")] if " " in cut[limit // 2:] else text[:limit]
+    return cut.rstrip(" ,;:-–") + "…"
 
 
 def format_datetime_es(value: datetime | None, zone: ZoneInfo) -> str:
@@ -198,9 +262,11 @@ def _paragraphs(eval_ctx: EvalContext, value: str) -> str:
 
 
 def template_filters(zone: ZoneInfo) -> dict[str, Callable[..., str]]:
-    """The filters templates may use: ``fecha`` (Spanish date in ``zone``), ``parrafos``."""
+    """The filters templates may use: ``fecha`` (Spanish date and time in ``zone``),
+    ``dia`` (the date only, for promises), ``parrafos``."""
     return {
         "fecha": lambda value: format_datetime_es(value, zone),
+        "dia": lambda value: format_day_es(value, zone),
         "parrafos": _paragraphs,
     }
 
@@ -331,6 +397,29 @@ class TemplateRenderer:
                     problems.append(f"{folder}/{path.name}: not a message name, never used")
         return problems
 
+    def parameters(self, ctx: TemplateContext, names: Sequence[str]) -> tuple[str, ...]:
+        """The body parameters of a WhatsApp approved template, in order.
+
+        Meta refuses an empty parameter and one with line breaks, tabs or runs of
+        spaces: each value is one line, ``-`` when there is nothing to say.
+        """
+        values = self._values(ctx)
+        signature = " · ".join(x for x in (str(values["agente"]), "Atención al Cliente"
+                                           + (f" de {values['empresa']}"
+                                              if values["empresa"] else "")) if x)
+        extra = {
+            "saludo": values["saludo_whatsapp"],
+            "cliente": values["cliente"] or "cliente",
+            "plazo_resolucion": format_day_es(ctx.plazo_resolucion, self._zone),
+            "plazo_conformidad": format_day_es(ctx.plazo_conformidad, self._zone),
+            "firma": signature,
+        }
+        out = []
+        for name in names:
+            value = " ".join(str(extra.get(name, values.get(name, ""))).split())
+            out.append(value[:PARAMETER_MAX_CHARS] or "-")
+        return tuple(out)
+
     # --- internals ------------------------------------------------------------------
     def _values(self, ctx: TemplateContext) -> Mapping[str, object]:
         deadlines = {
@@ -341,13 +430,20 @@ class TemplateRenderer:
         for field, value in deadlines.items():
             if value is not None and value.utcoffset() is None:
                 raise ValueError(f"{field} must be a timezone-aware datetime, got {value!r}")
+        hello = greetings(ctx.cliente, ctx.cliente_nombre_pila, ctx.cliente_trato)
         return {
             "numero": ctx.numero,
             "cliente": _one_line(ctx.cliente),
             "tipo": ctx.tipo.value if ctx.tipo is not None else "",
             "tipo_nombre": _TIPO_NOMBRES[ctx.tipo],
             # our own tag goes into the subject; a stray one could thread a reply wrongly
-            "asunto": _one_line(_TICKET_TAG.sub(" ", ctx.asunto)),
+            "asunto": clean_subject(ctx.asunto),
+            "cliente_nombre_pila": hello.first_name or "",
+            "cliente_trato": _one_line(ctx.cliente_trato or ""),
+            "saludo_correo": hello.email,
+            "saludo_whatsapp": hello.whatsapp,
+            "horas_primera_respuesta": f"{ctx.horas_primera_respuesta:g}",
+            "cerrado_sin_respuesta": ctx.cerrado_sin_respuesta,
             **deadlines,
             "agente": _one_line(ctx.agente),
             "empresa": _one_line(ctx.empresa),
@@ -365,7 +461,7 @@ def text_to_html(text: str) -> str:
 def plain_message(numero: int, asunto: str, text: str, agente: str,
                   empresa: str) -> RenderedMessage:
     """A free-text reply (no template): the person's words as typed, with our subject tag."""
-    subject = _one_line(f"Re: {_TICKET_TAG.sub('', asunto).strip() or 'Su solicitud'} [#{numero}]")
+    subject = _one_line(f"Re: {clean_subject(asunto) or 'Su solicitud'} [#{numero}]")
     words = _tidy(text)
     return RenderedMessage(template=None, subject=subject, text=words,  # type: ignore[arg-type]
                            html=text_to_html(words), whatsapp=words)

@@ -33,9 +33,11 @@ from bot.errors import InvalidInput, MemberNotFound, NotAllowed, StaleAction, Ti
 from bot.events import EventBus, EventKind, TicketEvent
 from bot.fitting import render_fitting
 from bot.lifecycle import Action, check_allowed, check_legal, refuse
+from bot.message_context import build_context
 from bot.outbox import queue
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.settings import Settings
+from bot.team import PLACEHOLDER_ADMIN_NAME
 from bot.templates import (
     RenderedMessage,
     TemplateContext,
@@ -46,6 +48,7 @@ from bot.templates import (
 )
 from bot.triage.service import TriageService
 from bot.views import Actor, TicketView
+from bot.whatsapp_templates import CLOSURE_WITHOUT_ANSWER, approved_template
 from db.models import Attachment, Customer, Interaction, TeamMember, Ticket
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ class OutgoingDraft:
     whatsapp_template: str | None  # set when only an approved template can go out
     free_text_allowed: bool
     notice: str = ""  # e.g. why only the approved template can be sent
+    template_params: tuple[str, ...] = ()  # the approved template's body parameters
 
 
 class TicketService:
@@ -243,21 +247,15 @@ class TicketService:
 
     # --- customer messages ------------------------------------------------------------
     def render(self, ticket: TicketView | Ticket, template: TemplateName, agent: str,
-               detalle: str = "") -> RenderedMessage:
+               detalle: str = "", closed_without_answer: bool = False) -> RenderedMessage:
+        return render_fitting(self._renderer, template, self._context(
+            ticket, template, agent, detalle, closed_without_answer))
+
+    def _context(self, ticket: TicketView | Ticket, template: TemplateName, agent: str,
+                 detalle: str, closed_without_answer: bool = False) -> TemplateContext:
         view = ticket if isinstance(ticket, TicketView) else ticket_view(ticket)
-        conformity_due = None
-        if template in (TemplateName.CONFORMITY_REQUEST, TemplateName.CUSTOMER_REMINDER) and \
-                self._settings.conformity_tacit_business_days:
-            start = view.conformity_requested_at or self._clock.now()
-            conformity_due = sla.add_business_days(
-                start, self._settings.conformity_tacit_business_days, self._settings)
-        ctx = TemplateContext(
-            numero=view.number, cliente=view.customer.name, tipo=view.tipo,
-            asunto=view.subject, plazo_primera_respuesta=view.first_response_due,
-            plazo_resolucion=view.resolution_due, agente=agent,
-            empresa=self._settings.company_name, detalle=detalle.strip(),
-            plazo_conformidad=conformity_due)
-        return render_fitting(self._renderer, template, ctx)
+        return build_context(view, template, agent, detalle, self._settings,
+                             self._clock.now(), closed_without_answer=closed_without_answer)
 
     def templates_for(self, ticket: TicketView) -> list[TemplateName]:
         return self._renderer.available(ticket.tipo)
@@ -269,22 +267,30 @@ class TicketService:
         ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
         if ticket is None:
             raise TicketNotFound(number)
-        return self._draft(ticket, template, actor.name, detalle)
+        return self._draft(ticket, template, _signer(ticket, actor), detalle)
 
     def _draft(self, ticket: Ticket, template: TemplateName | None, agent: str,
-               detalle: str) -> OutgoingDraft:
+               detalle: str, closed_without_answer: bool = False) -> OutgoingDraft:
         channel, recipient = self._route(ticket)
-        rendered = (self.render(ticket, template, agent, detalle) if template
+        rendered = (self.render(ticket, template, agent, detalle, closed_without_answer)
+                    if template
                     else _free_text(ticket, detalle, agent, self._settings.company_name))
         approved = None
+        params: tuple[str, ...] = ()
         free_ok = True
         notice = ""
         if channel is Canal.WHATSAPP and not self._window_open(ticket):
             free_ok = False
-            approved = self._settings.whatsapp_templates.get(template.value) if template else None
+            found = approved_template(self._settings.whatsapp_templates, template,
+                                      closed_without_answer)
+            if found is not None and template is not None:
+                approved = found.name
+                params = self._renderer.parameters(
+                    self._context(ticket, template, agent, detalle, closed_without_answer),
+                    found.params)
             notice = ("La ventana de 24 horas de WhatsApp está cerrada: solo puede salir una "
                       "plantilla aprobada, con su texto fijo.")
-        return OutgoingDraft(channel, recipient, rendered, approved, free_ok, notice)
+        return OutgoingDraft(channel, recipient, rendered, approved, free_ok, notice, params)
 
     def _window_open(self, ticket: Ticket) -> bool:
         last = ticket.last_customer_message_at
@@ -334,9 +340,11 @@ class TicketService:
 
     async def _send(self, ticket: Ticket, actor: Actor, template: TemplateName | None,
                     text: str, detalle: str, automatic: bool,
-                    changes: list[tuple[str, str, str]], kind: str = "message") -> Interaction:
+                    changes: list[tuple[str, str, str]], kind: str = "message",
+                    closed_without_answer: bool = False) -> Interaction:
         """Record the outbound interaction and queue its delivery (same transaction)."""
-        draft = self._draft(ticket, template, actor.name, detalle)
+        draft = self._draft(ticket, template, _signer(ticket, actor), detalle,
+                            closed_without_answer)
         rendered = draft.message
         edited = text.strip()
         if edited:
@@ -346,7 +354,8 @@ class TicketService:
             if edited or template is None:
                 raise InvalidInput(draft.notice + " Elija una plantilla, sin editarla.")
             if draft.whatsapp_template is None:
-                raise InvalidInput(draft.notice + f" La plantilla «{template.value}» no tiene "
+                key = CLOSURE_WITHOUT_ANSWER if closed_without_answer else template.value
+                raise InvalidInput(draft.notice + f" La plantilla «{key}» no tiene "
                                    "una plantilla aprobada configurada "
                                    "(ATIENDE_WHATSAPP_TEMPLATES).")
             whatsapp_template = draft.whatsapp_template
@@ -370,7 +379,7 @@ class TicketService:
             "text": rendered.text, "html": rendered.html, "whatsapp": rendered.whatsapp,
             "template": template.value if template else None, "kind": kind,
             "whatsapp_template": whatsapp_template,
-            "template_params": [ticket.customer.name or "cliente", str(ticket.id)],
+            "template_params": list(draft.template_params),
             "in_reply_to": last_in.external_id if last_in else None,
             "references": list(refs)[-20:],
         }, now)
@@ -439,13 +448,28 @@ class TicketService:
             ticket.conformity_kind = kind
             if kind is ConformityKind.EXPLICIT:
                 ticket.customer_confirmed_at = now
-            await self._set_estado(ticket, actor, Estado.RESOLVED, changes,
-                                   reason=f"conformidad {kind.value}")
+            await self._set_estado(ticket, actor, Estado.RESOLVED, changes, reason=kind.label)
             await self._change(ticket, actor, "Fecha_Resolucion", None, now, changes,
                                {"conformity": kind.value})
+            await self._send_closure(ticket, actor, kind, changes)
             await self._save(ticket)
+        self._wake_outbox()
         log.info("ticket resolved ticket=#%s conformity=%s by=%s", number, kind.value, actor.name)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+
+    async def _send_closure(self, ticket: Ticket, actor: Actor, kind: ConformityKind,
+                            changes: list[tuple[str, str, str]]) -> Interaction | None:
+        """The closing message, queued with the change. A customer who cannot be reached
+        (no address, WhatsApp window closed without an approved template) does not keep
+        the ticket open: the history says why no closing message went out."""
+        try:
+            return await self._send(ticket, actor, TemplateName.CLOSURE, "", "", True, changes,
+                                    kind="closure",
+                                    closed_without_answer=kind is ConformityKind.NO_ANSWER)
+        except InvalidInput as exc:
+            await self._record(ticket, actor, InteractionKind.NOTE,
+                               f"No se envió el mensaje de cierre: {exc}")
+            return None
 
     async def reject(self, actor: Actor, number: int, reason: str = "",
                      expected_version: int | None = None) -> TicketView:
@@ -509,6 +533,19 @@ def _text(value: object) -> str:
 def _subject_from(description: str) -> str:
     first = description.strip().splitlines()[0] if description.strip() else "(sin asunto)"
     return first[:80] + ("…" if len(first) > 80 else "")
+
+
+def _signer(ticket: Ticket, actor: Actor) -> str:
+    """Who signs a customer message: the team member who sends it; for automatic messages
+    (closure, reminders) the ticket's assignee; never the system nor the placeholder
+    administrator a fresh installation starts with (then the team signs alone)."""
+    if actor.member is not None:
+        name = actor.member.name
+    elif ticket.assignee is not None and ticket.assignee.active:
+        name = ticket.assignee.name
+    else:
+        return ""
+    return "" if name == PLACEHOLDER_ADMIN_NAME else name
 
 
 def _free_text(ticket: Ticket, text: str, agent: str, company: str) -> RenderedMessage:

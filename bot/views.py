@@ -44,7 +44,7 @@ class Actor:
     """Who performs an operation: a team member, or the system on a channel's behalf.
 
     The system acts for the customer (a confirmation by email or a WhatsApp button) and
-    for automatic jobs (tacit conformity); it never gets team permissions.
+    for automatic jobs (closing an unanswered case); it never gets team permissions.
     """
 
     name: str

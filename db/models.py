@@ -87,7 +87,8 @@ class Ticket(Model):
     resolution_clock_since = fields.DatetimeField(null=True)
     resolved_at = fields.DatetimeField(null=True)  # Fecha_Resolucion
     customer_confirmed_at = fields.DatetimeField(null=True)
-    conformity_kind = fields.CharEnumField(ConformityKind, max_length=10, null=True)
+    # issue 11 (closing loop): "sin respuesta" is 13 characters (migration 0003)
+    conformity_kind = fields.CharEnumField(ConformityKind, max_length=20, null=True)
     conformity_requested_at = fields.DatetimeField(null=True)
     conformity_reminded_at = fields.DatetimeField(null=True)
     discard_reason = fields.TextField(null=True)

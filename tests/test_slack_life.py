@@ -48,7 +48,7 @@ async def test_whole_ticket_life_from_slack(rig: SlackRig, team: Team) -> None:
     view = fake.views[fake.last("views.open").response["view"]["id"]]
     assert view["callback_id"] == REPLY
     text_block = next(b for b in view["blocks"] if b.get("block_id", "").startswith("text:"))
-    assert text_block["element"]["initial_value"].startswith("Estimado/a Ana")
+    assert text_block["element"]["initial_value"].startswith("Hola, Ana:")
     await rig.interact(submission("UDIEGO", view, {
         "tpl": "actualizacion_estado", text_block["block_id"]: "Estamos revisando el cobro."}))
     rows = await OutboxMessage.filter(interaction__ticket_id=1)
@@ -71,8 +71,11 @@ async def test_whole_ticket_life_from_slack(rig: SlackRig, team: Team) -> None:
     for expected in ("Tipo_Incidencia", "Prioridad", "Responsable", "respondió al cliente",
                      "Pendiente de conformidad", "Resuelto", "Fecha_Resolucion"):
         assert expected in history, expected
-    kinds = [i.kind for i in await s.queries.history(1)]
-    assert kinds.count(InteractionKind.OUTBOUND) == 2
+    history = await s.queries.history(1)
+    kinds = [i.kind for i in history]
+    # the reply, the conformity request, and the closing message on the confirmation
+    assert kinds.count(InteractionKind.OUTBOUND) == 3
+    assert [i.template for i in history if i.kind is InteractionKind.OUTBOUND][-1] == "cierre"
 
 
 async def test_stale_click_redraws_and_changes_nothing(rig: SlackRig, team: Team) -> None:

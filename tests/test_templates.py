@@ -118,7 +118,8 @@ def test_every_message_renders_all_parts_cleanly(
     assert str(NUMERO) in message.text and str(NUMERO) in message.whatsapp
     assert message.html.startswith("<!DOCTYPE html>")
     assert '<html lang="es">' in message.html
-    assert message.text.startswith("Estimado/a ")
+    assert "Estimado/a" not in message.text
+    assert message.text.startswith(("Hola, ", "Estimad", "De nuestra consideración:"))
     assert message.whatsapp.startswith("Hola")
 
 
@@ -195,10 +196,11 @@ def test_customer_data_is_literal_in_text_and_escaped_in_html(
 
     assert HOSTILE in message.subject
     for text in (message.text, message.whatsapp):
-        assert text.count(HOSTILE) >= 3  # greeting, detalle, signature
+        # detalle, signature (a name like that gets the neutral greeting)
+        assert text.count(HOSTILE) >= 2
         assert "&lt;" not in text and "&amp;" not in text
     escaped = "{{ secret }} {% raw %} &lt;b&gt;x&lt;/b&gt; &amp; *bold*"
-    assert message.html.count(escaped) >= 4  # title, greeting, detalle, signature
+    assert message.html.count(escaped) >= 3  # title, detalle, signature
     assert "<b>x</b>" not in message.html
 
 
@@ -328,8 +330,10 @@ def test_deadlines_render_as_spanish_dates(renderer: TemplateRenderer) -> None:
     message = renderer.render(TemplateName.ACKNOWLEDGEMENT, make_ctx())
 
     for text in (message.text, message.html, message.whatsapp):
-        assert "a más tardar el miércoles 9 de diciembre de 2026, 17:50." in text
-        assert "a más tardar el viernes 11 de diciembre de 2026, 17:50." in text
+        # the first reply as a span, the resolution as a business date without the hour
+        assert "dentro de las próximas 24 horas." in text
+        assert "a más tardar el viernes 11 de diciembre." in text
+        assert "17:50" not in text
 
 
 def test_missing_deadlines_read_naturally(renderer: TemplateRenderer) -> None:
@@ -348,25 +352,27 @@ def test_tacit_conformity_only_when_its_deadline_is_given(renderer: TemplateRend
         TemplateName.CONFORMITY_REQUEST, make_ctx(plazo_conformidad=CONFORMITY)
     )
 
-    assert "entenderemos que está conforme" not in without.text
-    assert "cerraremos el caso el miércoles 16 de diciembre de 2026, 17:50." in with_deadline.text
+    assert "daremos por cerrado el caso" not in without.text
+    assert ("el miércoles 16 de diciembre daremos por cerrado el caso; si necesita retomarlo, "
+            "basta con responder a este mensaje.") in with_deadline.text
+    assert "conforme y cerraremos" not in with_deadline.text
     assert "¿Podemos dar por resuelto su reclamo?" in with_deadline.whatsapp
 
 
 def test_greeting_uses_the_name(renderer: TemplateRenderer) -> None:
     message = renderer.render(TemplateName.CLOSURE, make_ctx())
 
-    assert message.text.startswith("Estimado/a Ana Pérez:\n")
-    assert "<p>Estimado/a Ana Pérez:</p>" in message.html
-    assert message.whatsapp.startswith("Hola, Ana Pérez.\n")
+    assert message.text.startswith("Hola, Ana:\n")
+    assert "<p>Hola, Ana:</p>" in message.html
+    assert message.whatsapp.startswith("Hola, Ana.\n")
 
 
 @pytest.mark.parametrize("cliente", ["", "   "])
 def test_neutral_greeting_without_a_name(renderer: TemplateRenderer, cliente: str) -> None:
     message = renderer.render(TemplateName.CLOSURE, make_ctx(cliente=cliente))
 
-    assert message.text.startswith("Estimado/a cliente:\n")
-    assert "<p>Estimado/a cliente:</p>" in message.html
+    assert message.text.startswith("De nuestra consideración:\n")
+    assert "<p>De nuestra consideración:</p>" in message.html
     assert message.whatsapp.startswith("Hola.\n")
 
 
@@ -452,16 +458,19 @@ def test_reclamo_and_consulta_have_their_own_files() -> None:
 
 # --- menu ----------------------------------------------------------------------------
 def test_menu_per_type(renderer: TemplateRenderer) -> None:
-    process_order = list(TemplateName)
+    process_order = renderer.available(TipoIncidencia.RECLAMO)
+    assert set(process_order) == set(TemplateName)
     for tipo in TYPES:
         menu = renderer.available(tipo)
         assert menu[0] is TemplateName.ACKNOWLEDGEMENT
         assert menu == sorted(menu, key=process_order.index), tipo
         assert len(set(menu)) == len(menu)
 
-    assert renderer.available(TipoIncidencia.RECLAMO) == process_order
-    assert renderer.available(TipoIncidencia.CONSULTA) == process_order
-    assert TemplateName.CONFORMITY_REQUEST not in renderer.available(TipoIncidencia.SUGERENCIA)
+    assert renderer.available(TipoIncidencia.CONSULTA) == [
+        n for n in process_order if n is not TemplateName.REJECTION]
+    # a suggestion is asked too: "¿podemos dar por atendida su sugerencia?"
+    assert TemplateName.CONFORMITY_REQUEST in renderer.available(TipoIncidencia.SUGERENCIA)
+    assert TemplateName.REJECTION not in renderer.available(TipoIncidencia.SUGERENCIA)
     assert TemplateName.CLOSURE in renderer.available(TipoIncidencia.SUGERENCIA)
     before_triage = renderer.available(None)
     assert TemplateName.INFO_REQUEST in before_triage

@@ -90,10 +90,10 @@ async def test_unanswered_conformity_reminder_then_tacit(services: Services,
     clock.set(santiago(2026, 12, 17, 14, 59))  # type: ignore[attr-defined]
     assert await services.conformity.sweep() == []
     clock.set(santiago(2026, 12, 17, 15, 0))  # type: ignore[attr-defined]
-    assert await services.conformity.sweep() == [(n, "tácita")]
+    assert await services.conformity.sweep() == [(n, "sin respuesta")]
     view = await services.queries.get(n)
     assert view.estado is Estado.RESOLVED
-    assert view.conformity_kind is ConformityKind.TACIT
+    assert view.conformity_kind is ConformityKind.NO_ANSWER
     assert view.resolved_at == santiago(2026, 12, 17, 15, 0)
     assert view.customer_confirmed_at is None
 

@@ -131,8 +131,12 @@ async def test_24_hour_window(whatsapp: WhatsAppHarness, team: Team) -> None:  #
     assert template["type"] == "template"
     assert template["template"]["name"] == "atiende_actualizacion_estado"
     assert template["template"]["language"]["code"] == "es"
-    params = template["template"]["components"][0]["parameters"]
-    assert [p["text"] for p in params] == ["Cliente", "1"]
+    params = [p["text"] for p in template["template"]["components"][0]["parameters"]]
+    # every body parameter of the approved template: saludo, tipo_nombre, numero,
+    # detalle, plazo_resolucion, firma ("Cliente" is no first name: neutral greeting)
+    assert params[:4] == ["Hola.", "solicitud", "1", "-"]
+    assert params[4].split()[0] in ("lunes", "martes", "miércoles", "jueves", "viernes")
+    assert "Atención al Cliente" in params[5]
     # The customer writes again: the window reopens, free text goes out.
     await whatsapp.post(text_payload("wamid.IN2", "sigo esperando"))
     await tickets.reply(team.admin, 1, text="Ya casi.")

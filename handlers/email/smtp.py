@@ -78,6 +78,8 @@ class SmtpSender:
             mail["References"] = " ".join(dict.fromkeys(references[-20:]))
         if message.template == TemplateName.ACKNOWLEDGEMENT.value:
             mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: responders must not answer
+        elif message.kind == "closure":  # sent by the system when the case closes
+            mail["Auto-Submitted"] = "auto-generated"
         mail[ATIENDE_HEADER] = f"ticket={message.ticket_number}"
         mail.set_content(message.text or "")
         if message.html:

@@ -99,7 +99,7 @@ def card_html(t: TicketView, now: datetime, settings: Settings, message: str = "
     lines = [f"🎫 <b>{esc(c.title)}</b>" + (" ⚠️ <b>VENCIDO</b>" if c.overdue else "")]
     lines += [f"<b>{esc(label)}:</b> {esc(value)}" for label, value in c.fields]
     if t.resolved_at is not None:
-        kind = f" (conformidad {t.conformity_kind.value})" if t.conformity_kind else ""
+        kind = f" ({t.conformity_kind.label})" if t.conformity_kind else ""
         lines.append(f"<b>Fecha_Resolucion:</b> {esc(local(t.resolved_at, settings.zone))}"
                      f"{esc(kind)}")
     if t.estado is Estado.DISCARDED and t.discard_reason:

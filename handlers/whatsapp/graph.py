@@ -79,11 +79,21 @@ class GraphClient:
         return await self._send(to, "text", {"body": body, "preview_url": False}, reference)
 
     async def send_template(self, to: str, name: str, language: str,
-                            params: tuple[str, ...] = (), *, reference: str = "") -> str:
+                            params: tuple[str, ...] = (), *, reference: str = "",
+                            quick_replies: tuple[str, ...] = ()) -> str:
+        """An approved template: body parameters in order, and the payloads of its
+        quick-reply buttons (index 0, 1, ...), which come back when the customer taps."""
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        components: list[dict[str, Any]] = []
         if params:
-            template["components"] = [{"type": "body", "parameters": [
-                {"type": "text", "text": template_parameter(p)} for p in params]}]
+            components.append({"type": "body", "parameters": [
+                {"type": "text", "text": template_parameter(p)} for p in params]})
+        for index, payload in enumerate(quick_replies):
+            components.append({"type": "button", "sub_type": "quick_reply",
+                               "index": str(index),
+                               "parameters": [{"type": "payload", "payload": payload}]})
+        if components:
+            template["components"] = components
         return await self._send(to, "template", template, reference)
 
     async def send_buttons(self, to: str, body: str, buttons: list[tuple[str, str]], *,

@@ -50,9 +50,14 @@ class WhatsAppSender:
     async def _dispatch(self, to: str, message: OutboundMessage) -> str:
         reference = message.idempotency_key
         if message.whatsapp_template:  # outside the window: the approved template only
+            # The conformity request's approved template carries the Sí/No quick replies;
+            # their payloads name the ticket, so a tap answers it like the free buttons.
+            replies = ((buttons.yes_id(message.ticket_number),
+                        buttons.no_id(message.ticket_number))
+                       if message.kind == "conformity_request" else ())
             return await self._graph.send_template(
                 to, message.whatsapp_template, self._language, message.template_params,
-                reference=reference)
+                reference=reference, quick_replies=replies)
         text = (message.whatsapp_text or message.text).strip()
         if not text:
             raise PermanentSendError("El mensaje para WhatsApp está vacío.")

@@ -71,7 +71,8 @@ async def test_unanswered_conformity_request(desk: Desk, tmp_path: Path) -> None
     reminder = desk.smtp.messages[-1]
     assert reminder.rcpt_tos == ["ana@example.cl"] and "[#2]" in reminder.message["Subject"]
     body = reminder.message.get_body(("plain",)).get_content()
-    assert "Estimad" in body  # the polite, formal reminder (usted)
+    assert body.startswith("Hola, Ana:")  # by first name, never "Estimado/a Ana Pérez"
+    assert "daremos por cerrado el caso" in body and "entenderemos" not in body
     assert (await s.queries.get(2)).estado is Estado.PENDING_CONFORMITY
     desk.at(2026, 12, 15, 15, 0)
     assert await desk.sweep() == []  # reminded once only
@@ -80,23 +81,23 @@ async def test_unanswered_conformity_request(desk: Desk, tmp_path: Path) -> None
     desk.at(2026, 12, 17, 14, 59)
     assert await desk.sweep() == []
     desk.at(2026, 12, 17, 15, 0)
-    assert await desk.sweep() == [(2, "tácita")]
+    assert await desk.sweep() == [(2, "sin respuesta")]
     t = await s.queries.get(2)
     assert t.estado is Estado.RESOLVED
     assert t.resolved_at == santiago(2026, 12, 17, 15, 0)
-    assert t.conformity_kind is ConformityKind.TACIT
+    assert t.conformity_kind is ConformityKind.NO_ANSWER
     assert "Resuelto" in (await desk.tg_card(2))["text"]
-    assert "tácita" in (await desk.tg_card(2))["text"].lower()
+    assert "sin respuesta del cliente" in (await desk.tg_card(2))["text"].lower()
     slack_card = str((await desk.slack_card(2))["blocks"])
     assert "Resuelto" in slack_card and "17/12 15:00" in slack_card
 
     # the report counts it apart; the export says so in its Conformidad column
     report = atiende_report(s.settings.effective_database_url, tmp_path)
-    assert "Resueltos con conformidad tácita: 1" in report
+    assert "Cerrados sin respuesta del cliente: 1" in report
     assert "Resueltos con conformidad expresa: 0" in report
     text = to_csv(await s.queries.all(), s.settings.zone).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     header, two = rows[0], next(r for r in rows[1:] if r[0] == "#2")
-    assert two[header.index("Conformidad")] == "tácita"
+    assert two[header.index("Conformidad")] == "sin respuesta"
     assert two[header.index("Fecha_Resolucion")] == "2026-12-17 15:00"
     assert two[header.index("Estado")] == "Resuelto"
