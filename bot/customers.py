@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from bot.clock import Clock
 from bot.errors import CustomerNotFound, InvalidInput
 from bot.events import EventBus
+from bot.greeting import split_name
 from bot.rut import normalise_rut
 from bot.views import Actor, CustomerChangeView, CustomerView
 from db.models import Customer, Ticket
@@ -45,12 +46,11 @@ def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
 
 
 def derive_first_name(name: str) -> str:
-    """The first word of a person's name ("María José Pérez" -> "María"); "" when the
-    name does not look like a person's (empty, an address, digits)."""
-    words = name.strip().split()
-    if not words or "@" in words[0] or any(ch.isdigit() for ch in words[0]):
-        return ""
-    return words[0].strip(",.;:")[:100]
+    """The given name in a person's name, as the greeting reads it ("María José Pérez"
+    -> "María José", "Sra. Ana Soto" -> "Ana"); "" when the name does not look like a
+    person's (a company, an address, digits)."""
+    first, _ = split_name(name)
+    return (first or "")[:100]
 
 
 def customer_view(customer: Customer) -> CustomerView:

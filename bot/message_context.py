@@ -53,10 +53,11 @@ def build_context(view: TicketView, template: TemplateName | None, agent: str, d
         plazo_resolucion=promised_day(view.resolution_due, settings, now), agente=agent,
         empresa=settings.company_name, detalle=detalle.strip(),
         plazo_conformidad=closing,
-        # issue 11: these customer fields arrive with the customer record's own
-        # first name and form of address; until then they are derived from the name.
-        cliente_nombre_pila=getattr(customer, "first_name", None) or None,
-        cliente_trato=getattr(customer, "form_of_address", None) or None,
+        # The first name the team typed; otherwise the greeting reads it from the name
+        # itself (and, when unsure, greets without one).
+        cliente_nombre_pila=None if customer.first_name_derived else (
+            customer.first_name or None),
+        cliente_trato=customer.form_of_address or None,
         horas_primera_respuesta=settings.first_response_hours,
         cerrado_sin_respuesta=closed_without_answer,
     )

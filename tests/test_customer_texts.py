@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import Canal, Estado, TipoIncidencia
+from bot.intake import IncomingMessage
 from bot.services import Services
 from bot.templates import TemplateName
 from bot.tickets import OutgoingDraft
@@ -33,8 +34,14 @@ async def _ticket(services: Services, team: Team, name: str, channel: Canal,
     if channel is Canal.EMAIL:
         customer = await services.customers.find_or_create(email="cliente@example.cl",
                                                            name=name)
-    else:
-        customer = await services.customers.find_or_create(phone="+56912345678", name=name)
+    else:  # the customer writes: that opens WhatsApp's 24-hour window
+        result = await services.intake.receive(IncomingMessage(
+            Canal.WHATSAPP, "Me cobraron dos veces.", "wamid.T1", phone="+56912345678",
+            name=name))
+        assert result.ticket is not None
+        if tipo is not None:
+            await services.tickets.classify(team.admin, result.ticket.number, tipo=tipo)
+        return result.ticket.number
     view = await services.tickets.open(team.admin, customer_id=customer.id, channel=channel,
                                        description="Me cobraron dos veces.", subject=SUBJECT,
                                        tipo=tipo)
