@@ -31,11 +31,14 @@ from handlers.telegram.events import CardEvents
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.telegram.persistence import KvPersistence
 from handlers.telegram.transport import DeskBot, RetryingRequest, file_url, parse_update
+from handlers.web import BodyRejected, parse_json, read_body, rejected
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a few KB (files are fetched separately); anything larger is not Telegram.
+MAX_UPDATE_BYTES = 1024 * 1024
 
 COMMANDS = [
     BotCommand("nuevo", "Crear un ticket"),
@@ -152,19 +155,20 @@ class TelegramFrontEnd:
         return [Route(path, self._webhook, methods=["POST"])]
 
     async def _webhook(self, request: Request) -> Response:
-        """Telegram's POST: the secret token is checked on every request."""
+        """Telegram's POST: secret token checked, body capped and parsed, the update
+        handled, and only then the 200: an update lost in a crash is sent again."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
-            log.warning("telegram webhook refused: wrong or missing secret token from %s",
-                        request.client.host if request.client else "?")
-            return Response(status_code=403)
+            return rejected(request, 403, "telegram webhook: wrong or missing secret token",
+                            log)
         try:
-            data = await request.json()
-        except ValueError:
-            return Response(status_code=400)
+            data = parse_json(await read_body(request, MAX_UPDATE_BYTES))
+        except BodyRejected as exc:
+            return rejected(request, exc.status, f"telegram webhook: {exc.reason}", log)
         update = parse_update(data, self.application.bot)
-        if update is not None:
-            await self.application.update_queue.put(update)
+        if update is not None:  # through the update processor: one update at a time
+            app = self.application
+            await app.update_processor.process_update(update, app.process_update(update))
         return Response(status_code=200)
 
 
