@@ -256,7 +256,8 @@ class WebServer:
         if self._task is not None:
             return
         self._socket = self._bind()
-        config = uvicorn.Config(self.app, lifespan="off", access_log=False,
+        # log_config=None: uvicorn's few lines go through our handler and format.
+        config = uvicorn.Config(self.app, lifespan="off", access_log=False, log_config=None,
                                 log_level="warning", timeout_graceful_shutdown=5,
                                 limit_concurrency=self._max_connections,
                                 timeout_keep_alive=KEEP_ALIVE_SECONDS)

@@ -22,7 +22,6 @@ from starlette.routing import Route
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from bot.services import Services
 from handlers.telegram import registry
@@ -30,7 +29,13 @@ from handlers.telegram.common import Desk, DeskContext
 from handlers.telegram.events import CardEvents
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.telegram.persistence import KvPersistence
-from handlers.telegram.transport import DeskBot, RetryingRequest, file_url, parse_update
+from handlers.telegram.transport import (
+    BotApiRequest,
+    DeskBot,
+    RetryingRequest,
+    file_url,
+    parse_update,
+)
 from handlers.web import BodyRejected, parse_json, read_body, rejected
 
 log = logging.getLogger(__name__)
@@ -80,7 +85,7 @@ class TelegramFrontEnd:
             settings.telegram_token, base_url=base_url, base_file_url=file_url(base_url),
             request=RetryingRequest(connection_pool_size=16, connect_timeout=10.0,
                                     read_timeout=20.0, write_timeout=30.0),
-            get_updates_request=HTTPXRequest(connection_pool_size=2),
+            get_updates_request=BotApiRequest(connection_pool_size=2),
             defaults=Defaults(parse_mode=ParseMode.HTML,
                               link_preview_options=LinkPreviewOptions(is_disabled=True)),
             rate_limiter=AIORateLimiter(max_retries=5))
