@@ -21,7 +21,7 @@ from bot.errors import DomainError
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.views import MemberView
-from db.connection import close_database, open_database, upgrade
+from db.connection import close_database, masked_url, open_database, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "
                   "ATIENDE_SLACK_BOT_TOKEN): abro la consola del administrador sobre "
-                  f"{settings.effective_database_url}.")
+                  f"{masked_url(settings.effective_database_url)}.")
             await run_console(services, write, stop)
             stop.set()
         await stop.wait()
