@@ -59,6 +59,9 @@ class BodyRejected(Exception):
         self.reason = reason
 
 
+_LOGGED = "atiende.refusal_logged"  # scope key: this request's refusal has its line
+
+
 def rejected(request: Request | Scope, status: int, reason: str,
              logger: logging.Logger = log) -> JSONResponse:
     """The one log line of a refused request (never its body) and its answer; a route
@@ -66,7 +69,8 @@ def rejected(request: Request | Scope, status: int, reason: str,
     scope = request.scope if isinstance(request, Request) else request
     client = scope.get("client")
     logger.warning("http request refused: %s %s -> %d (%s) from %s", scope.get("method"),
-                scope.get("path"), status, reason, client[0] if client else "?")
+                   scope.get("path"), status, reason, client[0] if client else "?")
+    scope[_LOGGED] = True
     return JSONResponse({"error": reason}, status_code=status)
 
 
@@ -166,7 +170,11 @@ class BodyGuard:
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                status = message.get("status")
+                if status in (408, 413) and not scope.get(_LOGGED):  # a route's own cap
+                    rejected(scope, status, "refused by the route")
             await send(message)
 
         try:
