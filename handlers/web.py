@@ -11,18 +11,14 @@ it is created. uvicorn's own signal capture is switched off, because the composi
 root owns SIGTERM/SIGINT and stops every front end, this one included.
 
 Nothing a stranger sends may cost us more than a bounded amount of memory, time or log:
-``BodyGuard`` wraps every route (a body over the cap is refused from its Content-Length,
-or counted while it streams; a body that has not arrived in time is refused; JSON nested
-too deep is a 400, not a traceback), uvicorn gets a connection limit, and each refusal is
-one short log line without the body. A route with a tighter limit reads its body with
-``read_body`` and parses it with ``parse_json``.
+every route is wrapped in ``BodyGuard`` and uvicorn gets a connection limit and a head
+timeout (``handlers/web_guard.py``, whose helpers routes use through this module).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,160 +27,32 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.services import Services
+from handlers.web_guard import (
+    BODY_TIMEOUT_SECONDS,
+    HEAD_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES,
+    BodyGuard,
+    BodyRejected,
+    HeadTimeoutH11,
+    parse_json,
+    read_body,
+    rejected,
+)
+
+__all__ = ["MAX_BODY_BYTES", "BodyGuard", "BodyRejected", "WebServer", "build_app",
+           "build_web_server", "parse_json", "read_body", "rejected"]
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 10.0
-# Any route: far above a WhatsApp batch; routes that expect less cap themselves lower.
-MAX_BODY_BYTES = 4 * 1024 * 1024
-# A body that has not fully arrived by then is refused (408): a slow sender holds no slot.
-BODY_TIMEOUT_SECONDS = 20.0
 # Open connections beyond this are answered 503 by uvicorn at once.
 MAX_CONNECTIONS = 200
 KEEP_ALIVE_SECONDS = 5
-
-
-class BodyRejected(Exception):
-    """A request refused for its body: ``status`` (400, 408, 413) and a short reason."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-_LOGGED = "atiende.refusal_logged"  # scope key: this request's refusal has its line
-
-
-def rejected(request: Request | Scope, status: int, reason: str,
-             logger: logging.Logger = log) -> JSONResponse:
-    """The one log line of a refused request (never its body) and its answer; a route
-    passes its own logger, so the line names the front end."""
-    scope = request.scope if isinstance(request, Request) else request
-    client = scope.get("client")
-    logger.warning("http request refused: %s %s -> %d (%s) from %s", scope.get("method"),
-                   scope.get("path"), status, reason, client[0] if client else "?")
-    scope[_LOGGED] = True
-    return JSONResponse({"error": reason}, status_code=status)
-
-
-def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
-    """Content-Length as sent; None when absent (chunked); BodyRejected when unusable."""
-    for name, value in headers:
-        if name.lower() == b"content-length":
-            if not value.isdigit() or len(value) > 18:
-                raise BodyRejected(400, "unreadable Content-Length")
-            return int(value)
-    return None
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing (413) before holding more than ``limit`` bytes: a
-    Content-Length over it is refused unread, a chunked body is counted as it streams.
-    The body is kept on the request, so a library reading it again gets it for free."""
-    declared = _declared_length(request.scope.get("headers", ()))
-    if declared is not None and declared > limit:
-        raise BodyRejected(413, f"body of {declared} bytes, limit {limit}")
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > limit:
-                raise BodyRejected(413, f"body over the limit of {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise BodyRejected(400, "client left before the body ended") from None
-    body = b"".join(chunks)
-    request._body = body  # noqa: SLF001 (Starlette's cache: request.body() returns it)
-    return body
-
-
-def parse_json(body: bytes) -> Any:
-    """JSON, or BodyRejected(400) for anything unparseable, too deeply nested included
-    (the parser raises RecursionError there, which is no ValueError)."""
-    try:
-        return json.loads(body)
-    except RecursionError:
-        raise BodyRejected(400, "JSON nested too deeply") from None
-    except ValueError:  # UnicodeDecodeError included
-        raise BodyRejected(400, "body is not JSON") from None
-
-
-class BodyGuard:
-    """ASGI middleware: every request body bounded in size (413) and in time (408); a
-    route that fails on hostile nesting (RecursionError) answers 400, not a traceback.
-
-    Refusals met while a route reads the body surface as ``BodyRejected`` from
-    ``receive``; the route lets them through and this answers, once.
-    """
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES,
-                 body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.body_timeout = body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        try:
-            declared = _declared_length(scope.get("headers", ()))
-        except BodyRejected as exc:
-            await rejected(scope, exc.status, exc.reason)(scope, receive, send)
-            return
-        if declared is not None and declared > self.max_body_bytes:
-            await rejected(scope, 413, f"body of {declared} bytes, limit "
-                                       f"{self.max_body_bytes}")(scope, receive, send)
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.body_timeout
-        received = 0
-        body_done = False
-        started = False
-
-        async def guarded_receive() -> Message:
-            nonlocal received, body_done
-            if body_done:
-                return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyRejected(408, f"body not received within "
-                                        f"{self.body_timeout:g} s") from None
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyRejected(413, f"body over the limit of "
-                                            f"{self.max_body_bytes} bytes")
-                body_done = not message.get("more_body", False)
-            return message
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                status = message.get("status")
-                if status in (408, 413) and not scope.get(_LOGGED):  # a route's own cap
-                    rejected(scope, status, "refused by the route")
-            await send(message)
-
-        try:
-            await self.app(scope, guarded_receive, tracked_send)
-        except BodyRejected as exc:
-            if not started:
-                await rejected(scope, exc.status, exc.reason)(scope, receive, send)
-        except RecursionError:
-            if not started:
-                await rejected(scope, 400, "body nested too deeply")(scope, receive, send)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -223,11 +91,13 @@ class WebServer:
     name = "web"
 
     def __init__(self, app: Starlette, host: str, port: int, *,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+                 max_connections: int = MAX_CONNECTIONS,
+                 head_timeout: float = HEAD_TIMEOUT_SECONDS) -> None:
         self.app = app
         self._host = host
         self._port = port
         self._max_connections = max_connections
+        self._head_timeout = head_timeout
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -268,7 +138,8 @@ class WebServer:
         config = uvicorn.Config(self.app, lifespan="off", access_log=False, log_config=None,
                                 log_level="warning", timeout_graceful_shutdown=5,
                                 limit_concurrency=self._max_connections,
-                                timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                                http=HeadTimeoutH11.after(self._head_timeout))
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]),
                                          name="web-server")

@@ -121,9 +121,9 @@ def assert_one_short_line(caplog: pytest.LogCaptureFixture, *words: str) -> None
 # --- servers -----------------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def serving(routes: list[Any], **kwargs: Any) -> AsyncIterator[WebServer]:
-    max_connections = kwargs.pop("max_connections", 200)
-    web = WebServer(build_app(routes, **kwargs), "127.0.0.1", 0,
-                    max_connections=max_connections)
+    server_kwargs = {k: kwargs.pop(k) for k in ("max_connections", "head_timeout")
+                     if k in kwargs}
+    web = WebServer(build_app(routes, **kwargs), "127.0.0.1", 0, **server_kwargs)
     await web.start()
     try:
         yield web
@@ -295,6 +295,28 @@ async def test_slow_body_to_slack_times_out(services: Services, team: Team,
         result = await raw_post(web.port, "/slack/events", {"Content-Length": "100"},
                                 iter([b"{}"]), finish=False)
     assert result.status == 408
+
+
+async def test_a_request_head_that_never_ends_is_cut_off() -> None:
+    """Half a request head, on a new connection and on a kept-alive one: the server
+    closes the connection when the head timeout passes (uvicorn alone would wait
+    forever once a byte arrived)."""
+    async with serving(ECHO, head_timeout=0.3) as web:
+        reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+        writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\n")
+        async with asyncio.timeout(10):
+            assert await reader.read() == b""
+        writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+        writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]")
+        async with asyncio.timeout(10):
+            assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+            while (await reader.readline()) != b"\r\n":
+                pass
+            assert await reader.readexactly(len(b'{"length":2,"kind":"list"}'))
+            writer.write(b"POST /echo HTTP/1.1\r\nHo")  # the next request stalls
+            assert await reader.read() == b""
+        writer.close()
 
 
 async def test_connections_past_the_limit_get_503() -> None:
