@@ -49,8 +49,10 @@ def rejected(request: Request | Scope, status: int, reason: str,
     passes its own logger, so the line names the front end."""
     scope = request.scope if isinstance(request, Request) else request
     client = scope.get("client")
-    logger.warning("http request refused: %s %s -> %d (%s) from %s", scope.get("method"),
-                   scope.get("path"), status, reason, client[0] if client else "?")
+    # %r and a cap: a path is the sender's text (a decoded %0A must not start a line)
+    logger.warning("http request refused: %s %.200r -> %d (%.200s) from %s",
+                   scope.get("method"), scope.get("path"), status, reason,
+                   client[0] if client else "?")
     scope[_LOGGED] = True
     return JSONResponse({"error": reason}, status_code=status)
 

@@ -229,6 +229,21 @@ async def test_declared_length_over_the_cap_is_refused_unread(
         assert lines_at_info(caplog) == []
 
 
+async def test_the_refusal_line_holds_no_sender_text_beyond_a_short_path(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    path = "/echo%0A2026-12-01%20FAKE%20LOG%20LINE" + "x" * 5000
+    async with serving(ECHO, max_body_bytes=10) as web:
+        caplog.clear()
+        result = await raw_post(web.port, path, {"Content-Length": "11"}, iter(()),
+                                finish=False)
+        assert result.status in (404, 413)
+        records = lines_at_info(caplog)
+    assert len(records) == 1
+    message = records[0].getMessage()
+    assert "\n" not in message and len(message) < 400, message
+
+
 # --- parsing -----------------------------------------------------------------------------------
 async def test_deep_json_is_400_on_any_route_and_on_slack(
         slack_web: tuple[SlackFrontEnd, WebServer], fake_slack: FakeSlack,
