@@ -12,9 +12,9 @@ import pytest
 
 from db.models import Interaction, Ticket
 from handlers.telegram.app import SECRET_HEADER
+from tests.http_raw import MB, deep_json, pieces, raw_post
 from tests.scenarios.desk import SLACK_SECRET, TG_PATH, TG_SECRET, Desk, desk_no_imap
 from tests.servers import signed_headers
-from tests.test_web_limits import MB, deep_json, pieces, raw_post
 from tests.whatsapp_helpers import APP_SECRET, sign_whatsapp, text_payload
 
 __all__ = ["desk_no_imap"]
