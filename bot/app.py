@@ -22,7 +22,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.team import PLACEHOLDER_ADMIN_NAME
 from bot.views import MemberView
-from db.connection import close_database, open_database, upgrade
+from db.connection import close_database, masked_url, open_database, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "
                   "ATIENDE_SLACK_BOT_TOKEN): abro la consola del administrador sobre "
-                  f"{settings.effective_database_url}.")
+                  f"{masked_url(settings.effective_database_url)}.")
             await run_console(services, write, stop)
             stop.set()
         await stop.wait()
@@ -160,13 +160,10 @@ async def run_console(services: Services, write: Callable[[str], None],
 
     The caller runs the outbox worker; the console only flushes what it queued last.
     """
-    from handlers.console import Console, ConsoleSender
+    from handlers.console import Console
 
     admin = await ensure_admin(services)
-    sender = ConsoleSender(write)
-    for channel in (Canal.EMAIL, Canal.WHATSAPP):
-        if not services.outbox.has_sender(channel):
-            services.outbox.register(channel, sender)
+    register_console_senders(services, write)
     console = Console(services, admin, write)
     reader = asyncio.create_task(_feed_stdin(console))
     runner = asyncio.create_task(console.run())
@@ -179,6 +176,34 @@ async def run_console(services: Services, write: Callable[[str], None],
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def register_console_senders(services: Services, write: Callable[[str], None]) -> None:
+    """Printing stands in for the customer channels nobody configured; a configured
+    one without a sender in this process is said once, and its messages wait."""
+    from handlers.console import ConsoleSender
+
+    sender = ConsoleSender(write)
+    for channel in printable_channels(services.settings):
+        if not services.outbox.has_sender(channel):
+            services.outbox.register(channel, sender)
+    queued = [c for c in (Canal.EMAIL, Canal.WHATSAPP) if not services.outbox.has_sender(c)]
+    if queued:
+        verb = "está configurado" if len(queued) == 1 else "están configurados"
+        write(f"{' y '.join(c.label for c in queued)} {verb}: lo que responda por ahí "
+              "queda en cola y lo envía `atiende run`.")
+
+
+def printable_channels(settings: Settings) -> list[Canal]:
+    """The customer channels the console may print instead of sending: only those with
+    no setting at all. A configured channel's messages stay queued for the process that
+    sends on it (``atiende run``), even beside a console on the same database: printing
+    one and marking it sent would tell the team the customer got what they never did."""
+    configured = {
+        Canal.EMAIL: settings.smtp_enabled or settings.imap_enabled,
+        Canal.WHATSAPP: bool(settings.whatsapp_token or settings.whatsapp_phone_number_id),
+    }
+    return [channel for channel, on in configured.items() if not on]
 
 
 async def _feed_stdin(console: object) -> None:

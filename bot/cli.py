@@ -90,10 +90,10 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from db.connection import upgrade
+    from db.connection import masked_url, upgrade
 
     await upgrade(settings.effective_database_url)
-    print(f"Base de datos al día: {settings.effective_database_url}")
+    print(f"Base de datos al día: {masked_url(settings.effective_database_url)}")
     return 0
 
 

@@ -8,6 +8,7 @@ the composition root opens it first and starts the front ends afterwards.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,14 +50,30 @@ def _connection(url: str) -> str | dict[str, Any]:
 
 
 def _with_sqlite_pragmas(url: str) -> str:
-    """SQLite: WAL (Tortoise's default) plus a busy timeout for a second process."""
+    """SQLite: WAL (Tortoise's default) plus a busy timeout for a second process, and
+    ``synchronous=FULL``: every commit is on disk before we answer "received" (with
+    NORMAL, a power cut can lose the last commits of a WAL database). The cost is
+    measured in ``bench/sqlite_durability.py``."""
     if not url.startswith("sqlite://") or url == "sqlite://:memory:":
         return url
     path = url.removeprefix("sqlite://").split("?", 1)[0]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if "?" in url:
         return url
-    return f"{url}?journal_mode=WAL&synchronous=NORMAL&busy_timeout=10000"
+    return f"{url}?journal_mode=WAL&synchronous=FULL&busy_timeout=10000"
+
+
+def masked_url(url: str) -> str:
+    """The database URL fit to print or log: a password is shown as ``***`` (up to the
+    last ``@``, so a password with an unescaped ``@`` or ``/`` is hidden whole)."""
+    match = _CREDENTIALS.match(url)
+    if match is None:
+        return url
+    return f"{match['scheme']}{match['user']}:***@{match['rest']}"
+
+
+_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*://)(?P<user>[^:/@]*):.*@(?P<rest>[^@]*)$",
+                          re.DOTALL)
 
 
 async def upgrade(database_url: str) -> None:

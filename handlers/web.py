@@ -9,6 +9,10 @@ The server runs as a task in the running loop, created after ``bot/app.py`` has 
 the database: Tortoise 1.x keeps its context in a contextvar, which a task copies when
 it is created. uvicorn's own signal capture is switched off, because the composition
 root owns SIGTERM/SIGINT and stops every front end, this one included.
+
+Nothing a stranger sends may cost us more than a bounded amount of memory, time or log:
+every route is wrapped in ``BodyGuard`` and uvicorn gets a connection limit and a head
+timeout (``handlers/web_guard.py``, whose helpers routes use through this module).
 """
 
 from __future__ import annotations
@@ -22,15 +26,33 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.services import Services
+from handlers.web_guard import (
+    BODY_TIMEOUT_SECONDS,
+    HEAD_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES,
+    BodyGuard,
+    BodyRejected,
+    HeadTimeoutH11,
+    parse_json,
+    read_body,
+    rejected,
+)
+
+__all__ = ["MAX_BODY_BYTES", "BodyGuard", "BodyRejected", "WebServer", "build_app",
+           "build_web_server", "parse_json", "read_body", "rejected"]
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 10.0
+# Open connections beyond this are answered 503 by uvicorn at once.
+MAX_CONNECTIONS = 200
+KEEP_ALIVE_SECONDS = 5
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -55,9 +77,12 @@ def health_route(services: Services) -> Route:
     return Route("/healthz", healthz, methods=["GET"])
 
 
-def build_app(routes: Sequence[BaseRoute]) -> Starlette:
+def build_app(routes: Sequence[BaseRoute], *, max_body_bytes: int = MAX_BODY_BYTES,
+              body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
     """The Starlette app; no lifespan (the ORM is opened by the composition root)."""
-    return Starlette(routes=list(routes))
+    guard = Middleware(BodyGuard, max_body_bytes=max_body_bytes,  # type: ignore[arg-type]
+                       body_timeout=body_timeout)
+    return Starlette(routes=list(routes), middleware=[guard])
 
 
 class WebServer:
@@ -65,10 +90,14 @@ class WebServer:
 
     name = "web"
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(self, app: Starlette, host: str, port: int, *,
+                 max_connections: int = MAX_CONNECTIONS,
+                 head_timeout: float = HEAD_TIMEOUT_SECONDS) -> None:
         self.app = app
         self._host = host
         self._port = port
+        self._max_connections = max_connections
+        self._head_timeout = head_timeout
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -105,8 +134,12 @@ class WebServer:
         if self._task is not None:
             return
         self._socket = self._bind()
-        config = uvicorn.Config(self.app, lifespan="off", access_log=False,
-                                log_level="warning", timeout_graceful_shutdown=5)
+        # log_config=None: uvicorn's few lines go through our handler and format.
+        config = uvicorn.Config(self.app, lifespan="off", access_log=False, log_config=None,
+                                log_level="warning", timeout_graceful_shutdown=5,
+                                limit_concurrency=self._max_connections,
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                                http=HeadTimeoutH11.after(self._head_timeout))
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]),
                                          name="web-server")

@@ -73,6 +73,16 @@ def tolerant(listener: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable
     return wrapper
 
 
+def quiet_bolt_loggers() -> None:
+    """bolt gives each of its loggers the root's level when it creates them (with the
+    app), so our ``slack_bolt`` level does not reach them; some log a whole request
+    body at INFO (a rejected signature, an unhandled request). Called after the app is
+    built: only their warnings and errors reach the log."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("slack_bolt") and isinstance(logger, logging.Logger):
+            logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
+
+
 def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     """Every listener. bolt runs the *first* listener whose matcher fits, so the
     specific ones come first and each catch-all (which only acks) comes last."""
@@ -130,6 +140,7 @@ class SlackFrontEnd:
                             signing_secret=settings.slack_signing_secret,
                             process_before_response=process_before_response)
         register(self.app, self.ctx, self.poster)
+        quiet_bolt_loggers()
         self.notifier = SlackNotifier(self.ctx)
         services.bus.subscribe(self.poster.on_event)
         self._app_token = settings.slack_app_token
@@ -141,7 +152,8 @@ class SlackFrontEnd:
         """``POST /slack/events``; none without a signing secret (nothing to verify with)."""
         if not self.ctx.services.settings.slack_signing_secret:
             return []
-        return http.routes(AsyncSlackRequestHandler(self.app))
+        return http.routes(AsyncSlackRequestHandler(self.app),
+                           self.ctx.services.settings.slack_signing_secret)
 
     async def start(self) -> None:
         self.poster.start()

@@ -57,6 +57,8 @@ class SlackContext:
     pacer: Pacer = field(default_factory=Pacer)
     # (ticket, text) of notes typed as thread replies: already in the thread, not echoed.
     quiet_notes: set[tuple[int, str]] = field(default_factory=set)
+    # our workspace (auth.test), asked once: only its full members are linked by email
+    team_id: str | None = None
 
     async def post(self, channel: str, **kwargs: Any) -> dict[str, Any]:
         """chat.postMessage, paced per channel (429s are retried by the client)."""

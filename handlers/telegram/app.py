@@ -22,7 +22,6 @@ from starlette.routing import Route
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from bot.services import Services
 from handlers.telegram import registry
@@ -30,12 +29,21 @@ from handlers.telegram.common import Desk, DeskContext
 from handlers.telegram.events import CardEvents
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.telegram.persistence import KvPersistence
-from handlers.telegram.transport import DeskBot, RetryingRequest, file_url, parse_update
+from handlers.telegram.transport import (
+    BotApiRequest,
+    DeskBot,
+    RetryingRequest,
+    file_url,
+    parse_update,
+)
+from handlers.web import BodyRejected, parse_json, read_body, rejected
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a few KB (files are fetched separately); anything larger is not Telegram.
+MAX_UPDATE_BYTES = 1024 * 1024
 
 COMMANDS = [
     BotCommand("nuevo", "Crear un ticket"),
@@ -79,7 +87,7 @@ class TelegramFrontEnd:
             settings.telegram_token, base_url=base_url, base_file_url=file_url(base_url),
             request=RetryingRequest(connection_pool_size=16, connect_timeout=10.0,
                                     read_timeout=20.0, write_timeout=30.0),
-            get_updates_request=HTTPXRequest(connection_pool_size=2),
+            get_updates_request=BotApiRequest(connection_pool_size=2),
             defaults=Defaults(parse_mode=ParseMode.HTML,
                               link_preview_options=LinkPreviewOptions(is_disabled=True)),
             rate_limiter=AIORateLimiter(max_retries=5))
@@ -154,19 +162,20 @@ class TelegramFrontEnd:
         return [Route(path, self._webhook, methods=["POST"])]
 
     async def _webhook(self, request: Request) -> Response:
-        """Telegram's POST: the secret token is checked on every request."""
+        """Telegram's POST: secret token checked, body capped and parsed, the update
+        handled, and only then the 200: an update lost in a crash is sent again."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
-            log.warning("telegram webhook refused: wrong or missing secret token from %s",
-                        request.client.host if request.client else "?")
-            return Response(status_code=403)
+            return rejected(request, 403, "telegram webhook: wrong or missing secret token",
+                            log)
         try:
-            data = await request.json()
-        except ValueError:
-            return Response(status_code=400)
+            data = parse_json(await read_body(request, MAX_UPDATE_BYTES))
+        except BodyRejected as exc:
+            return rejected(request, exc.status, f"telegram webhook: {exc.reason}", log)
         update = parse_update(data, self.application.bot)
-        if update is not None:
-            await self.application.update_queue.put(update)
+        if update is not None:  # through the update processor: one update at a time
+            app = self.application
+            await app.update_processor.process_update(update, app.process_update(update))
         return Response(status_code=200)
 
 

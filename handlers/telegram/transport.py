@@ -6,6 +6,9 @@
 - ``DeskBot.get_updates`` parses each update on its own: an update PTB cannot parse
   (old or odd payloads) becomes an empty ``Update`` with its ``update_id``, so polling
   confirms it and moves on instead of asking for it again forever.
+- A malformed answer of the Bot API (not JSON, nested too deep, not an object, no list
+  of updates) is a ``TelegramError``: polling logs one warning line and retries with its
+  back-off, instead of PTB logging the whole body with a traceback, or stopping.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dtm
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +24,7 @@ from typing import Any
 from telegram import Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest, RequestData
 
@@ -29,7 +33,22 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
-class RetryingRequest(HTTPXRequest):
+class BotApiRequest(HTTPXRequest):
+    """``HTTPXRequest`` whose answer parsing fails with a one-line ``TelegramError``."""
+
+    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]
+        try:
+            data = json.loads(payload.decode("utf-8", "replace"))
+        except (ValueError, RecursionError):
+            raise TelegramError(f"malformed Bot API response: {len(payload)} bytes that are "
+                                "not JSON") from None
+        if not isinstance(data, dict):
+            raise TelegramError(f"malformed Bot API response: a JSON {type(data).__name__}, "
+                                "not an object")
+        return data
+
+
+class RetryingRequest(BotApiRequest):
     """``HTTPXRequest`` that retries network failures (never a Bad Request)."""
 
     def __init__(self, *args: Any, delays: Sequence[float] = RETRY_DELAYS,
@@ -128,11 +147,26 @@ class DeskBot(ExtBot[None]):
                 else read_timeout) or 0
         data: JSONDict = {"timeout": int(wait), "offset": offset, "limit": limit,
                           "allowed_updates": allowed_updates}
-        raw = await self._post("getUpdates", data, read_timeout=base + wait,
-                               write_timeout=write_timeout, connect_timeout=connect_timeout,
-                               pool_timeout=pool_timeout, api_kwargs=api_kwargs)
+        try:
+            raw = await self._post("getUpdates", data, read_timeout=base + wait,
+                                   write_timeout=write_timeout,
+                                   connect_timeout=connect_timeout,
+                                   pool_timeout=pool_timeout, api_kwargs=api_kwargs)
+        except KeyError:  # {"ok": true} without "result"
+            raise TelegramError("malformed getUpdates response: no result") from None
+        if not isinstance(raw, list):
+            raise TelegramError(f"malformed getUpdates response: result is a "
+                                f"{type(raw).__name__}, not a list")
+        usable = [item for item in raw if isinstance(item, dict)
+                  and isinstance(item.get("update_id"), int)]
+        if raw and not usable:  # nothing to confirm: let polling back off, not spin
+            raise TelegramError(f"malformed getUpdates response: {len(raw)} item(s) "
+                                "without update_id")
+        if len(usable) < len(raw):
+            log.warning("telegram: getUpdates returned %d item(s) without update_id; skipped",
+                        len(raw) - len(usable))
         updates = []
-        for item in raw or ():
+        for item in usable:
             update = parse_update(item, self)
             if update is not None:
                 self.insert_callback_data(update)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Canal, DeliveryStatus, InteractionKind
+from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
 from bot.services import Services
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email import EmailFrontEnd, EmailIngestor
@@ -24,7 +24,14 @@ from tests.conftest import Team
 from tests.email_support import mail
 from tests.servers import FakeSlack, ImapAccount, signed_headers
 from tests.servers import telegram_updates as tu
-from tests.slack_support import CHANNEL, SECRET, SlackRig, rig  # noqa: F401
+from tests.slack_support import (  # noqa: F401
+    CHANNEL,
+    SECRET,
+    SlackRig,
+    block_actions,
+    card_action,
+    rig,
+)
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 from tests.whatsapp_helpers import (  # noqa: F401
     WhatsAppHarness,
@@ -213,22 +220,29 @@ async def test_slack_thread_event_retried(rig: SlackRig, team: Team,  # noqa: F8
 
 
 async def test_slack_button_click_redelivered(rig: SlackRig, team: Team) -> None:  # noqa: F811
+    """Diego proposes the solution; the customer says it is not solved ("Sigue
+    pendiente"); then Diego's first click arrives again. Acting on it would send the customer a second conformity
+    request: the click carries the card's version, so the copy changes nothing."""
     number = await _slack_ticket(rig)
     card = await rig.card(number)
-    action_id = next(e["action_id"] for b in card["blocks"] for e in b.get("elements", [])
-                     if "action_id" in e and "value" in e)
-    first = await rig.click("UDIEGO", number, action_id)
-    assert first.status_code == 200
+    propose = card_action(card, "atiende_proponer")
+    first = block_actions("UDIEGO", [propose], card["ts"])
+    assert (await rig.interact(first)).status_code == 200
+    assert (await rig.services.queries.get(number)).estado is Estado.PENDING_CONFORMITY
+    ref = f"{number}:{(await rig.services.queries.get(number)).version}"
+    reject = {"action_id": "atiende_rechazar", "block_id": f"atiende_conf:{ref}",
+              "type": "button", "value": ref, "action_ts": "1.3"}  # "Sigue pendiente"
+    assert (await rig.interact(block_actions("UDIEGO", [reject], card["ts"]))).status_code \
+        == 200
+    assert (await rig.services.queries.get(number)).estado is Estado.IN_PROGRESS
     before = await counts()
     version = (await rig.services.queries.get(number)).version
-    block = next(b for b in card["blocks"] for e in b.get("elements", [])
-                 if e.get("action_id") == action_id)
-    element = next(e for e in block["elements"] if e.get("action_id") == action_id)
-    from tests.slack_support import block_actions
 
-    again = block_actions("UDIEGO", [{"action_id": action_id, "block_id": block["block_id"],
-                                      "type": element["type"], "action_ts": "1.2",
-                                      "value": element["value"]}], card["ts"])
-    assert (await rig.interact(again)).status_code == 200
-    assert await counts() == before
+    assert (await rig.interact(copy.deepcopy(first))).status_code == 200
+
+    assert (await rig.services.queries.get(number)).estado is Estado.IN_PROGRESS
     assert (await rig.services.queries.get(number)).version == version
+    assert await counts() == before
+    requests = [row for row in await OutboxMessage.all()
+                if row.payload.get("kind") == "conformity_request"]
+    assert len(requests) == 1  # the proposal happened exactly once
