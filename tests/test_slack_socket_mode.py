@@ -47,7 +47,7 @@ class SocketRig:
             user, [card_action(card, action_id, **picked)], card["ts"]))
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
     """Bolt acknowledges first and works afterwards: wait for the work's effect."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
