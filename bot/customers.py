@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from email.utils import parseaddr
 
 import phonenumbers
@@ -11,7 +12,9 @@ from tortoise.expressions import Q
 from bot.clock import Clock
 from bot.errors import CustomerNotFound, InvalidInput
 from bot.views import CustomerView
-from db.models import Customer
+from db.models import Customer, CustomerContact
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PHONE_REGION = "CL"
 
@@ -93,8 +96,34 @@ class CustomerService:
             if found:
                 return found
         if phone:
-            return await Customer.get_or_none(phone=phone)
-        return None
+            found = await Customer.get_or_none(phone=phone)
+            if found:
+                return found
+        values = [v for v in (email, phone) if v]
+        contact = await CustomerContact.filter(value__in=values).first() if values else None
+        return await Customer.get_or_none(id=contact.customer_id) if contact else None  # type: ignore[attr-defined]
+
+    async def add_contact(self, customer_id: int, value: str) -> CustomerView:
+        """Link another address or phone to a customer: from then on it speaks for them
+        (a message from it threads as the customer's, not as a third party's)."""
+        customer = await Customer.get_or_none(id=customer_id)
+        if customer is None:
+            raise CustomerNotFound(str(customer_id))
+        kind = "email" if "@" in value else "phone"
+        norm = normalise_email(value) if kind == "email" else normalise_phone(value, self._region)
+        if norm in (customer.email, customer.phone):
+            return customer_view(customer)
+        existing = await CustomerContact.get_or_none(value=norm)
+        if existing is not None and existing.customer_id != customer_id:  # type: ignore[attr-defined]
+            await CustomerContact.filter(id=existing.id).update(customer_id=customer_id)
+        elif existing is None:
+            try:
+                await CustomerContact.create(customer=customer, kind=kind, value=norm,
+                                             created_at=self._clock.now())
+            except IntegrityError:  # linked concurrently: same result
+                pass
+        log.info("contact linked customer=%s kind=%s", customer_id, kind)
+        return customer_view(customer)
 
     async def _complete(
         self, customer: Customer, email: str | None, phone: str | None, name: str

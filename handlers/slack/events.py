@@ -163,6 +163,9 @@ def history_entry(event: TicketEvent,
     if event.kind is EventKind.CUSTOMER_MESSAGE and i is not None:
         files = f" · 📎 {len(i.chat_attachments)}" if i.chat_attachments else ""
         head = f"📩 *{literal(i.author_name)}* escribió ({i.channel.label}){files}:"
+        if i.kind is InteractionKind.THIRD_PARTY:
+            head = (f"⚠️ *{literal(i.author_name)}* escribió ({i.channel.label}){files}, "
+                    "pero no es el cliente: no cambia el ticket.")
         return _join(head, changes), i.body
     if event.kind is EventKind.OUTBOUND and i is not None:
         title = TEMPLATE_TITLES.get(TemplateName(i.template)) if i.template in \
