@@ -10,9 +10,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from bot.clock import Clock
-from bot.errors import CustomerNotFound, InvalidInput
-from bot.views import CustomerView
-from db.models import Customer, CustomerContact
+from bot.domain import InteractionKind
+from bot.errors import CustomerNotFound, InvalidInput, NotAllowed
+from bot.views import Actor, CustomerView
+from db.models import Customer, CustomerContact, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,22 @@ class CustomerService:
         values = [v for v in (email, phone) if v]
         contact = await CustomerContact.filter(value__in=values).first() if values else None
         return await Customer.get_or_none(id=contact.customer_id) if contact else None  # type: ignore[attr-defined]
+
+    async def link_third_party(self, actor: Actor, interaction_id: int) -> tuple[CustomerView, str]:
+        """"Es del cliente": the sender of a third-party message speaks for the ticket's
+        customer from now on. Returns the customer and the linked address/phone."""
+        if actor.member is None:
+            raise NotAllowed("Solo los miembros del equipo pueden vincular contactos.")
+        row = await Interaction.get_or_none(id=interaction_id).select_related("ticket")
+        if row is None or row.kind != InteractionKind.THIRD_PARTY:
+            raise InvalidInput("Ese mensaje no es de un tercero.")
+        sender = str((row.meta or {}).get("sender") or "")
+        if not sender:
+            raise InvalidInput("No se conoce la dirección ni el teléfono de ese remitente.")
+        view = await self.add_contact(row.ticket.customer_id, sender)  # type: ignore[attr-defined]
+        log.info("third-party sender linked by=%s customer=%s interaction=%s", actor.name,
+                 view.id, interaction_id)
+        return view, sender
 
     async def add_contact(self, customer_id: int, value: str) -> CustomerView:
         """Link another address or phone to a customer: from then on it speaks for them

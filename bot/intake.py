@@ -239,7 +239,9 @@ class IntakeService:
         who = msg.name or msg.email or msg.phone or "Remitente desconocido"
         if msg.name and (msg.email or msg.phone):
             who = f"{msg.name} <{msg.email or msg.phone}>"
-        return await self._record(msg, target.id, who, third_party=True)
+        sender = msg.email or msg.phone or ""
+        return await self._record(replace(msg, meta={**msg.meta, "sender": sender}), target.id,
+                                  who, third_party=True)
 
     async def _append(self, msg: IncomingMessage, number: int) -> IntakeResult:
         """The customer wrote on an open ticket: record it; a waiting ticket resumes."""

@@ -16,11 +16,12 @@ import logging
 from telegram import Bot, ReplyParameters
 
 from bot.cards import human_size
-from bot.domain import DeliveryStatus
+from bot.domain import DeliveryStatus, InteractionKind
 from bot.events import EventKind, TicketEvent
 from bot.views import AttachmentView, MemberView, TicketView
 from handlers.telegram.cards import MAX_CAPTION, esc, fit
 from handlers.telegram.common import PLATFORM, Desk
+from handlers.telegram.inbox import announce_third_party
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,10 @@ class CardEvents:
     # --- handling -------------------------------------------------------------------
     async def handle(self, event: TicketEvent) -> None:
         view = event.ticket
+        if event.interaction and event.interaction.kind is InteractionKind.THIRD_PARTY:
+            chats = [m.telegram_user_id for m in await self.recipients(view)]
+            await announce_third_party(self.bot, chats, event)  # type: ignore[arg-type]
+            return
         if event.kind in (EventKind.CREATED, EventKind.CUSTOMER_MESSAGE):
             files = event.interaction.chat_attachments if event.interaction else ()
             message = event.interaction.body.strip() if event.interaction else view.description
