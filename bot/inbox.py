@@ -32,8 +32,10 @@ log = logging.getLogger(__name__)
 PENDING = "pendiente"
 DONE = "procesado"
 QUARANTINED = "en cuarentena"
-LEASE_SECONDS = 300
-BACKOFF_SECONDS = (2, 10, 60, 300, 1800, 3600)
+# A worker that dies mid-item leaves its claim to expire; processing is idempotent (the
+# intake knows every message id), so a short lease only risks wasted work, never a copy.
+LEASE_SECONDS = 30
+BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
 RETRY_ACTION = "inbox_retry"
 
 
@@ -203,9 +205,10 @@ class InboxWorker:
             attempts=attempts, last_error=error[:4000],
             status=QUARANTINED if final else PENDING,
             next_attempt_at=self._clock.now() + timedelta(seconds=delay))
-        if final:
-            log.error("inbox item %s quarantined after %s attempt(s): %s", row.id, attempts,
-                      error[:300])
+        if final:  # bad input is a warning; a failure that outlived its retries an error
+            log.log(logging.WARNING if permanent else logging.ERROR,
+                    "inbox item %s quarantined after %s attempt(s): %s", row.id, attempts,
+                    error[:300])
             await self._tell_team(row, error)
 
     async def _tell_team(self, row: InboxItem, error: str) -> None:

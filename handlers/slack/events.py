@@ -21,6 +21,7 @@ from bot.views import InteractionView, TicketView
 from handlers.slack import home
 from handlers.slack.blocks import conformity_buttons, fallback_text, ticket_blocks
 from handlers.slack.context import PLATFORM, SlackContext
+from handlers.slack.inbox import link_button
 from handlers.slack.mrkdwn import escape, literal, mention, plain
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,11 @@ class CardPoster:
         if body:  # plain_text: customer words never become mentions or formatting
             blocks.append({"type": "section",
                            "text": {"type": "plain_text", "text": plain(body, 2900)}})
-        if (event.kind is EventKind.CUSTOMER_MESSAGE
+        third = event.interaction is not None and \
+            event.interaction.kind is InteractionKind.THIRD_PARTY
+        if third:
+            blocks.append(link_button(event.interaction))  # type: ignore[arg-type]
+        elif (event.kind is EventKind.CUSTOMER_MESSAGE
                 and event.ticket.estado is Estado.PENDING_CONFORMITY):
             blocks.append(conformity_buttons(event.ticket))
         text = header + (("\n" + literal(body[:500])) if body else "")

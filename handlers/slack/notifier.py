@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.notify import Audience, Digest
 from handlers.slack.context import PLATFORM, SlackContext
+from handlers.slack.inbox import action_blocks
 from handlers.slack.mrkdwn import escape, mention
 
 
@@ -35,6 +36,12 @@ class SlackNotifier:
                 await self.ctx.post(ref.chat_id, thread_ts=ref.thread_id or ref.message_id,
                                     text=f"⏰ {who}{escape(notice.text)}")
                 return
+        if digest.actions:  # e.g. a quarantined message: its one-tap "Reintentar"
+            text = f"⚠️ *{escape(digest.title)}*\n{escape(digest.summary)}"[:2900]
+            await self.ctx.post(self.ctx.channel, text=text, blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                *action_blocks(digest.actions)])
+            return
         lines = [f"⏰ {who}*{escape(digest.title)}*"]
         lines += [f"• {escape(n.text)}" for n in digest.notices]  # texts start with "#n"
         if digest.summary:
