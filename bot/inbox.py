@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
 from bot.domain import Canal
 from bot.notify import Audience, Digest, DigestAction, Notifier
 from bot.settings import Settings
-from db.models import InboxItem
+from db.models import InboxItem, InboxRaw
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,17 @@ class Accepted:
 Processor = Callable[[InboxEntry], Awaitable[int | None]]  # returns the ticket number
 
 
-def _entry(row: InboxItem) -> InboxEntry:
+def _entry(row: InboxItem, raw: bytes | None = None) -> InboxEntry:
     return InboxEntry(
         id=row.id, key=row.key, channel=Canal(row.channel), kind=row.kind,
-        payload=dict(row.payload or {}), raw=bytes(row.raw_message) if row.raw_message is not None else None,
+        payload=dict(row.payload or {}), raw=raw,
         summary=row.summary, status=row.status, attempts=row.attempts,
         last_error=row.last_error, created_at=row.created_at, ticket_number=row.ticket_id_ref)
+
+
+async def _raw(item_id: int) -> bytes | None:
+    found = await InboxRaw.filter(item_id=item_id).values_list("data", flat=True)
+    return bytes(found[0]) if found else None
 
 
 class InboxWorker:
@@ -114,10 +120,12 @@ class InboxWorker:
             return Accepted(int(existing[0]), new=False)
         now = self._clock.now()
         try:
-            row = await InboxItem.create(key=key, channel=channel, kind=kind,
-                                         payload=payload or {}, raw_message=raw,
-                                         summary=summary[:300], next_attempt_at=now,
-                                         created_at=now)
+            async with in_transaction():
+                row = await InboxItem.create(key=key, channel=channel, kind=kind,
+                                             payload=payload or {}, summary=summary[:300],
+                                             next_attempt_at=now, created_at=now)
+                if raw is not None:
+                    await InboxRaw.create(item=row, data=raw)
         except IntegrityError:  # stored concurrently by a second delivery
             found = await InboxItem.get(key=key)
             return Accepted(found.id, new=False)
@@ -184,7 +192,7 @@ class InboxWorker:
             await InboxItem.filter(id=item_id).update(next_attempt_at=now)
             return 0
         try:
-            number = await processor(_entry(row))
+            number = await processor(_entry(row, await _raw(row.id)))
         except PermanentInboxError as exc:
             await self._failed(row, str(exc), permanent=True)
         except Exception as exc:  # a bug or a transient failure: retried, then quarantined
@@ -236,8 +244,9 @@ class InboxWorker:
         return [_entry(r) for r in await query.order_by("-id").limit(limit)]
 
     async def get(self, item_id: int) -> InboxEntry | None:
+        """One item with its raw bytes (``list`` leaves them out)."""
         row = await InboxItem.get_or_none(id=item_id)
-        return _entry(row) if row else None
+        return _entry(row, await _raw(item_id)) if row else None
 
     async def requeue(self, item_id: int) -> bool:
         """Put a quarantined (or failing) item back in line, due now, with fresh attempts."""

@@ -270,7 +270,6 @@ class InboxItem(Model):
     channel = fields.CharEnumField(Canal, max_length=20)
     kind = fields.CharField(max_length=30)  # which adapter translates it
     payload = fields.JSONField(default=dict)
-    raw_message = fields.BinaryField(null=True)  # a whole email, kept as received
     summary = fields.CharField(max_length=300, default="")  # sender / subject, for people
     status = fields.CharField(max_length=20, default="pendiente", db_index=True)
     attempts = fields.IntField(default=0)
@@ -282,6 +281,20 @@ class InboxItem(Model):
 
     class Meta:
         table = "inbox"
+
+
+class InboxRaw(Model):
+    """The raw bytes of an inbox item (a whole email), apart: status updates of the item
+    never rewrite megabytes."""
+
+    id = fields.IntField(primary_key=True)
+    item: fields.OneToOneRelation[InboxItem] = fields.OneToOneField(
+        "models.InboxItem", related_name="raw_bytes", on_delete=fields.CASCADE
+    )
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "inbox_raw"
 
 
 class CustomerContact(Model):

@@ -20,7 +20,6 @@ class Migration(migrations.Migration):
                 ('channel', fields.CharEnumField(description='EMAIL: email\nWHATSAPP: whatsapp\nTELEGRAM: telegram\nSLACK: slack\nPHONE: phone\nOTHER: other', enum_type=Canal, max_length=20)),
                 ('kind', fields.CharField(max_length=30)),
                 ('payload', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('raw_message', fields.BinaryField(null=True)),
                 ('summary', fields.CharField(default='', max_length=300)),
                 ('status', fields.CharField(default='pendiente', db_index=True, max_length=20)),
                 ('attempts', fields.IntField(default=0)),
@@ -31,6 +30,16 @@ class Migration(migrations.Migration):
                 ('processed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'inbox', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One inbound customer event, stored raw before we acknowledge it.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='InboxRaw',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('item', fields.OneToOneField('models.InboxItem', source_field='item_id', db_constraint=True, to_field='id', related_name='raw_bytes', on_delete=OnDelete.CASCADE)),
+                ('data', fields.BinaryField()),
+            ],
+            options={'table': 'inbox_raw', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The raw bytes of an inbox item, apart.'},
             bases=['Model'],
         ),
         ops.CreateModel(
