@@ -113,18 +113,18 @@ class InboxWorker:
     async def accept(self, channel: Canal, kind: str, key: str, *,
                      payload: dict[str, Any] | None = None, raw: bytes | None = None,
                      summary: str = "") -> Accepted:
-        """Store one event unless its key is known; one insert, its own commit."""
+        """Store one event unless its key is known: one insert (its own commit); the
+        unique key turns a redelivery into a lookup."""
         key = key[:255]
-        existing = await InboxItem.filter(key=key).values_list("id", flat=True)
-        if existing:
-            return Accepted(int(existing[0]), new=False)
         now = self._clock.now()
+        fields = {"key": key, "channel": channel, "kind": kind, "payload": payload or {},
+                  "summary": summary[:300], "next_attempt_at": now, "created_at": now}
         try:
-            async with in_transaction():
-                row = await InboxItem.create(key=key, channel=channel, kind=kind,
-                                             payload=payload or {}, summary=summary[:300],
-                                             next_attempt_at=now, created_at=now)
-                if raw is not None:
+            if raw is None:  # a webhook: the one insert
+                row = await InboxItem.create(**fields)
+            else:
+                async with in_transaction():
+                    row = await InboxItem.create(**fields)
                     await InboxRaw.create(item=row, data=raw)
         except IntegrityError:  # stored concurrently by a second delivery
             found = await InboxItem.get(key=key)
