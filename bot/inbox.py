@@ -38,6 +38,7 @@ QUARANTINED = "en cuarentena"
 LEASE_SECONDS = 30
 BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
 RETRY_ACTION = "inbox_retry"
+MAX_BATCH = 200  # webhooks committed together at most
 
 
 class PermanentInboxError(Exception):
@@ -97,6 +98,8 @@ class InboxWorker:
         self._wake = asyncio.Event()
         self._notifiers: Callable[[], list[Notifier]] = list
         self.running = False  # a worker loop runs in this process
+        self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def notify_through(self, notifiers: Callable[[], list[Notifier]]) -> None:
         """Where quarantine notices go (the chat front ends' notifiers, read when due)."""
@@ -113,21 +116,64 @@ class InboxWorker:
     async def accept(self, channel: Canal, kind: str, key: str, *,
                      payload: dict[str, Any] | None = None, raw: bytes | None = None,
                      summary: str = "") -> Accepted:
-        """Store one event unless its key is known: one insert (its own commit); the
-        unique key turns a redelivery into a lookup."""
-        key = key[:255]
+        """Store one event unless its key is known (the unique key turns a redelivery into
+        a lookup); returns once it is committed.
+
+        Concurrent webhooks share one commit (a group commit): SQLite has one writer, so
+        sixteen separate inserts would queue behind each other.
+        """
         now = self._clock.now()
-        fields = {"key": key, "channel": channel, "kind": kind, "payload": payload or {},
+        fields = {"key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
                   "summary": summary[:300], "next_attempt_at": now, "created_at": now}
+        if raw is not None:
+            return await self._insert(fields, raw)
+        done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._batch.append((fields, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # requests arriving in this tick join the batch
+        while self._batch:
+            batch, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
+            try:
+                if len(batch) == 1:
+                    results = [await self._insert(batch[0][0])]
+                else:
+                    results = await self._insert_many([f for f, _ in batch])
+            except Exception as exc:  # the database refused: every caller answers 5xx
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+    async def _insert_many(self, rows: list[dict[str, Any]]) -> list[Accepted]:
+        keys = [r["key"] for r in rows]
+        if len(set(keys)) == len(keys):
+            try:
+                async with in_transaction():
+                    await InboxItem.bulk_create([InboxItem(**r) for r in rows])
+            except IntegrityError:
+                pass  # a key known already: one by one below
+            else:
+                ids = dict(await InboxItem.filter(key__in=keys).values_list("key", "id"))
+                return [Accepted(int(ids[k]), new=True) for k in keys]
+        return [await self._insert(r) for r in rows]
+
+    async def _insert(self, fields: dict[str, Any], raw: bytes | None = None) -> Accepted:
         try:
-            if raw is None:  # a webhook: the one insert
+            if raw is None:
                 row = await InboxItem.create(**fields)
             else:
                 async with in_transaction():
                     row = await InboxItem.create(**fields)
                     await InboxRaw.create(item=row, data=raw)
-        except IntegrityError:  # stored concurrently by a second delivery
-            found = await InboxItem.get(key=key)
+        except IntegrityError:  # stored already (a redelivery, or a concurrent one)
+            found = await InboxItem.get(key=fields["key"])
             return Accepted(found.id, new=False)
         return Accepted(row.id, new=True)
 

@@ -139,3 +139,18 @@ async def test_failures_back_off_then_quarantine_then_retry_processes(
     broken["on"] = False
     retried = await inbox.retry(b.id)
     assert retried is not None and retried.status == "procesado"
+
+
+async def test_concurrent_accepts_share_a_commit_and_stay_unique(services: Services) -> None:
+    import asyncio
+
+    inbox = services.inbox
+    await inbox.accept(Canal.WHATSAPP, "k", "w:0")  # known before the burst
+    keys = [f"w:{i % 15}" for i in range(30)]  # every key twice, w:0 also stored already
+    results = await asyncio.gather(*(inbox.accept(Canal.WHATSAPP, "k", k) for k in keys))
+    assert await InboxItem.all().count() == 15
+    by_key: dict[str, set[int]] = {}
+    for key, result in zip(keys, results, strict=True):
+        by_key.setdefault(key, set()).add(result.id)
+    assert all(len(ids) == 1 for ids in by_key.values())
+    assert sum(r.new for r in results) == 14  # each new key reported new exactly once
