@@ -27,40 +27,44 @@ def register(sub: Any) -> dict[str, Command]:
 
 
 async def cmd_inbox(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _with_db
+    from bot.services import build_services
+    from db.connection import database
 
-    async def work(services: Any) -> int:
-        inbox = services.inbox
-        if args.inbox_command == "list":
-            items = await inbox.list(None if args.todos else "en cuarentena")
-            if not args.todos:
-                items += await inbox.list("pendiente")
-            for item in items:
-                print(f"{item.id}\t{item.status}\t{item.channel.value}\t{item.attempts}\t"
-                      f"{item.summary}\t{item.last_error[:120]}")
-            counts = await inbox.counts()
-            print(", ".join(f"{n} {status}" for status, n in counts.items()))
-            return 0
-        entry = await inbox.get(args.item)
-        if entry is None:
-            print(f"No existe el mensaje entrante {args.item}.")
-            return 1
-        if args.inbox_command == "show":
-            print(f"#{entry.id} {entry.status} · {entry.channel.value} · {entry.kind} · "
-                  f"{entry.attempts} intento(s) · recibido {entry.created_at.isoformat()}")
-            print(f"clave: {entry.key}")
-            print(f"resumen: {entry.summary}")
-            if entry.ticket_number:
-                print(f"ticket: #{entry.ticket_number}")
-            if entry.last_error:
-                print(f"error: {entry.last_error}")
-            if entry.raw is not None:
-                print(f"original: {len(entry.raw):,} bytes".replace(",", "."))
-            return 0
-        if not await inbox.requeue(entry.id):
-            print(f"El mensaje {entry.id} ya estaba procesado.")
-            return 1
-        print(f"Mensaje {entry.id} de vuelta en la cola: atiende run lo procesa en segundos.")
+    async with database(settings.effective_database_url):
+        return await _inbox(args, build_services(settings))
+
+
+async def _inbox(args: argparse.Namespace, services: Any) -> int:
+    """One verb; the texts are for the person at the terminal (Spanish)."""
+    inbox = services.inbox
+    if args.inbox_command == "list":
+        items = await inbox.list(None if args.todos else "en cuarentena")
+        if not args.todos:
+            items += await inbox.list("pendiente")
+        for item in items:
+            print(f"{item.id}\t{item.status}\t{item.channel.value}\t{item.attempts}\t"
+                  f"{item.summary}\t{item.last_error[:120]}")
+        counts = await inbox.counts()
+        print(", ".join(f"{n} {status}" for status, n in counts.items()))
         return 0
-
-    return await _with_db(settings, work)
+    entry = await inbox.get(args.item)
+    if entry is None:
+        print(f"No existe el mensaje entrante {args.item}.")
+        return 1
+    if args.inbox_command == "show":
+        print(f"#{entry.id} {entry.status} · {entry.channel.value} · {entry.kind} · "
+              f"{entry.attempts} intento(s) · recibido {entry.created_at.isoformat()}")
+        print(f"clave: {entry.key}")
+        print(f"resumen: {entry.summary}")
+        if entry.ticket_number:
+            print(f"ticket: #{entry.ticket_number}")
+        if entry.last_error:
+            print(f"error: {entry.last_error}")
+        if entry.raw is not None:
+            print(f"original: {len(entry.raw):,} bytes".replace(",", "."))
+        return 0
+    if not await inbox.requeue(entry.id):
+        print(f"El mensaje {entry.id} ya estaba procesado.")
+        return 1
+    print(f"Mensaje {entry.id} de vuelta en la cola: atiende run lo procesa en segundos.")
+    return 0
