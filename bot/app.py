@@ -108,6 +108,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     """``atiende run``: the main job."""
     write = write or _print
     stop = stop or asyncio.Event()
+    _install_signal_handlers(stop)  # before the migrations: a SIGTERM then still stops cleanly
     await upgrade(settings.effective_database_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, clock)
@@ -115,7 +116,6 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     if problems:  # better refuse to start than fail in front of a customer
         await close_database()
         raise DomainError("Las plantillas tienen errores: " + "; ".join(problems[:5]))
-    _install_signal_handlers(stop)
     fronts: list[FrontEnd] = []
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -98,6 +98,9 @@ class InboxWorker:
         self._wake = asyncio.Event()
         self._notifiers: Callable[[], list[Notifier]] = list
         self.running = False  # a worker loop runs in this process
+        self._busy = 0  # items being processed in this process right now
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -213,13 +216,18 @@ class InboxWorker:
         return tried
 
     async def drain(self, rounds: int = 100) -> int:
-        """Process until nothing is due (tests and the console wait for intake here)."""
+        """Process until nothing is due and nothing is in progress in this process (tests
+        wait for the intake here, also for an item another task has claimed)."""
         total = 0
         for _ in range(rounds):
             tried = await self.process_due()
             total += tried
-            if not tried:
-                break
+            if tried:
+                continue
+            if self._busy:
+                await self._idle.wait()
+                continue
+            break
         return total
 
     async def process_item(self, item_id: int, seen_at: datetime | None = None,
@@ -232,6 +240,17 @@ class InboxWorker:
             query = query.filter(next_attempt_at=seen_at)
         if not await query.update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)):
             return 0  # another worker (or process) has it
+        self._busy += 1
+        self._idle.clear()
+        try:
+            return await self._process_claimed(item_id, now, processor)
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def _process_claimed(self, item_id: int, now: datetime,
+                               processor: Processor | None) -> int:
         row = await InboxItem.get(id=item_id)
         processor = processor or self._processors.get(row.kind)
         if processor is None:
