@@ -70,3 +70,19 @@ async def test_automatic_acknowledgements_are_limited_per_sender(services: Servi
     assert other.outcome == "created"
     assert await Interaction.filter(kind=InteractionKind.OUTBOUND,
                                     template=TemplateName.ACKNOWLEDGEMENT.value).count() == 3
+
+
+async def test_a_reply_naming_a_forged_id_of_ours_threads_nowhere(services: Services,
+                                                                  team: Team) -> None:
+    ingestor = EmailIngestor(services)
+    first = await ingestor.ingest(mail())
+    assert first.outcome == "created"
+    forged = "<atiende-1.0123456789abcdef@hostingandino.cl>"
+    await Interaction.filter(ticket_id=first.ticket_number).update(external_id=forged)
+    services.settings.smtp_from = "Soporte <soporte@hostingandino.cl>"
+    reply = await EmailIngestor(services).ingest(mail(
+        sender="Otro <otro@example.cl>", subject="Re: hola", body="Sí",
+        message_id="<o1@example.cl>", in_reply_to=forged, references=forged))
+    assert reply.outcome == "created" and reply.ticket_number != first.ticket_number
+    row = await Interaction.get(external_id="<o1@example.cl>")
+    assert row.meta.get("forged_refs") == [forged]
