@@ -8,7 +8,9 @@ uvicorn embedded, on a free 127.0.0.1 port):
 
 - ``atiende``: our real web server (``handlers.web.build_web_server``) with the WhatsApp
   front end (``handlers.whatsapp.build_front_end``) on a fresh migrated SQLite file: each
-  POST is verified, parsed and stored (ticket or interaction) before its 200;
+  POST is verified, parsed and stored in the inbox before its 200, and the inbox worker
+  (running in the same process, as in ``atiende run``) turns it into a ticket or
+  interaction after; the counts are taken once the worker has caught up;
 - ``floor``: a bare Starlette handler that reads the body, verifies
   ``X-Hub-Signature-256`` (``handlers.whatsapp.signature.is_valid``) and answers 200.
 
@@ -65,6 +67,8 @@ async def _serve(spec: dict[str, Any]) -> None:
     if spec.get("nodelay"):
         _listen_with_nodelay()
     front = None
+    worker: asyncio.Task[None] | None = None
+    inbox: Any = None
     if spec["kind"] == "atiende":
         from bot.services import build_services
         from bot.settings import Settings
@@ -83,6 +87,10 @@ async def _serve(spec: dict[str, Any]) -> None:
         web = build_web_server(services, [front])
         assert web is not None
         await front.start()
+        inbox = getattr(services, "inbox", None)  # the inbox worker, as `atiende run` runs it
+        if inbox is not None and spec.get("worker", "inline") == "inline":
+            worker_stop = asyncio.Event()
+            worker = asyncio.create_task(inbox.run(worker_stop))
     else:
         web = WebServer(_floor_app(), "127.0.0.1", 0)
     await web.start()
@@ -102,6 +110,11 @@ async def _serve(spec: dict[str, Any]) -> None:
     counts: dict[str, int] = {}
     if front is not None:
         await front.stop()
+        if worker is not None:  # what was acknowledged is processed before counting
+            worker_stop.set()
+            await worker
+        if inbox is not None:  # --worker after: the whole backlog, after the timed window
+            await inbox.drain(rounds=10_000)
         counts = await _counts()
         await close_database()
     emit_result({"rss_mb": rss, **counts})
@@ -292,7 +305,7 @@ def run_one(kind: str, concurrency: int, run: int, args: argparse.Namespace,
     run_dir = work / f"{kind}-c{concurrency}-{run}"
     shutil.rmtree(run_dir, ignore_errors=True)
     spec: dict[str, Any] = {"kind": kind, "log_level": args.log_level,
-                            "nodelay": args.nodelay}
+                            "nodelay": args.nodelay, "worker": args.worker}
     if args.profile and kind == "atiende":
         spec["profile"] = str(work / f"profile-server-c{concurrency}-{run}.txt")
     if kind == "atiende":
@@ -345,6 +358,9 @@ def main() -> None:
                         help="httpx.AsyncClient (default) or a minimal asyncio HTTP/1.1 client")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile our server; top functions written to the work dir")
+    parser.add_argument("--worker", choices=["inline", "after"], default="inline",
+                        help="the inbox worker runs beside the webhooks (as in production), "
+                             "or only after the timed window (the acknowledgement alone)")
     parser.add_argument("--nodelay", action="store_true", help="both servers with TCP_NODELAY "
                         "on accepted connections (the proposed handlers/web.py fix)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)

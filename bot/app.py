@@ -93,6 +93,7 @@ async def _background(services: Services, stop: asyncio.Event,
                 await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
 
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
+            asyncio.create_task(services.inbox.run(stop), name="inbox"),
             asyncio.create_task(sweep_conformity(), name="conformity"),
             asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
             asyncio.create_task(services.triage.run(stop), name="triage")]

@@ -29,11 +29,30 @@ class NewAttachment:
     note: str = ""
 
 
+# File systems limit a name to 255 *bytes*; the stored name adds a 63-byte digest prefix
+# and a temporary suffix, and a CJK character takes 3 bytes in UTF-8.
+MAX_NAME_BYTES = 150
+MAX_EXTENSION_BYTES = 16
+
+
 def safe_filename(name: str | None, default: str = "adjunto") -> str:
-    """A file name that is safe on disk and still readable by a person."""
+    """A file name that is safe on disk and still readable by a person: cut by UTF-8
+    bytes (not characters), keeping the extension."""
     base = os.path.basename((name or "").replace("\\", "/")).strip()
     base = _UNSAFE.sub("_", base).strip("._ ")
-    return (base or default)[:150]
+    return _fit_bytes(base or default, MAX_NAME_BYTES)
+
+
+def _fit_bytes(name: str, limit: int) -> str:
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(("." + ext).encode("utf-8")) > MAX_EXTENSION_BYTES:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    room = limit - len(suffix.encode("utf-8"))
+    cut = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip("._ ")
+    return (cut or "adjunto") + suffix
 
 
 class AttachmentStore:

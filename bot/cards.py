@@ -174,7 +174,7 @@ def change_value(value: str | None, zone: ZoneInfo) -> str:
 
 
 PLAIN_LABELS = {"entrante": "Cliente", "saliente": "Respuesta", "nota": "Nota",
-                "evento": "Cambio"}
+                "evento": "Cambio", "tercero": "⚠️ Tercero (no es el cliente)"}
 
 
 def history_line(i: InteractionView, zone: ZoneInfo, labels: dict[str, str] | None = None,
@@ -184,7 +184,7 @@ def history_line(i: InteractionView, zone: ZoneInfo, labels: dict[str, str] | No
     One definition for every front end, so the history reads the same on the console,
     in Telegram and in exports of a card.
     """
-    label = (labels or PLAIN_LABELS)[i.kind.value]
+    label = (labels or PLAIN_LABELS).get(i.kind.value) or PLAIN_LABELS[i.kind.value]
     head = f"{local(i.created_at, zone)} · {label}"
     if i.field:
         return (f"{head} ({i.author_name}): {i.field}: {change_value(i.old_value, zone)} → "

@@ -12,18 +12,21 @@ from more than one process.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot import sla
 from bot.clock import Clock
 from bot.conformity_answer import ConformityAnswer, classify_conformity_answer
 from bot.domain import Canal, ConformityKind, Estado
 from bot.errors import DomainError
-from bot.intake import IntakeResult
 from bot.settings import Settings
 from bot.templates import TemplateName
 from bot.tickets import TicketService
 from bot.views import Actor
 from db.models import Ticket
+
+if TYPE_CHECKING:  # the intake calls apply_answer: no import cycle at run time
+    from bot.intake import IntakeResult
 
 log = logging.getLogger(__name__)
 

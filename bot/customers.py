@@ -4,6 +4,7 @@ looked up by id, email, phone, RUT or name; edits and merges live in
 
 from __future__ import annotations
 
+import logging
 from email.utils import parseaddr
 
 import phonenumbers
@@ -11,12 +12,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from bot.clock import Clock
-from bot.errors import CustomerNotFound, InvalidInput
+from bot.domain import InteractionKind
+from bot.errors import CustomerNotFound, InvalidInput, NotAllowed
 from bot.events import EventBus
 from bot.greeting import split_name
 from bot.rut import normalise_rut
 from bot.views import Actor, CustomerChangeView, CustomerView
-from db.models import Customer, Ticket
+from db.models import Customer, CustomerContact, Interaction, Ticket
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PHONE_REGION = "CL"
 
@@ -136,8 +140,50 @@ class CustomerService:
             if found:
                 return found
         if phone:
-            return await Customer.get_or_none(phone=phone)
-        return None
+            found = await Customer.get_or_none(phone=phone)
+            if found:
+                return found
+        values = [v for v in (email, phone) if v]
+        contact = await CustomerContact.filter(value__in=values).first() if values else None
+        return await Customer.get_or_none(id=contact.customer_id) if contact else None  # type: ignore[attr-defined]
+
+    async def link_third_party(self, actor: Actor, interaction_id: int) -> tuple[CustomerView, str]:
+        """"Es del cliente": the sender of a third-party message speaks for the ticket's
+        customer from now on. Returns the customer and the linked address/phone."""
+        if actor.member is None:
+            raise NotAllowed("Solo los miembros del equipo pueden vincular contactos.")
+        row = await Interaction.get_or_none(id=interaction_id).select_related("ticket")
+        if row is None or row.kind != InteractionKind.THIRD_PARTY:
+            raise InvalidInput("Ese mensaje no es de un tercero.")
+        sender = str((row.meta or {}).get("sender") or "")
+        if not sender:
+            raise InvalidInput("No se conoce la dirección ni el teléfono de ese remitente.")
+        view = await self.add_contact(row.ticket.customer_id, sender)  # type: ignore[attr-defined]
+        log.info("third-party sender linked by=%s customer=%s interaction=%s", actor.name,
+                 view.id, interaction_id)
+        return view, sender
+
+    async def add_contact(self, customer_id: int, value: str) -> CustomerView:
+        """Link another address or phone to a customer: from then on it speaks for them
+        (a message from it threads as the customer's, not as a third party's)."""
+        customer = await Customer.get_or_none(id=customer_id)
+        if customer is None:
+            raise CustomerNotFound(str(customer_id))
+        kind = "email" if "@" in value else "phone"
+        norm = normalise_email(value) if kind == "email" else normalise_phone(value, self._region)
+        if norm in (customer.email, customer.phone):
+            return customer_view(customer)
+        existing = await CustomerContact.get_or_none(value=norm)
+        if existing is not None and existing.customer_id != customer_id:  # type: ignore[attr-defined]
+            await CustomerContact.filter(id=existing.id).update(customer_id=customer_id)
+        elif existing is None:
+            try:
+                await CustomerContact.create(customer=customer, kind=kind, value=norm,
+                                             created_at=self._clock.now())
+            except IntegrityError:  # linked concurrently: same result
+                pass
+        log.info("contact linked customer=%s kind=%s", customer_id, kind)
+        return customer_view(customer)
 
     async def _complete(
         self, customer: Customer, email: str | None, phone: str | None, name: str

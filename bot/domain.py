@@ -67,6 +67,7 @@ class InteractionKind(StrEnum):
     OUTBOUND = "saliente"  # a message to the customer
     NOTE = "nota"  # internal note, never reaches the customer
     EVENT = "evento"  # state change, classification, assignment, deadline moves
+    THIRD_PARTY = "tercero"  # someone who is not the customer wrote on the ticket's thread
 
 
 class DeliveryStatus(StrEnum):

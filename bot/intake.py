@@ -1,31 +1,42 @@
-"""Customer messages in: every message becomes a ticket, or joins the one it belongs to.
+"""Customer messages in: one door for every channel.
 
-Channel adapters (email, WhatsApp) translate what arrives into ``IncomingMessage`` and
-call ``IntakeService.receive``. De-duplication is by the channel's own message id, so a
-redelivered webhook or a re-imported email changes nothing.
+Channel adapters (email, WhatsApp) only translate what arrived into an
+``IncomingMessage``; ``IntakeService.receive`` does the rest, the same on every channel:
+the duplicate rule (by the channel's own id), the customer, the ticket (a thread, a
+tag, the sender's open ticket, or a new one), the conformity answer (a tapped button or
+a typed yes/no), bounce and delivery reports, attachments and events.
+
+Who may speak for a ticket: a message that threads to a ticket (tag, headers, a reply
+to one of its messages) from an address or phone that is neither the ticket's customer
+nor one of that customer's linked contacts joins the history as a *third-party message*.
+It never changes Estado, never answers the conformity request and never reopens.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from bot.attachments import NewAttachment
 from bot.clock import Clock
-from bot.customers import CustomerService
-from bot.domain import Canal, Estado, InteractionKind
-from bot.events import EventBus, EventKind, TicketEvent
+from bot.conformity import apply_answer
+from bot.conformity_answer import ConformityAnswer
+from bot.customers import CustomerService, normalise_email, normalise_phone
+from bot.delivery import DeliveryReports
+from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
+from bot.errors import DomainError
+from bot.inbox import PermanentInboxError
+from bot.outbox import update_delivery_status
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.settings import Settings
 from bot.templates import TemplateName
-from bot.tickets import TicketService, _attach
+from bot.tickets import TicketService
 from bot.views import Actor, InteractionView, TicketView
-from db.models import Attachment, Interaction, MessageRef, Ticket
+from db.models import Customer, CustomerContact, Interaction, MessageRef, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +50,16 @@ class IncomingMessage:
     phone: str | None = None
     name: str = ""
     subject: str = ""
-    ticket_number: int | None = None  # e.g. from a "[#123]" subject tag
+    ticket_number: int | None = None  # e.g. from a "[#123]" subject tag, a button
     refs: tuple[str, ...] = ()  # other message ids this one refers to (threading)
     join_open: bool = False  # join the customer's open ticket on this channel
     automatic: bool = False  # auto-reply, bounce: recorded quietly, never a new ticket
     attachments: Sequence[NewAttachment] = ()
     meta: dict[str, object] = field(default_factory=dict)
+    answer: bool | None = None  # a tapped conformity button: True yes, False no
+    typed_answer: bool = True  # a plain "Sí"/"No" may answer the conformity request
+    bounced: tuple[str, ...] = ()  # our message ids this report says did not arrive
+    bounce_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,37 +70,62 @@ class IntakeResult:
     duplicate: bool = False
     reopened: bool = False
     dropped: bool = False
+    third_party: bool = False
+    conformity: ConformityAnswer | None = None
 
 
 class IntakeService:
-    def __init__(self, settings: Settings, clock: Clock, bus: EventBus,
-                 customers: CustomerService, tickets: TicketService) -> None:
+    def __init__(self, settings: Settings, clock: Clock, customers: CustomerService,
+                 tickets: TicketService, delivery: DeliveryReports) -> None:
         self._settings = settings
         self._clock = clock
-        self._bus = bus
         self._customers = customers
         self._tickets = tickets
+        self._delivery = delivery
 
-    async def find_ticket_by_refs(self, refs: Sequence[str]) -> int | None:
+    async def find_ticket_by_refs(self, refs: Sequence[str],
+                                  channel: Canal = Canal.EMAIL) -> int | None:
         if not refs:
             return None
         row = await MessageRef.filter(ref__in=list(refs)).order_by("id").first()
         if row is not None:
             return row.ticket_id  # type: ignore[attr-defined]
-        ours = await Interaction.filter(channel=Canal.EMAIL, external_id__in=list(refs)).first()
+        ours = await Interaction.filter(channel=channel, external_id__in=list(refs)).first()
         return ours.ticket_id if ours else None  # type: ignore[attr-defined]
 
+    async def known(self, channel: Canal, external_id: str) -> bool:
+        """Already recorded (an adapter skips re-downloading media for a redelivery)."""
+        return await Interaction.filter(channel=channel, external_id=external_id).exists()
+
     async def receive(self, msg: IncomingMessage) -> IntakeResult:
+        """The one door: everything a customer message does, on any channel."""
+        result = await self._receive(msg)
+        if msg.bounced:
+            await self._bounced(msg)
+        if result.interaction is not None and not msg.automatic and \
+                result.interaction.kind is InteractionKind.INBOUND and \
+                not result.created and not result.reopened:
+            answer = await self._answer(msg, result)
+            if answer is not None:
+                return IntakeResult(result.ticket, result.interaction, duplicate=result.duplicate,
+                                    conformity=answer)
+        return result
+
+    async def _receive(self, msg: IncomingMessage) -> IntakeResult:
         duplicate = await self._duplicate(msg)
         if duplicate is not None:
             return duplicate
-        target = await self._target(msg)
+        target, threaded = await self._target(msg)
+        if msg.answer is not None and target is not None and \
+                not await self._speaks_for(msg, target):
+            # A conformity button is ours: one naming someone else's ticket is not a
+            # reply to that ticket, just a message from this sender.
+            msg = replace(msg, ticket_number=None, answer=None)
+            target, threaded = await self._target(msg)
         if msg.automatic:
             return await self._record_automatic(msg, target)
-        customer = None
-        if msg.email or msg.phone:
-            customer = await self._customers.find_or_create_model(
-                email=msg.email, phone=msg.phone, name=msg.name)
+        if target is not None and threaded and not await self._speaks_for(msg, target):
+            return await self._third_party(msg, target)
         if target is not None and Estado(target.estado) is Estado.RESOLVED and \
                 self._within_reopen_window(target):
             await self._tickets.reopen(Actor.system(msg.channel.label), target.id,
@@ -94,11 +134,20 @@ class IntakeService:
             return IntakeResult(result.ticket, result.interaction, reopened=True)
         if target is not None and Estado(target.estado).is_open:
             return await self._append(msg, target.id)
+        customer = await self._customer(msg)
         if customer is None:
-            log.warning("message without a sender dropped channel=%s id=%s", msg.channel,
-                        msg.external_id)
-            return IntakeResult(None, None, dropped=True)
-        return await self._open(msg, customer.id, previous=target.id if target else None)
+            raise PermanentInboxError("el mensaje no trae un remitente utilizable")
+        return await self._open(msg, customer, previous=target.id if target else None)
+
+    async def _customer(self, msg: IncomingMessage) -> Customer | None:
+        if not (msg.email or msg.phone):
+            return None
+        try:
+            return await self._customers.find_or_create_model(
+                email=msg.email, phone=msg.phone, name=msg.name)
+        except DomainError as exc:  # an address the customer service refuses
+            log.warning("sender refused (%s) id=%s", exc, msg.external_id)
+            return None
 
     async def _duplicate(self, msg: IncomingMessage) -> IntakeResult | None:
         if not msg.external_id:
@@ -109,21 +158,40 @@ class IntakeService:
         log.info("duplicate delivery ignored channel=%s ticket=#%s", msg.channel.value,
                  existing.ticket_id)  # type: ignore[attr-defined]
         ticket = await Ticket.get(id=existing.ticket_id).select_related(*TICKET_RELATED)  # type: ignore[attr-defined]
-        return IntakeResult(ticket_view(ticket), interaction_view(existing), duplicate=True)
+        return IntakeResult(ticket_view(ticket), interaction_view(existing), duplicate=True,
+                            third_party=existing.kind == InteractionKind.THIRD_PARTY)
 
-    async def _target(self, msg: IncomingMessage) -> Ticket | None:
+    async def _target(self, msg: IncomingMessage) -> tuple[Ticket | None, bool]:
+        """The ticket this message belongs to, and whether it names it (a thread)."""
         number = msg.ticket_number
         if number is None:
-            number = await self.find_ticket_by_refs(msg.refs)
+            number = await self.find_ticket_by_refs(msg.refs, msg.channel)
+        threaded = number is not None
         if number is None and msg.join_open and (msg.email or msg.phone):
             number = await self._open_ticket_of(msg)
         if number is None:
-            return None
-        return await Ticket.get_or_none(id=number)
+            return None, False
+        ticket = await Ticket.get_or_none(id=number).select_related("customer")
+        return ticket, threaded and ticket is not None
+
+    async def _speaks_for(self, msg: IncomingMessage, ticket: Ticket) -> bool:
+        """The ticket's customer, or an address/phone linked to that customer."""
+        customer = ticket.customer
+        mine: list[str] = []
+        try:
+            if msg.email:
+                mine.append(normalise_email(msg.email))
+            if msg.phone:
+                mine.append(normalise_phone(msg.phone))
+        except DomainError:
+            return False
+        if not mine:
+            return False
+        if customer.email in mine or customer.phone in mine:
+            return True
+        return await CustomerContact.filter(customer_id=customer.id, value__in=mine).exists()
 
     async def _open_ticket_of(self, msg: IncomingMessage) -> int | None:
-        from bot.customers import normalise_email, normalise_phone
-
         query = Ticket.filter(channel=msg.channel, estado__not_in=[Estado.DISCARDED])
         if msg.phone:
             query = query.filter(customer__phone=normalise_phone(msg.phone))
@@ -142,82 +210,115 @@ class IntakeService:
         window = timedelta(days=self._settings.reopen_days)
         return self._clock.now() - ticket.resolved_at <= window
 
+    async def _record(self, msg: IncomingMessage, number: int, author: str, *,
+                      automatic: bool = False, third_party: bool = False) -> IntakeResult:
+        actor = Actor.system(msg.name or msg.channel.label)
+        try:
+            view, iview = await self._tickets.record_inbound(
+                actor, number, channel=msg.channel, body=msg.body, author=author,
+                external_id=msg.external_id, meta=dict(msg.meta), attachments=msg.attachments,
+                automatic=automatic, third_party=third_party)
+        except IntegrityError:
+            return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
+        await self._remember_refs(msg, number)
+        return IntakeResult(view, iview, third_party=third_party)
+
     async def _record_automatic(self, msg: IncomingMessage, target: Ticket | None) -> IntakeResult:
         """Auto-replies and bounces: a quiet line on their ticket, never a new one."""
         if target is None:
             log.info("automatic message dropped channel=%s id=%s (no ticket)", msg.channel.value,
                      msg.external_id)
             return IntakeResult(None, None, dropped=True)
-        try:
-            async with in_transaction():
-                row = await Interaction.create(
-                    ticket=target, kind=InteractionKind.INBOUND, channel=msg.channel,
-                    author_name=msg.name or msg.email or "Respuesta automática", body=msg.body,
-                    external_id=msg.external_id, automatic=True, meta=dict(msg.meta),
-                    created_at=self._clock.now())
-                await _attach(row, msg.attachments)
-                await self._remember_refs(msg, target.id)
-        except IntegrityError:
-            return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
         log.info("automatic message recorded ticket=#%s channel=%s", target.id, msg.channel.value)
-        ticket = await Ticket.get(id=target.id).select_related(*TICKET_RELATED)
-        return IntakeResult(ticket_view(ticket), interaction_view(row))
+        return await self._record(msg, target.id, msg.name or msg.email or "Respuesta automática",
+                                  automatic=True)
+
+    async def _third_party(self, msg: IncomingMessage, target: Ticket) -> IntakeResult:
+        log.warning("third-party message on ticket=#%s channel=%s (not the customer)",
+                    target.id, msg.channel.value)
+        who = msg.name or msg.email or msg.phone or "Remitente desconocido"
+        if msg.name and (msg.email or msg.phone):
+            who = f"{msg.name} <{msg.email or msg.phone}>"
+        sender = msg.email or msg.phone or ""
+        return await self._record(replace(msg, meta={**msg.meta, "sender": sender}), target.id,
+                                  who, third_party=True)
 
     async def _append(self, msg: IncomingMessage, number: int) -> IntakeResult:
         """The customer wrote on an open ticket: record it; a waiting ticket resumes."""
-        changes: list[tuple[str, str, str]] = []
-        actor = Actor.system(msg.name or msg.channel.label)
-        try:
-            async with in_transaction():
-                ticket = await self._tickets._locked(number)
-                row = await Interaction.create(
-                    ticket=ticket, kind=InteractionKind.INBOUND, channel=msg.channel,
-                    author_name=msg.name or msg.email or msg.phone or "Cliente", body=msg.body,
-                    external_id=msg.external_id, meta=dict(msg.meta),
-                    created_at=self._clock.now())
-                await _attach(row, msg.attachments)
-                await self._remember_refs(msg, number)
-                ticket.last_customer_message_at = self._clock.now()
-                if ticket.estado == Estado.WAITING_CUSTOMER:
-                    await self._tickets._set_estado(ticket, actor, Estado.IN_PROGRESS, changes,
-                                                    reason="el cliente respondió")
-                await self._tickets._save(ticket)
-        except IntegrityError:
-            return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
+        result = await self._record(msg, number, msg.name or msg.email or msg.phone or "Cliente")
         log.info("customer message ticket=#%s channel=%s", number, msg.channel.value)
-        ticket = await Ticket.get(id=number).select_related(*TICKET_RELATED)
-        view = ticket_view(ticket)
-        files = await Attachment.filter(interaction_id=row.id) if msg.attachments else []
-        iview = interaction_view(row, files)
-        await self._bus.publish(TicketEvent(EventKind.CUSTOMER_MESSAGE, view, actor, iview,
-                                            tuple(changes)))
-        return IntakeResult(view, iview)
+        return result
 
-    async def _open(self, msg: IncomingMessage, customer_id: int,
+    async def _open(self, msg: IncomingMessage, customer: Customer,
                     previous: int | None) -> IntakeResult:
         actor = Actor.system(msg.channel.label)
         try:
             view = await self._tickets.open(
-                actor, customer_id=customer_id, channel=msg.channel, description=msg.body,
+                actor, customer_id=customer.id, channel=msg.channel, description=msg.body,
                 subject=msg.subject, external_id=msg.external_id, attachments=msg.attachments,
-                previous_ticket=previous)
+                previous_ticket=previous, meta=dict(msg.meta))
         except IntegrityError:
             return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
         await self._remember_refs(msg, view.number)
         first = await Interaction.filter(ticket_id=view.number).order_by("id").first()
-        await self._auto_ack(msg.channel, view)
+        await self._auto_ack(msg.channel, view, customer.id)
         return IntakeResult(view, interaction_view(first) if first else None, created=True)
 
-    async def _auto_ack(self, channel: Canal, view: TicketView) -> None:
+    async def _answer(self, msg: IncomingMessage,
+                      result: IntakeResult) -> ConformityAnswer | None:
+        """A tapped button or a typed yes/no, the same rule on every channel (also for a
+        redelivery: the ticket must still wait for it, and the message be newer)."""
+        if result.ticket is None:
+            return None
+        if msg.answer is not None:
+            if msg.ticket_number != result.ticket.number:
+                return None
+            text = "sí" if msg.answer else "no"
+        elif msg.typed_answer:
+            text = msg.body
+        else:
+            return None
+        return await apply_answer(self._tickets, result, text, msg.channel,
+                                  msg.name or msg.email or msg.phone or "")
+
+    async def _bounced(self, msg: IncomingMessage) -> None:
+        """A report names messages that did not arrive: if they are ours, the team is told."""
+        why = msg.bounce_reason or "rebote"
+        for ref in msg.bounced:
+            if await self._delivery.failed(msg.channel, ref, why, _REPORTER[msg.channel]):
+                log.info("failed delivery recorded channel=%s id=%s", msg.channel.value, ref)
+
+    async def delivery_status(self, channel: Canal, provider_id: str, status: DeliveryStatus,
+                              reason: str = "") -> bool:
+        """A channel's delivered/read/failed report on one of our messages."""
+        if status is DeliveryStatus.FAILED:
+            return await self._delivery.failed(channel, provider_id, reason or "sin detalle",
+                                               _REPORTER[channel])
+        return await update_delivery_status(channel, provider_id, status) is not None
+
+    async def _auto_ack(self, channel: Canal, view: TicketView, customer_id: int) -> None:
         enabled = {Canal.EMAIL: self._settings.auto_ack_email,
                    Canal.WHATSAPP: self._settings.auto_ack_whatsapp}.get(channel, False)
-        if not enabled:
+        if not enabled or await self._acks_exhausted(customer_id):
             return
         try:
             await self._tickets.reply(Actor.system(), view.number,
                                       template=TemplateName.ACKNOWLEDGEMENT, automatic=True)
         except Exception:  # an acknowledgement must never lose the customer's message
             log.exception("automatic acknowledgement failed ticket=#%s", view.number)
+
+    async def _acks_exhausted(self, customer_id: int) -> bool:
+        """Rate limit per sender: a loop of auto-replies or a flood gets a few, not all."""
+        limit = self._settings.auto_ack_max_per_day
+        since = self._clock.now() - timedelta(days=1)
+        sent = await Interaction.filter(
+            kind=InteractionKind.OUTBOUND, template=TemplateName.ACKNOWLEDGEMENT.value,
+            ticket__customer_id=customer_id, created_at__gte=since).count()
+        if sent >= limit:
+            log.info("automatic acknowledgement skipped customer=%s (%s today)", customer_id,
+                     sent)
+            return True
+        return False
 
     async def _remember_refs(self, msg: IncomingMessage, number: int) -> None:
         refs = [r for r in ({msg.external_id} | set(msg.refs)) if r]
@@ -231,3 +332,6 @@ class IntakeService:
                     await MessageRef.create(ref=ref[:255], ticket_id=number, created_at=now)
                 except IntegrityError:
                     pass
+
+
+_REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}

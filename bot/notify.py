@@ -31,6 +31,15 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class DigestAction:
+    """A one-tap button under a digest (e.g. "Reintentar" on a quarantined message)."""
+
+    label: str
+    action: str  # e.g. "inbox_retry"; each front end maps it to its own button
+    ref: int
+
+
+@dataclass(frozen=True)
 class Digest:
     """What one recipient gets at once: one notice, or many as one message."""
 
@@ -39,6 +48,7 @@ class Digest:
     title: str
     notices: tuple[Notice, ...] = ()
     summary: str = ""  # the morning summary, plain text
+    actions: tuple[DigestAction, ...] = ()
 
 
 class Notifier(Protocol):

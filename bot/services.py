@@ -11,8 +11,10 @@ from bot.conformity import ConformitySweeper
 from bot.customers import CustomerService
 from bot.delivery import DeliveryReports
 from bot.events import EventBus
+from bot.inbox import InboxWorker
 from bot.intake import IntakeService
 from bot.kv import KeyValueStore
+from bot.message_ids import MessageIdSigner
 from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
@@ -41,6 +43,8 @@ class Services:
     kv: KeyValueStore
     delivery: DeliveryReports
     triage: TriageService
+    inbox: InboxWorker
+    message_ids: MessageIdSigner
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -60,13 +64,17 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake,
                             triage=triage)
     kv = KeyValueStore(clock)
-    return Services(
+    delivery = DeliveryReports(tickets, queries, bus, kv)
+    services = Services(
         settings=settings, clock=clock, bus=bus, customers=customers, team=TeamService(clock),
         tickets=tickets, queries=queries,
-        intake=IntakeService(settings, clock, bus, customers, tickets), outbox=outbox,
+        intake=IntakeService(settings, clock, customers, tickets, delivery), outbox=outbox,
         conformity=ConformitySweeper(settings, clock, tickets),
         attachments=AttachmentStore(settings.data_dir / "attachments",
                                     settings.mail_max_attachment_bytes),
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
-        delivery=DeliveryReports(tickets, queries, bus, kv), triage=triage,
+        delivery=delivery, triage=triage, inbox=InboxWorker(settings, clock),
+        message_ids=MessageIdSigner(settings, kv),
     )
+    services.inbox.notify_through(lambda: services.notifiers)
+    return services

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     smtp_from: str = ""
     mail_max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=0)
 
+    # --- inbox: a record you can trust (issue 10) -------------------------------------
+    inbox_max_attempts: int = Field(5, ge=1)  # then the item is quarantined
+    mail_max_message_bytes: int = Field(30 * 1024 * 1024, ge=1024)  # RFC822.SIZE, raw bytes
+    mail_max_parts: int = Field(500, ge=1)  # MIME parts (and nesting) per message
+    mail_max_header_bytes: int = Field(256 * 1024, ge=1024)
+    message_id_secret: str = ""  # HMAC key of our Message-IDs; generated and kept if empty
+    auto_ack_max_per_day: int = Field(3, ge=0)  # automatic acknowledgements per sender
+
     # --- validators ----------------------------------------------------------------
     @field_validator("timezone")
     @classmethod

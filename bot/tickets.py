@@ -47,7 +47,7 @@ from bot.templates import (
     text_to_html,
 )
 from bot.triage.service import TriageService
-from bot.views import Actor, TicketView
+from bot.views import Actor, InteractionView, TicketView
 from bot.whatsapp_templates import CLOSURE_WITHOUT_ANSWER, approved_template
 from db.models import Attachment, Customer, Interaction, TeamMember, Ticket
 
@@ -148,7 +148,8 @@ class TicketService:
                    external_id: str | None = None,
                    attachments: Sequence[NewAttachment] = (),
                    previous_ticket: int | None = None,
-                   created_at: datetime | None = None) -> TicketView:
+                   created_at: datetime | None = None,
+                   meta: dict[str, Any] | None = None) -> TicketView:
         """Open a ticket; its first interaction is the customer's message (or the
         description the team typed). Assigned to the administrator unless told otherwise."""
         if actor.member is not None:
@@ -178,7 +179,7 @@ class TicketService:
             first = await self._record(
                 ticket, actor, InteractionKind.INBOUND, description, external_id=external_id,
                 author_name=customer.name or customer.email or customer.phone or "Cliente",
-                meta={"opened_by": actor.name})
+                meta={**(meta or {}), "opened_by": actor.name})
             await _attach(first, attachments)
             await self._triage.on_open(ticket)  # the suggested Tipo/Prioridad (issue 16)
         log.info("ticket opened ticket=#%s channel=%s by=%s", ticket.id, channel.value, actor.name)
@@ -504,6 +505,40 @@ class TicketService:
             await self._save(ticket)
         log.info("ticket reopened ticket=#%s by=%s", number, actor.name)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+
+    async def record_inbound(self, actor: Actor, number: int, *, channel: Canal, body: str,
+                             author: str, external_id: str | None = None,
+                             meta: dict[str, Any] | None = None,
+                             attachments: Sequence[NewAttachment] = (),
+                             automatic: bool = False, third_party: bool = False,
+                             ) -> tuple[TicketView, InteractionView]:
+        """A message arrived on this ticket (the intake's one write on an existing ticket).
+
+        A customer's message resumes a waiting ticket; an automatic one (auto-reply,
+        bounce) and a third party's (someone who is not the customer) only join the
+        history: they never change Estado. Raises ``IntegrityError`` on a duplicate id.
+        """
+        changes: list[tuple[str, str, str]] = []
+        kind = InteractionKind.THIRD_PARTY if third_party else InteractionKind.INBOUND
+        async with in_transaction():
+            ticket = await self._locked(number)
+            row = await self._record(ticket, actor, kind, body, channel=channel,
+                                     author_name=author[:200], external_id=external_id,
+                                     automatic=automatic, meta=dict(meta or {}))
+            await _attach(row, attachments)
+            if not automatic and not third_party:
+                ticket.last_customer_message_at = self._clock.now()
+                if ticket.estado == Estado.WAITING_CUSTOMER:
+                    await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes,
+                                           reason="el cliente respondió")
+                await self._save(ticket)
+        files = await Attachment.filter(interaction_id=row.id) if attachments else []
+        view = ticket_view(await Ticket.get(id=number).select_related(*TICKET_RELATED))
+        iview = interaction_view(row, files)
+        if not automatic:
+            await self._bus.publish(TicketEvent(EventKind.CUSTOMER_MESSAGE, view, actor, iview,
+                                                tuple(changes)))
+        return view, iview
 
     async def discard(self, actor: Actor, number: int, reason: str) -> TicketView:
         """Spam, duplicate, ...: needs a reason, and only the administrator does it."""

@@ -325,3 +325,56 @@ class TriageExample(Model):
 
     class Meta:
         table = "triage_ejemplos"
+
+
+# --- inbox and customer contacts (issue 10: a record you can trust) --------------------
+class InboxItem(Model):
+    """One inbound customer event, stored raw before we acknowledge it (the mirror of
+    the outbox). ``key`` is the provider's id: a redelivery finds its row and is
+    acknowledged again without being stored or processed twice."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)  # e.g. "whatsapp:wamid.X"
+    channel = fields.CharEnumField(Canal, max_length=20)
+    kind = fields.CharField(max_length=30)  # which adapter translates it
+    payload = fields.JSONField(default=dict)
+    summary = fields.CharField(max_length=300, default="")  # sender / subject, for people
+    status = fields.CharField(max_length=20, default="pendiente", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    last_error = fields.TextField(default="")
+    ticket_id_ref = fields.IntField(null=True)  # the ticket it landed on, once processed
+    created_at = fields.DatetimeField()
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox"
+
+
+class InboxRaw(Model):
+    """The raw bytes of an inbox item (a whole email), apart: status updates of the item
+    never rewrite megabytes."""
+
+    id = fields.IntField(primary_key=True)
+    item: fields.OneToOneRelation[InboxItem] = fields.OneToOneField(
+        "models.InboxItem", related_name="raw_bytes", on_delete=fields.CASCADE
+    )
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "inbox_raw"
+
+
+class CustomerContact(Model):
+    """Another address or phone that speaks for a customer (linked by the team)."""
+
+    id = fields.IntField(primary_key=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="contacts", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=10)  # "email" | "phone"
+    value = fields.CharField(max_length=254, unique=True)  # normalised
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "contactos_cliente"

@@ -115,5 +115,5 @@ async def test_directory_with_a_broken_file_reports_and_goes_on(services: Servic
     (tmp_path / "b.eml").write_bytes(b"\x00\xff not a mail at all \xfe")
     report = await import_path(services, tmp_path)
     assert report.total == 2 and report.created == 1
-    assert report.outcomes["dropped"] == 1  # no sender: nothing to open, but no crash
+    assert report.outcomes["quarantined"] == 1  # no sender: kept for a person, no crash
     assert "2 correos leídos" in report.summary()

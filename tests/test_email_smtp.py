@@ -52,7 +52,11 @@ async def test_reply_goes_out_threaded_with_tag_ids_and_html(services: Services,
     out = await Interaction.get(ticket_id=number, kind=InteractionKind.OUTBOUND)
     assert sent.rcpt_tos == ["ana@example.cl"] and sent.login == smtp_server.user
     assert f"[#{number}]" in msg["Subject"] and SUPPORT in msg["From"]
-    assert msg["Message-ID"] == outbound_message_id(f"atiende-{out.id}", "hostingandino.cl")
+    assert msg["Message-ID"] == await live.message_ids.make(f"atiende-{out.id}",
+                                                            "hostingandino.cl")
+    assert await live.message_ids.verify(msg["Message-ID"])
+    assert not await live.message_ids.verify(
+        outbound_message_id(f"atiende-{out.id}", "hostingandino.cl"))  # predictable: refused
     assert msg["In-Reply-To"] == "<a1@example.cl>" and "<a1@example.cl>" in msg["References"]
     assert msg.get_body(("plain",)).get_content().strip()
     assert "<html" in msg.get_body(("html",)).get_content().lower()

@@ -70,7 +70,10 @@ async def test_hostile_bodies_get_a_clear_4xx(whatsapp: WhatsAppHarness) -> None
             "statuses": [{"id": None, "status": "read"}, {"id": "w", "status": 3}]}}]},
     ]}
     response = await whatsapp.post(weird)
-    assert response.status_code == 200 and response.json()["handled"] == 0
+    # The one with an id is kept (quarantined: no usable sender), never dropped.
+    assert response.status_code == 200 and response.json()["handled"] == 1
+    [kept] = await whatsapp.services.inbox.list()
+    assert kept.key == "whatsapp:wamid.x" and kept.status == "en cuarentena"
     other = await whatsapp.post({"object": "page", "entry": []})
     assert other.status_code == 200
     assert await _count() == 0
@@ -97,19 +100,24 @@ async def test_duplicate_wamid_is_one_interaction(whatsapp: WhatsAppHarness) -> 
     assert await Ticket.all().count() == 1
 
 
-async def test_media_failure_is_retried_by_meta_and_stored_once(
+async def test_media_failure_is_retried_by_the_inbox_and_stored_once(
         whatsapp: WhatsAppHarness) -> None:  # noqa: F811
     whatsapp.graph.add_media("65463453", b"\x89PNG foto", "image/jpeg")
     payload = image_payload()
     whatsapp.graph.fail_next("media.info", status=500)
-    failed = await whatsapp.post(payload)
-    assert failed.status_code == 503 and "Traceback" not in failed.text
-    assert await _count() == 0  # nothing half-stored: Meta redelivers
-    assert (await whatsapp.post(payload)).status_code == 200
+    first = await whatsapp.post(payload)  # stored before any download: 200 at once
+    assert first.status_code == 200 and "Traceback" not in first.text
+    assert await _count() == 0  # the download failed: the inbox retries, with backoff
+    assert (await whatsapp.post(payload)).status_code == 200  # Meta redelivers: nothing new
+    [item] = await whatsapp.services.inbox.list()
+    assert item.status == "pendiente" and item.attempts == 1
+    whatsapp.services.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    await whatsapp.services.inbox.drain()
     assert (await whatsapp.post(payload)).status_code == 200
     row = await Interaction.get(external_id="wamid.xyzxyz")
     attachment = await Attachment.get(interaction_id=row.id)
     assert attachment.stored_path and attachment.size == len(b"\x89PNG foto")
+    assert len(whatsapp.graph.calls_to("media.download")) == 1
     auth = whatsapp.graph.last("media.download").headers["Authorization"]
     assert auth == f"Bearer {whatsapp.graph.access_token}"
 

@@ -47,7 +47,9 @@ class WhatsAppHarness:
             headers["X-Hub-Signature-256"] = sign_whatsapp(secret, body)
         elif signature is not None:
             headers["X-Hub-Signature-256"] = signature
-        return await self.http.post("/webhooks/whatsapp", content=body, headers=headers)
+        response = await self.http.post("/webhooks/whatsapp", content=body, headers=headers)
+        await self.services.inbox.drain()  # the webhook only stores: wait for the intake
+        return response
 
     async def deliver(self) -> int:
         return await self.services.outbox.deliver_due()

@@ -12,6 +12,7 @@ import contextlib
 import logging
 
 from bot.domain import Canal
+from bot.kv import KeyValueStore
 from bot.services import Services
 from handlers.email.imap import ImapReader
 from handlers.email.importer import ImportReport, import_path
@@ -32,10 +33,17 @@ class EmailFrontEnd:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.ingestor = EmailIngestor(services)
-        self.reader = ImapReader(services.settings, self.ingestor.ingest) \
+        # The reader only stores (then records its progress); the inbox worker processes.
+        self.reader = ImapReader(services.settings, self.ingestor.accept,
+                                 KeyValueProgress(services.kv), self._process_stored) \
             if services.settings.imap_enabled else None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    async def _process_stored(self) -> None:
+        """Without the app's inbox worker (a test, a one-off run), process here."""
+        if not self.services.inbox.running:
+            await self.services.inbox.drain()
 
     async def start(self) -> None:
         if self.reader is not None and self._task is None:
@@ -55,9 +63,26 @@ class EmailFrontEnd:
                 await task
 
 
+class KeyValueProgress:
+    """The IMAP reader's place (UIDVALIDITY, last UID), kept in the database."""
+
+    NAMESPACE = "imap.progress"
+
+    def __init__(self, kv: KeyValueStore) -> None:
+        self._kv = kv
+
+    async def load(self, key: str) -> dict[str, int] | None:
+        value = await self._kv.get(self.NAMESPACE, key[:200])
+        return value if isinstance(value, dict) else None
+
+    async def save(self, key: str, value: dict[str, int]) -> None:
+        await self._kv.set(self.NAMESPACE, key[:200], value)
+
+
 def build_front_end(services: Services) -> EmailFrontEnd:
     """The email channel; the SMTP sender is registered now, so the outbox can deliver
     email rows (including ones queued before a crash) as soon as it runs."""
     if services.settings.smtp_enabled:
-        services.outbox.register(Canal.EMAIL, SmtpSender(services.settings, services.clock))
+        services.outbox.register(Canal.EMAIL, SmtpSender(services.settings, services.clock,
+                                                             services.message_ids))
     return EmailFrontEnd(services)

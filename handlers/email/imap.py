@@ -1,10 +1,14 @@
 """Inbound email over IMAP (aioimaplib): IDLE where the server supports it, polling else.
 
-A message is fetched with ``BODY.PEEK[]`` (a plain ``RFC822`` fetch would mark it seen
-before we stored it) and marked ``\\Seen`` -- or moved to the processed folder -- only
-after the ingest committed its ticket and interaction. A crash in between leaves it
-unseen; the next pass delivers it again and the intake recognises the Message-ID, so
-nothing is lost and nothing is doubled. Connection failures reconnect with backoff.
+Progress is tracked by UID (with the folder's UIDVALIDITY), kept in our database, not by
+``\\Seen``: a person who reads the support mailbox first changes nothing. Each new
+message's size is read first (``RFC822.SIZE``): one over the limit is not downloaded,
+only its headers, and still becomes a ticket that says so. A message is fetched with
+``BODY.PEEK[]``, stored in the inbox (committed), and only then is the progress
+recorded (and the message marked ``\\Seen`` or moved to the processed folder, for
+people). A crash or a dropped connection in between fetches it again; the inbox knows
+its Message-ID, so nothing is lost and nothing is doubled. Connection failures
+reconnect with backoff.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aioimaplib import IMAP4, IMAP4_SSL
 
@@ -24,8 +29,34 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
 IDLE_MAX_SECONDS = 29 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 _FETCH_UID = re.compile(rb"UID (\d+)")
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
+TOO_BIG_NOTE = ("\r\n(Este correo pesa {size} bytes, más que el máximo de {limit}: no se "
+                "descargó. Queda en el buzón, UID {uid}.)\r\n")
 
 Ingest = Callable[[bytes], Awaitable[object]]
+
+
+class ProgressStore(Protocol):
+    """Where the reader keeps its place (``{"uidvalidity": V, "last_uid": N}``)."""
+
+    async def load(self, key: str) -> dict[str, int] | None: ...
+
+    async def save(self, key: str, value: dict[str, int]) -> None: ...
+
+
+class MemoryProgress:
+    """Progress for one process only (tests, and a reader without a database)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, int]] = {}
+
+    async def load(self, key: str) -> dict[str, int] | None:
+        return self.values.get(key)
+
+    async def save(self, key: str, value: dict[str, int]) -> None:
+        self.values[key] = dict(value)
 
 
 class ImapError(Exception):
@@ -35,9 +66,16 @@ class ImapError(Exception):
 class ImapReader:
     """Reads the configured folder until ``stop`` is set; one message at a time."""
 
-    def __init__(self, settings: Settings, ingest: Ingest) -> None:
+    def __init__(self, settings: Settings, ingest: Ingest,
+                 progress: ProgressStore | None = None,
+                 after_pass: Callable[[], Awaitable[object]] | None = None) -> None:
         self._s = settings
-        self._ingest = ingest
+        self._ingest = ingest  # stores the raw message (committed) before we move on
+        self._progress = progress or MemoryProgress()
+        self._after_pass = after_pass  # e.g. process what was stored, if no worker runs
+        self._key = f"{settings.imap_user}@{settings.imap_host}/{settings.imap_folder}"
+        self._validity = 0
+        self._uidnext = 0
         self.passes = 0  # completed passes over the folder (tests and health checks)
         self.failures = 0  # failed sessions since start (each one reconnects with backoff)
         self.connected = asyncio.Event()
@@ -65,7 +103,10 @@ class ImapReader:
         _ok(await client.login(s.imap_user, s.imap_password), "LOGIN")
         if s.imap_processed_folder:
             await client.create(s.imap_processed_folder)  # NO when it exists: fine
-        _ok(await client.select(s.imap_folder), f"SELECT {s.imap_folder}")
+        selected = await client.select(s.imap_folder)
+        _ok(selected, f"SELECT {s.imap_folder}")
+        self._validity = _number(_UIDVALIDITY, selected.lines)
+        self._uidnext = _number(_UIDNEXT, selected.lines)
         return client
 
     async def _session(self, stop: asyncio.Event) -> None:
@@ -76,7 +117,8 @@ class ImapReader:
                  "idle" if idle else "polling")
         try:
             while not stop.is_set():
-                await self.process_new(client)
+                if await self.process_new(client) and self._after_pass is not None:
+                    await self._after_pass()
                 self.passes += 1
                 if idle:
                     await self._idle(client, stop)
@@ -102,24 +144,75 @@ class ImapReader:
             await asyncio.wait_for(idle, 30)
 
     async def process_new(self, client: IMAP4) -> int:
-        """Ingest every unseen message; returns how many were handled."""
-        response = await client.uid_search("UNSEEN", charset=None)
-        _ok(response, "UID SEARCH")
-        uids = [uid for line in response.lines[:-1] if isinstance(line, bytes | bytearray)
-                for uid in bytes(line).split() if uid.isdigit()]
+        """Store every message after our last UID, in order; returns how many."""
+        state = await self._progress.load(self._key)
+        if state is None or state.get("uidvalidity") != self._validity:
+            # First run (or the folder was rebuilt): what nobody has read yet. The inbox
+            # recognises any message it already has by its Message-ID.
+            response = await client.uid_search("UNSEEN", charset=None)
+            _ok(response, "UID SEARCH")
+            uids = sorted(int(u) for line in response.lines[:-1]
+                          if isinstance(line, bytes | bytearray)
+                          for u in bytes(line).split() if u.isdigit())
+            last = max(self._uidnext - 1, 0) if not uids else min(uids) - 1
+        else:
+            last = int(state.get("last_uid", 0))
+            uids = None
+        sizes = await self._sizes(client, last, uids)
         handled = 0
-        for uid in uids:
-            raw = await self._fetch(client, uid.decode())
+        for uid, size in sizes:
+            raw = await self._fetch_limited(client, str(uid), size)
             if raw is None:
                 continue
             try:
                 await self._ingest(raw)
-            except Exception:  # left unseen: retried on the next pass, never lost
-                log.exception("IMAP message not ingested uid=%s; left unseen", uid.decode())
-                continue
-            await self._done(client, uid.decode())
+            except Exception:  # not stored: the pass stops here and retries from this UID
+                log.exception("IMAP message not stored uid=%s; retried on the next pass", uid)
+                break
+            await self._progress.save(self._key, {"uidvalidity": self._validity,
+                                                  "last_uid": uid})
+            last = uid
+            await self._done(client, str(uid))
             handled += 1
+        else:
+            if uids is not None:  # first run: everything before UIDNEXT is behind us now
+                await self._progress.save(self._key, {"uidvalidity": self._validity,
+                                                      "last_uid": max(last, self._uidnext - 1)})
         return handled
+
+    async def _sizes(self, client: IMAP4, last: int,
+                     uids: list[int] | None) -> list[tuple[int, int]]:
+        """(uid, RFC822.SIZE) of the messages to read, in UID order."""
+        if uids == []:
+            return []
+        wanted = ",".join(map(str, uids)) if uids else f"{last + 1}:*"
+        response = await client.uid("fetch", wanted, "(RFC822.SIZE)")
+        _ok(response, "UID FETCH SIZE")
+        found: dict[int, int] = {}
+        for line in response.lines:
+            if not isinstance(line, bytes | bytearray):
+                continue
+            uid, size = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
+            if uid and int(uid.group(1)) > last:
+                found[int(uid.group(1))] = int(size.group(1)) if size else 0
+        return sorted(found.items())
+
+    async def _fetch_limited(self, client: IMAP4, uid: str, size: int) -> bytes | None:
+        """The whole message, or only its headers and a note when it is over the limit."""
+        limit = self._s.mail_max_message_bytes
+        if size <= limit:
+            return await self._fetch(client, uid)
+        log.warning("IMAP message over the size limit uid=%s size=%s: headers only", uid, size)
+        response = await client.uid("fetch", uid, "(BODY.PEEK[HEADER])")
+        _ok(response, "UID FETCH HEADER")
+        head = next((bytes(line) for line in response.lines if isinstance(line, bytearray)),
+                    b"")
+        head = head[:self._s.mail_max_header_bytes].rstrip(b"\r\n")
+        note = TOO_BIG_NOTE.format(size=f"{size:,}".replace(",", "."),
+                                   limit=f"{limit:,}".replace(",", "."), uid=uid)
+        head = b"\r\n".join(line for line in head.split(b"\r\n")
+                             if not line.lower().startswith(b"content-"))
+        return head + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + note.encode()
 
     async def _fetch(self, client: IMAP4, uid: str) -> bytes | None:
         response = await client.uid("fetch", uid, "(BODY.PEEK[])")
@@ -145,6 +238,15 @@ class ImapReader:
             await client.uid("expunge", uid)
         else:
             await client.expunge()
+
+
+def _number(pattern: re.Pattern[bytes], lines: list[object]) -> int:
+    for line in lines:
+        if isinstance(line, bytes | bytearray):
+            found = pattern.search(bytes(line))
+            if found:
+                return int(found.group(1))
+    return 0
 
 
 def _ok(response: object, what: str) -> None:

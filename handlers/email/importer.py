@@ -51,6 +51,9 @@ class ImportReport:
                 f"({o['reopened']} reabiertos), {o['duplicate']} ya importados, "
                 f"{o['automatic']} automáticos registrados, {o['dropped']} descartados, "
                 f"{o['own']} propios, {len(self.errors)} con error.")
+        if o["quarantined"] or o["third_party"] or o["pending"]:
+            text += (f" {o['quarantined']} en cuarentena (atiende inbox list), "
+                     f"{o['third_party']} de terceros, {o['pending']} por reintentar.")
         for source, error in self.errors[:10]:
             text += f"\n  error en {source}: {error}"
         return text

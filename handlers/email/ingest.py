@@ -1,26 +1,38 @@
-"""One pipeline for every inbound email (IMAP, import): raw bytes -> one intake call.
+"""One pipeline for every inbound email (IMAP, import): raw bytes -> inbox -> one intake call.
 
-The IMAP loop, the importer and the tests all go through ``EmailIngestor.ingest``, so a
-message behaves the same however it arrived, and a second delivery of the same bytes
-(or the same Message-ID) changes nothing: the intake de-duplicates by Message-ID.
+The IMAP loop stores each message in the inbox (``accept``) before it records its
+progress; the inbox worker then calls ``process``. The importer and the tests use
+``ingest`` (store, then process at once). However it arrived, a message behaves the
+same, and a second delivery of the same bytes (or the same Message-ID) changes nothing.
+This module only translates: the intake decides (threading rule, third parties,
+conformity answers, bounces).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
 
 from bot.attachments import NewAttachment
-from bot.conformity import apply_answer
 from bot.conformity_answer import ConformityAnswer
 from bot.domain import Canal
-from bot.errors import DomainError
+from bot.inbox import DONE, QUARANTINED, Accepted, InboxEntry
 from bot.intake import IncomingMessage, IntakeResult
 from bot.services import Services
 from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
-from handlers.email.parse import ParsedMail, parse_mail
+from handlers.email.parse import (
+    SYNTHETIC_DOMAIN,
+    MailLimits,
+    ParsedMail,
+    header_end,
+    message_ids,
+    parse_mail,
+)
 from handlers.email.quotes import strip_quotes
-from handlers.email.threading import find_thread
+from handlers.email.threading import find_thread, thread_refs
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +51,27 @@ class IngestResult:
     conformity: ConformityAnswer | None = None  # applied yes/no, when it applied
 
 
-OUTCOMES = ("created", "appended", "reopened", "duplicate", "automatic", "dropped", "own")
+OUTCOMES = ("created", "appended", "reopened", "duplicate", "automatic", "dropped", "own",
+            "third_party", "quarantined", "pending")
+INBOX_KIND = "email"
+KEY_PREFIX = "email:"
+
+
+def inbox_key(raw: bytes, max_header_bytes: int) -> tuple[str, str]:
+    """The inbox key (the Message-ID, else a hash of the bytes, like ``parse_mail``) and
+    a one-line summary, read from the headers alone (bounded, whatever the body)."""
+    end = header_end(raw, max_header_bytes) or max_header_bytes
+    head = BytesParser(policy=policy.compat32).parsebytes(raw[:min(end, max_header_bytes)],
+                                                           headersonly=True)
+    ids = message_ids(str(head.get("Message-ID", "") or ""))
+    key = ids[0] if ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@{SYNTHETIC_DOMAIN}>"
+    summary = " ".join(f"{str(head.get('From', '') or '?')} · "
+                       f"{str(head.get('Subject', '') or '')}".split())
+    return KEY_PREFIX + key, summary[:300]
+
+
+def key_of(entry: InboxEntry | None) -> str:
+    return entry.key.removeprefix(KEY_PREFIX) if entry else ""
 
 
 def own_domain(smtp_from: str) -> str | None:
@@ -51,49 +83,83 @@ def own_domain(smtp_from: str) -> str | None:
 
 
 class EmailIngestor:
-    """Turns raw messages into intake calls, then applies a yes/no conformity answer."""
+    """Stores raw messages in the inbox, then translates each into one intake call."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
         self._domain = own_domain(services.settings.smtp_from)
+        s = services.settings
+        self._limits = MailLimits(s.mail_max_message_bytes, s.mail_max_parts,
+                                  s.mail_max_header_bytes)
+        services.inbox.register(INBOX_KIND, self.process)
+
+    async def accept(self, raw: bytes) -> Accepted:
+        """Store the raw message (keyed by its Message-ID): after this, it is ours."""
+        key, summary = inbox_key(raw, self._limits.max_header_bytes)
+        accepted = await self._services.inbox.accept(Canal.EMAIL, INBOX_KIND, key, raw=raw,
+                                                     summary=summary)
+        if accepted.new:
+            self._services.inbox.wake()
+        return accepted
 
     async def ingest(self, raw: bytes) -> IngestResult:
-        mail = parse_mail(raw)
+        """Store, then process now (import, tests): the outcome of this one message."""
+        accepted = await self.accept(raw)
+        entry = await self._services.inbox.get(accepted.id)
+        if entry is not None and entry.status == DONE:
+            return IngestResult("duplicate", entry.key.removeprefix(KEY_PREFIX),
+                                entry.ticket_number)
+        outcome: list[IngestResult] = []
+
+        async def once(item: InboxEntry) -> int | None:
+            outcome.append(await self.handle(item.raw or b""))
+            return outcome[-1].ticket_number
+
+        await self._services.inbox.process_item(accepted.id, processor=once)
+        if outcome:
+            return outcome[-1]
+        entry = await self._services.inbox.get(accepted.id)
+        status = entry.status if entry else ""
+        return IngestResult("quarantined" if status == QUARANTINED else "pending",
+                            key_of(entry), None)
+
+    async def process(self, entry: InboxEntry) -> int | None:
+        """The inbox worker's call for one stored message."""
+        return (await self.handle(entry.raw or b"")).ticket_number
+
+    async def handle(self, raw: bytes) -> IngestResult:
+        """Raw bytes -> one ``IncomingMessage`` -> the intake's one door."""
+        mail = parse_mail(raw, self._limits)
         if is_own_mail(mail, self._services.settings.smtp_from, self._domain):
             log.info("own outgoing mail ignored message_id=%s", mail.message_id)
             return IngestResult("own", mail.message_id)
         reason = automatic_reason(mail)
-        thread = await find_thread(self._services, mail)
+        signer = self._services.message_ids
+        forged = tuple([r for r in thread_refs(mail) if signer.looks_ours(r, self._domain)
+                        and not await signer.verify(r)])
+        if forged:
+            log.warning("mail names ids we never issued (ignored) message_id=%s",
+                        mail.message_id)
+        thread = await find_thread(self._services, mail, ignore=forged)
+        bounced = tuple([r for r in thread.refs if await signer.verify(r)]) \
+            if reason is not None and is_bounce(mail) else ()
         message = IncomingMessage(
             channel=Canal.EMAIL, body=self._body(mail, reason), external_id=mail.message_id,
             email=mail.from_email, name=mail.from_name, subject=mail.subject[:300],
             ticket_number=thread.ticket_number, refs=thread.refs, automatic=reason is not None,
-            attachments=self._attachments(mail),
+            attachments=self._attachments(mail), bounced=bounced,
+            bounce_reason=f"rebote «{mail.subject.strip()[:120] or 'sin asunto'}»",
             meta={"subject": mail.subject[:300], "message_id": mail.message_id,
                   "from": mail.from_email or "", "threaded_by": thread.by,
                   **({"automatic_reason": reason} if reason else {}),
+                  **({"forged_refs": list(forged[:5])} if forged else {}),
                   **({"synthetic_message_id": True} if mail.synthetic_id else {})})
-        result = await self._receive(message)
+        result = await self._services.intake.receive(message)
         outcome = _outcome(result, reason)
         number = result.ticket.number if result.ticket else None
         log.info("email ingested outcome=%s ticket=%s threaded_by=%s message_id=%s", outcome,
                  f"#{number}" if number else "-", thread.by, mail.message_id)
-        answer = None
-        if reason is None and outcome in ("appended", "duplicate"):
-            answer = await self._conformity(result, message)
-        if reason is not None and is_bounce(mail):
-            await self._bounced(mail, thread.refs)
-        return IngestResult(outcome, mail.message_id, number, answer)
-
-    async def _receive(self, message: IncomingMessage) -> IntakeResult:
-        try:
-            return await self._services.intake.receive(message)
-        except DomainError as exc:  # e.g. an address the customer service refuses
-            log.warning("sender refused (%s); retrying without it message_id=%s", exc,
-                        message.external_id)
-            from dataclasses import replace
-
-            return await self._services.intake.receive(replace(message, email=None))
+        return IngestResult(outcome, mail.message_id, number, result.conformity)
 
     def _body(self, mail: ParsedMail, reason: str | None) -> str:
         text = strip_quotes(mail.text) if mail.text.strip() else ""
@@ -112,25 +178,12 @@ class EmailIngestor:
         stored.append(store.store(mail.raw, RAW_FILENAME, "message/rfc822", archival=True))
         return stored
 
-    async def _bounced(self, mail: ParsedMail, refs: tuple[str, ...]) -> None:
-        """A bounce names the message it returns: if it is one of our replies, that
-        reply failed and the team is told."""
-        why = f"rebote «{mail.subject.strip()[:120] or 'sin asunto'}»"
-        for ref in refs:
-            if await self._services.delivery.failed(Canal.EMAIL, ref, why,
-                                                    "El servidor de correo"):
-                log.info("bounce of our reply recorded message_id=%s", ref)
-
-    async def _conformity(self, result: IntakeResult,
-                          message: IncomingMessage) -> ConformityAnswer | None:
-        """A plain yes/no to the conformity request closes or reopens; the rest just lands."""
-        return await apply_answer(self._services.tickets, result, message.body, Canal.EMAIL,
-                                  message.name or message.email or "")
-
 
 def _outcome(result: IntakeResult, reason: str | None) -> str:
     if result.duplicate:
         return "duplicate"
+    if result.third_party:
+        return "third_party"
     if result.dropped or result.ticket is None:
         return "dropped"
     if reason is not None:

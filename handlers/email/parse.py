@@ -62,8 +62,76 @@ class ParsedMail:
         return header_text(self.message, name)
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Parse anything; the worst case is an empty body with the raw bytes kept."""
+@dataclass(frozen=True)
+class MailLimits:
+    """What one message may be before it is only read by its headers (settings)."""
+
+    max_bytes: int = 30 * 1024 * 1024
+    max_parts: int = 500
+    max_header_bytes: int = 256 * 1024
+
+
+MAX_NESTING = 60  # multiparts inside multiparts: deeper than any real mail
+UNREADABLE = ("(Este correo no se pudo leer completo: {reason}. El mensaje original "
+              "queda guardado en el ticket.)")
+
+
+def over_limits(raw: bytes, limits: MailLimits) -> str | None:
+    """Why this message is too much to parse (cheap checks on the bytes), or None."""
+    if len(raw) > limits.max_bytes:
+        return f"pesa {_n(len(raw))} bytes, más que el máximo de {_n(limits.max_bytes)}"
+    if header_end(raw, limits.max_header_bytes) is None:
+        return f"su cabecera supera el máximo de {_n(limits.max_header_bytes)} bytes"
+    if raw.count(b"\n--") > limits.max_parts:
+        return f"tiene más de {_n(limits.max_parts)} partes"
+    if raw.lower().count(b"boundary=") > min(MAX_NESTING, limits.max_parts):
+        return f"tiene más de {min(MAX_NESTING, limits.max_parts)} niveles de partes"
+    return None
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def header_end(raw: bytes, limit: int) -> int | None:
+    """Where the header block ends, if it does within ``limit`` bytes."""
+    window = raw[:limit + 4]
+    ends = [i for i in (window.find(b"\r\n\r\n"), window.find(b"\n\n")) if i >= 0]
+    if ends:
+        return min(ends)
+    return len(raw) if len(raw) <= limit else None
+
+
+def parse_mail(raw: bytes, limits: MailLimits | None = None) -> ParsedMail:
+    """Parse anything; the worst case is the headers only, with the raw bytes kept."""
+    reason = over_limits(raw, limits or MailLimits())
+    if reason is None:
+        try:
+            return _parse(raw)
+        except RecursionError:
+            reason = "su estructura está anidada más de lo que se puede leer"
+    return _headers_only(raw, reason, (limits or MailLimits()).max_header_bytes)
+
+
+def _headers_only(raw: bytes, reason: str, limit: int) -> ParsedMail:
+    """A message we will not walk: who sent it and what about, and a line saying why."""
+    end = header_end(raw, limit) or limit
+    msg = BytesParser(policy=policy.default).parsebytes(raw[:min(end, limit)] + b"\n\n",
+                                                         headersonly=True)
+    ids = message_ids(header_text(msg, "Message-ID"))
+    name, address = _sender(msg, None)
+    return ParsedMail(
+        raw=raw, message=msg,
+        message_id=ids[0] if ids else
+        f"<{hashlib.sha256(raw).hexdigest()[:40]}@{SYNTHETIC_DOMAIN}>",
+        synthetic_id=not ids, subject=_one_line(header_text(msg, "Subject"))[:300],
+        from_name=name, from_email=address,
+        in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
+        references=message_ids(header_text(msg, "References")),
+        date=_date(header_text(msg, "Date")), text=UNREADABLE.format(reason=reason))
+
+
+def _parse(raw: bytes) -> ParsedMail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     hint = _first_charset(msg)
     ids = message_ids(header_text(msg, "Message-ID", hint))

@@ -19,6 +19,7 @@ from email.utils import format_datetime, parseaddr
 import aiosmtplib
 
 from bot.clock import Clock
+from bot.message_ids import MessageIdSigner
 from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
 from bot.settings import Settings
 from bot.templates import TemplateName
@@ -48,15 +49,17 @@ def outbound_message_id(idempotency_key: str, domain: str) -> str:
 class SmtpSender:
     """Delivers one ``OutboundMessage`` per SMTP transaction."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock,
+                 signer: MessageIdSigner | None = None) -> None:
         self._settings = settings
         self._clock = clock
+        self._signer = signer  # our Message-IDs carry an HMAC (forged bounces fail it)
         self._from_name, self._from_address = parseaddr(settings.smtp_from)
         if "@" not in self._from_address:
             raise ValueError("ATIENDE_SMTP_FROM must be an email address")
         self.domain = self._from_address.rpartition("@")[2].lower()
 
-    def build(self, message: OutboundMessage) -> EmailMessage:
+    def build(self, message: OutboundMessage, message_id: str | None = None) -> EmailMessage:
         """The MIME message for ``message`` (text + HTML alternative)."""
         mail = EmailMessage(policy=SMTP_IDS)
         mail["From"] = Address(one_line(self._from_name or self._settings.company_name),
@@ -68,7 +71,8 @@ class SmtpSender:
             raise PermanentSendError(f"dirección no válida: {message.recipient!r}") from exc
         mail["Subject"] = one_line(message.subject, 500) or f"[#{message.ticket_number}]"
         mail["Date"] = format_datetime(self._clock.now())
-        mail["Message-ID"] = outbound_message_id(message.idempotency_key, self.domain)
+        mail["Message-ID"] = message_id or outbound_message_id(message.idempotency_key,
+                                                               self.domain)
         parents = message_ids(one_line(message.in_reply_to or "", 1000))
         references = [r for ref in message.references for r in message_ids(one_line(ref, 1000))]
         if parents:
@@ -87,7 +91,9 @@ class SmtpSender:
         return mail
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        mail = self.build(message)
+        signed = await self._signer.make(message.idempotency_key, self.domain) \
+            if self._signer is not None else None
+        mail = self.build(message, signed)
         try:
             await self._transmit(mail, message.recipient)
         except aiosmtplib.SMTPRecipientsRefused as exc:

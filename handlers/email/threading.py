@@ -38,8 +38,10 @@ def thread_refs(mail: ParsedMail) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for r in ordered if r and r != mail.message_id))
 
 
-async def find_thread(services: Services, mail: ParsedMail) -> Thread:
-    refs = thread_refs(mail)
+async def find_thread(services: Services, mail: ParsedMail,
+                      ignore: tuple[str, ...] = ()) -> Thread:
+    """``ignore``: ids that claim to be ours but are forged (they thread nothing)."""
+    refs = tuple(r for r in thread_refs(mail) if r not in ignore)
     number = await services.intake.find_ticket_by_refs([mail.message_id, *refs])
     if number is not None:
         return Thread(number, refs, "refs")

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute
 from bot.lifecycle import Action
 from bot.services import Services
 from bot.settings import Settings
-from handlers.slack import http
+from handlers.slack import http, inbox
 from handlers.slack.actions import Actions
 from handlers.slack.blocks import ACCEPT_ID, ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
 from handlers.slack.commands import Commands
@@ -104,6 +104,7 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     app.action(MERGE_BUTTON)(tolerant(customers.merge))
     # inside the reply modal: before the catch-all, or the preview never changes
     app.action(TEMPLATE_SELECT)(tolerant(modals.template_changed))
+    inbox.register(app, ctx, tolerant)  # Reintentar, Es del cliente
     app.action(ANY)(tolerant(actions.ignore))
     # modals
     app.view(re.compile("^atiende_"))(tolerant(modals.submitted))

@@ -25,6 +25,7 @@ from bot.views import AttachmentView, InteractionView, TicketView
 from handlers.slack import home
 from handlers.slack.blocks import conformity_buttons, fallback_text, ticket_blocks
 from handlers.slack.context import PLATFORM, SlackContext
+from handlers.slack.inbox import link_button
 from handlers.slack.mrkdwn import escape, literal, mention, plain
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,11 @@ class CardPoster:
         if body:  # plain_text: customer words never become mentions or formatting
             blocks.append({"type": "section",
                            "text": {"type": "plain_text", "text": plain(body, 2900)}})
-        if (event.kind is EventKind.CUSTOMER_MESSAGE
+        third = event.interaction is not None and \
+            event.interaction.kind is InteractionKind.THIRD_PARTY
+        if third:
+            blocks.append(link_button(event.interaction))  # type: ignore[arg-type]
+        elif (event.kind is EventKind.CUSTOMER_MESSAGE
                 and event.ticket.estado is Estado.PENDING_CONFORMITY):
             blocks.append(conformity_buttons(event.ticket))
         text = header + (("\n" + literal(body[:500])) if body else "")
@@ -227,6 +232,9 @@ def history_entry(event: TicketEvent,
     if event.kind is EventKind.CUSTOMER_MESSAGE and i is not None:
         files = f" · 📎 {len(i.chat_attachments)}" if i.chat_attachments else ""
         head = f"📩 *{literal(i.author_name)}* escribió ({i.channel.label}){files}:"
+        if i.kind is InteractionKind.THIRD_PARTY:
+            head = (f"⚠️ *{literal(i.author_name)}* escribió ({i.channel.label}){files}, "
+                    "pero no es el cliente: no cambia el ticket.")
         return _join(head, changes), i.body
     if event.kind is EventKind.OUTBOUND and i is not None:
         title = TEMPLATE_TITLES.get(TemplateName(i.template)) if i.template in \

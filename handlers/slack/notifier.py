@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.fitting import fit_lines
 from bot.notify import Audience, Digest
 from handlers.slack.context import PLATFORM, SlackContext
+from handlers.slack.inbox import action_blocks
 from handlers.slack.mrkdwn import escape, mention
 
 # One message's text; Slack's limit is 40,000 but a digest is read on a phone: past a
@@ -40,6 +41,12 @@ class SlackNotifier:
                 await self.ctx.post(ref.chat_id, thread_ts=ref.thread_id or ref.message_id,
                                     text=f"⏰ {who}{escape(notice.text)}")
                 return
+        if digest.actions:  # e.g. a quarantined message: its one-tap "Reintentar"
+            text = f"⚠️ *{escape(digest.title)}*\n{escape(digest.summary)}"[:2900]
+            await self.ctx.post(self.ctx.channel, text=text, blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                *action_blocks(digest.actions)])
+            return
         text = fit_lines([f"• {escape(n.text)}" for n in digest.notices],  # "#n ..." each
                          DIGEST_MAX, header=f"⏰ {who}*{escape(digest.title)}*",
                          footer=escape(digest.summary), more=lambda n: f"… y {n} más.")

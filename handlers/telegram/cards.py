@@ -183,6 +183,7 @@ _KIND_LABEL = {
     InteractionKind.OUTBOUND: "📤 Respuesta",
     InteractionKind.NOTE: "📝 Nota",
     InteractionKind.EVENT: "🔁 Cambio",
+    InteractionKind.THIRD_PARTY: "⚠️ Tercero (no es el cliente)",
 }
 
 

@@ -19,7 +19,7 @@ import re
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
-from bot.domain import DeliveryStatus
+from bot.domain import DeliveryStatus, InteractionKind
 from bot.events import EventKind, TicketEvent
 from bot.lifecycle import Action, allowed_actions
 from bot.views import Actor, AttachmentView, InteractionView, MemberView, TicketView
@@ -27,6 +27,7 @@ from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit
 from handlers.telegram.common import PLATFORM, Desk
 from handlers.telegram.files import FileTarget, send_files
+from handlers.telegram.inbox import announce_third_party
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ class CardEvents:
     # --- handling -------------------------------------------------------------------
     async def handle(self, event: TicketEvent) -> None:
         view = event.ticket
+        if event.interaction and event.interaction.kind is InteractionKind.THIRD_PARTY:
+            chats = [m.telegram_user_id for m in await self.recipients(view)]
+            await announce_third_party(self.bot, chats, event)  # type: ignore[arg-type]
+            return
         if event.kind in (EventKind.CREATED, EventKind.CUSTOMER_MESSAGE):
             files = event.interaction.chat_attachments if event.interaction else ()
             message = event.interaction.body.strip() if event.interaction else view.description

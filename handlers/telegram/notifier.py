@@ -13,6 +13,7 @@ from bot.notify import Audience, Digest
 from bot.views import MemberView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, open_button, tg_len
+from handlers.telegram.inbox import action_button
 
 MAX_TICKET_ROWS = 30  # 3 buttons each: under Telegram's 100 buttons per keyboard
 
@@ -75,4 +76,7 @@ def digest_keyboard(digest: Digest) -> InlineKeyboardMarkup | None:
                     InlineKeyboardButton("✉️ Responder", callback_data=cb.encode(
                         cb.REPLY_MENU, t.number, t.version))]
         rows.append(row)
+    actions = [b for b in map(action_button, digest.actions) if b is not None]
+    if actions:
+        rows.append(actions)
     return InlineKeyboardMarkup(rows) if rows else None

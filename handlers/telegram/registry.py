@@ -32,6 +32,7 @@ from handlers.telegram.access import Access
 from handlers.telegram.common import PLATFORM, Desk, DeskContext, tell
 from handlers.telegram.create import NewTicket
 from handlers.telegram.customers import Customers
+from handlers.telegram.inbox import InboxButtons
 from handlers.telegram.lookup import HELP, Lookup
 from handlers.telegram.reply import WAIT_DETAIL, WAIT_TEXT, Responder
 from handlers.telegram.triage import WAIT_REASON, Triage
@@ -68,7 +69,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     access = Access(desk, HELP)
     triage, responder, new = Triage(desk), Responder(desk), NewTicket(desk)
     lookup, customers = Lookup(desk, triage), Customers(desk)
-    router = Router(triage.routes(), responder.routes(), lookup.routes(), customers.routes())
+    router = Router(triage.routes(), responder.routes(), lookup.routes(), customers.routes(),
+                    InboxButtons(desk).routes())
     cancel = CommandHandler("cancelar", new.cancel)
 
     app.add_handler(TypeHandler(Update, access.guard), group=-1)

@@ -1,10 +1,11 @@
-"""What a verified webhook payload does: customer messages land on tickets, conformity
-taps confirm or reject, statuses move our messages' delivery status.
+"""What a verified webhook payload does: every message and status is stored in the inbox
+(keyed by its wamid, before any media download), then the inbox worker translates each
+into one call of the core: a message into an ``IncomingMessage`` for the intake (which
+decides ticket, conformity answer, third parties), a status into a delivery report.
 
-Every entry and every change is handled. A message that cannot be handled (no id, no
-usable sender) is logged and skipped; a transient failure (database, Graph media
-download) propagates, so the webhook answers 503 and Meta delivers the payload again:
-what was already stored is recognised by its wamid and not stored twice.
+A message that can never be handled (no usable sender) is quarantined, not dropped; a
+transient failure (database, Graph media download) is retried by the worker with
+backoff, so the webhook's 200 never waits for Graph.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import mimetypes
 from typing import Any
 
 from bot.attachments import NewAttachment, safe_filename
-from bot.conformity import apply_answer
 from bot.customers import normalise_phone
-from bot.domain import Canal, DeliveryStatus, Estado
+from bot.domain import Canal, DeliveryStatus
 from bot.errors import DomainError
+from bot.inbox import InboxEntry, PermanentInboxError
 from bot.intake import IncomingMessage
-from bot.outbox import update_delivery_status
 from bot.services import Services
-from bot.views import Actor
 
 from . import buttons
 from .graph import GraphClient, GraphError, MediaTooLarge
@@ -31,98 +30,82 @@ log = logging.getLogger(__name__)
 
 STATUSES = {"sent": DeliveryStatus.SENT, "delivered": DeliveryStatus.DELIVERED,
             "read": DeliveryStatus.READ, "failed": DeliveryStatus.FAILED}
-ACTOR = "WhatsApp"
+
+
+MESSAGE_KIND = "whatsapp_message"
+STATUS_KIND = "whatsapp_status"
 
 
 class WhatsAppInbound:
     def __init__(self, services: Services, graph: GraphClient) -> None:
         self._services = services
         self._graph = graph
+        services.inbox.register(MESSAGE_KIND, self.process_message)
+        services.inbox.register(STATUS_KIND, self.process_status)
 
     async def handle_payload(self, payload: dict[str, Any]) -> int:
-        """Handle every change of every entry; returns how many items were handled."""
-        handled = 0
+        """Store every message and status of every entry in the inbox (one insert each,
+        keyed by the wamid: a redelivery stores nothing); the worker does the rest."""
+        stored = 0
+        inbox = self._services.inbox
         for entry in _items(payload.get("entry")):
             for change in _items(entry.get("changes")):
                 value = change.get("value")
                 if change.get("field") != "messages" or not isinstance(value, dict):
                     log.info("whatsapp change ignored field=%s", change.get("field"))
                     continue
-                handled += await self._handle_value(value)
-        return handled
-
-    async def _handle_value(self, value: dict[str, Any]) -> int:
-        handled = 0
-        contacts = _items(value.get("contacts"))
-        for message in _items(value.get("messages")):
-            handled += await self.handle_message(message, contacts)
-        for status in _items(value.get("statuses")):
-            handled += await self.handle_status(status)
-        return handled
+                contacts = _items(value.get("contacts"))
+                for message in _items(value.get("messages")):
+                    wamid = message.get("id")
+                    if not isinstance(wamid, str) or not wamid.strip():
+                        log.warning("whatsapp message without id ignored")
+                        continue
+                    await inbox.accept(Canal.WHATSAPP, MESSAGE_KIND, f"whatsapp:{wamid}",
+                                       payload={"message": message, "contacts": contacts},
+                                       summary=f"+{message.get('from', '?')} · "
+                                               f"{message.get('type', '?')}")
+                    stored += 1
+                for status in _items(value.get("statuses")):
+                    wamid, word = status.get("id"), status.get("status")
+                    if not isinstance(wamid, str) or not wamid or word not in STATUSES:
+                        log.info("whatsapp status ignored status=%s", word)
+                        continue
+                    await inbox.accept(Canal.WHATSAPP, STATUS_KIND,
+                                       f"whatsapp-status:{wamid}:{word}",
+                                       payload={"status": status}, summary=f"estado {word}")
+                    stored += 1
+        if stored:
+            inbox.wake()
+        return stored
 
     # --- customer messages --------------------------------------------------------------
-    async def handle_message(self, message: dict[str, Any],
-                             contacts: list[dict[str, Any]]) -> int:
-        parsed = parse_message(message)
+    async def process_message(self, entry: InboxEntry) -> int | None:
+        """One stored message -> one ``IncomingMessage`` -> the intake's one door."""
+        message = entry.payload.get("message")
+        parsed = parse_message(message) if isinstance(message, dict) else None
         if parsed is None:
-            log.warning("whatsapp message without id or sender ignored")
-            return 0
-        phone, name = _sender(parsed.sender, contacts)
+            raise PermanentInboxError("mensaje de WhatsApp sin id ni remitente")
+        phone, name = _sender(parsed.sender, _items(entry.payload.get("contacts")))
         if phone is None:
-            log.warning("whatsapp message with no usable sender ignored wamid=%s type=%s",
-                        parsed.wamid, parsed.wa_type)
-            return 0
+            raise PermanentInboxError(f"mensaje de WhatsApp sin remitente utilizable "
+                                      f"({parsed.wa_type})")
         answer = buttons.parse(parsed.button_id)
-        attachments = await self._attachments(parsed.media)
+        intake = self._services.intake
+        known = await intake.known(Canal.WHATSAPP, parsed.wamid)
+        attachments = () if known else await self._attachments(parsed.media)
+        refs = tuple(str(r) for r in (parsed.meta.get("reply_to"), parsed.meta.get("edited"),
+                                      parsed.meta.get("reaction_to")) if r)
         incoming = IncomingMessage(
             channel=Canal.WHATSAPP, body=parsed.body, external_id=parsed.wamid, phone=phone,
-            name=name, join_open=True, automatic=parsed.quiet,
-            ticket_number=await self._own_ticket(answer, phone), attachments=attachments,
-            meta=parsed.meta)
-        result = await self._services.intake.receive(incoming)
+            name=name, join_open=True, automatic=parsed.quiet, refs=refs,
+            ticket_number=answer.ticket if answer else None,
+            answer=answer.accepted if answer else None,
+            typed_answer=parsed.wa_type == "text", attachments=attachments, meta=parsed.meta)
+        result = await intake.receive(incoming)
         log.info("whatsapp message type=%s wamid=%s ticket=%s%s", parsed.wa_type, parsed.wamid,
                  f"#{result.ticket.number}" if result.ticket else "-",
                  " (duplicate)" if result.duplicate else "")
-        if answer is not None and result.ticket is not None and \
-                result.ticket.number == answer.ticket:
-            await self._conformity(answer)
-        elif answer is None and not result.duplicate and parsed.wa_type == "text":
-            # Outside the window the request went as a template without buttons: the
-            # customer types "Sí" (or "no, sigue igual").
-            await apply_answer(self._services.tickets, result, parsed.body, Canal.WHATSAPP,
-                               name)
-        return 1
-
-    async def _own_ticket(self, answer: buttons.ConformityAnswer | None,
-                          phone: str) -> int | None:
-        """A conformity tap lands on the ticket it names, if that ticket is this
-        customer's (a button id is ours, but never trust it to reach someone else's)."""
-        if answer is None:
-            return None
-        try:
-            ticket = await self._services.queries.get(answer.ticket)
-        except DomainError:
-            return None
-        return answer.ticket if ticket.customer.phone == phone else None
-
-    async def _conformity(self, answer: buttons.ConformityAnswer) -> None:
-        """Confirm or reject, if the ticket still waits for it: a redelivered tap, or one
-        on an old request, changes nothing."""
-        ticket = await self._services.queries.get(answer.ticket)
-        if ticket.estado is not Estado.PENDING_CONFORMITY:
-            log.info("conformity tap ignored ticket=#%s estado=%s", ticket.number,
-                     ticket.estado.value)
-            return
-        actor = Actor.system(ACTOR)
-        try:
-            if answer.accepted:
-                await self._services.tickets.confirm(actor, answer.ticket)
-            else:
-                await self._services.tickets.reject(
-                    actor, answer.ticket, reason="el cliente indicó por WhatsApp que sigue "
-                                                 "pendiente")
-        except DomainError as exc:  # changed meanwhile: the tap is on the ticket anyway
-            log.info("conformity tap not applied ticket=#%s: %s", answer.ticket, exc)
+        return result.ticket.number if result.ticket else None
 
     async def _attachments(self, media: MediaRef | None) -> tuple[NewAttachment, ...]:
         if media is None:
@@ -151,24 +134,17 @@ class WhatsAppInbound:
         return (store.store(data, name, mime),)
 
     # --- statuses of our messages ---------------------------------------------------------
-    async def handle_status(self, status: dict[str, Any]) -> int:
-        wamid, word = status.get("id"), status.get("status")
-        new = STATUSES.get(word) if isinstance(word, str) else None
-        if not isinstance(wamid, str) or not wamid or new is None:
-            log.info("whatsapp status ignored status=%s", word)
-            return 0
-        if new is DeliveryStatus.FAILED:
-            if not await self._services.delivery.failed(Canal.WHATSAPP, wamid,
-                                                        _reason(status), ACTOR):
-                log.info("whatsapp status for a message that is not ours wamid=%s", wamid)
-                return 0
-            return 1
-        interaction_id = await update_delivery_status(Canal.WHATSAPP, wamid, new)
-        if interaction_id is None:
+    async def process_status(self, entry: InboxEntry) -> int | None:
+        status = entry.payload.get("status")
+        if not isinstance(status, dict):
+            raise PermanentInboxError("estado de WhatsApp ilegible")
+        wamid, new = str(status.get("id")), STATUSES[str(status.get("status"))]
+        if not await self._services.intake.delivery_status(Canal.WHATSAPP, wamid, new,
+                                                           _reason(status)):
             log.info("whatsapp status for a message that is not ours wamid=%s", wamid)
-            return 0
-        log.info("whatsapp status %s wamid=%s", new.value, wamid)
-        return 1
+        else:
+            log.info("whatsapp status %s wamid=%s", new.value, wamid)
+        return None
 
 
 def _reason(status: dict[str, Any]) -> str:

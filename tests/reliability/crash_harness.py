@@ -28,8 +28,9 @@ import httpx
 from aioimaplib import IMAP4
 
 from bot.domain import DeliveryStatus
+from bot.inbox import PENDING
 from bot.outbox import IN_FLIGHT, UNCERTAIN
-from db.models import Interaction, OutboxMessage
+from db.models import InboxItem, Interaction, OutboxMessage
 from tests.servers import FakeGraph, ImapAccount, SmtpServer, sign_whatsapp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,6 +181,8 @@ async def expire_leases(now: datetime | None = None) -> int:
     120 s would do, without the wait.
     """
     now = now or datetime.now(UTC)
+    # The inbox's claims too (a message stored, then the process died mid-processing).
+    await InboxItem.filter(status=PENDING, next_attempt_at__gt=now).update(next_attempt_at=now)
     return await OutboxMessage.filter(status=DeliveryStatus.PENDING,
                                       last_error__startswith=IN_FLIGHT,
                                       next_attempt_at__gt=now).update(next_attempt_at=now)

@@ -123,6 +123,7 @@ class Desk:
     async def settle(self) -> None:
         """Wait until every ticket event is shown in Telegram and Slack."""
         for _ in range(3):  # a card edit may publish nothing, but be generous and bounded
+            await self.services.inbox.drain()  # webhooks only store: the intake runs here
             await self.telegram.drain()
             await self.slack_front.drain()
 

@@ -1,0 +1,77 @@
+"""Telegram's side of the inbox: "Reintentar" on a quarantined message, and the
+third-party line with its one tap "Es del cliente".
+
+Buttons carry ``ir:<item>:0`` and ``ec:<interaction>:0``; like every button they are
+checked by the access guard (only active team members get here).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.events import TicketEvent
+from bot.inbox import RETRY_ACTION
+from bot.notify import DigestAction
+from handlers.telegram import callbacks as cb
+from handlers.telegram.cards import esc, fit
+from handlers.telegram.common import Desk, DeskContext
+
+RETRY = "ir"  # number: inbox item id
+LINK = "ec"  # number: the third-party interaction's id
+
+
+def action_button(action: DigestAction) -> InlineKeyboardButton | None:
+    """The button for a digest action this front end knows (None: not ours)."""
+    if action.action == RETRY_ACTION:
+        return InlineKeyboardButton(action.label, callback_data=cb.encode(RETRY, action.ref))
+    return None
+
+
+async def announce_third_party(bot: Any, chat_ids: list[int], event: TicketEvent) -> None:
+    """Not a card update: a clearly marked line, with the one tap that links the sender."""
+    i = event.interaction
+    assert i is not None
+    body, _ = fit(i.body.strip() or "(sin texto)", 3000)
+    text = (f"⚠️ <b>Mensaje de un tercero</b> en el ticket #{event.ticket.number} "
+            f"({esc(i.channel.label)}): <b>{esc(i.author_name)}</b> no es el cliente. "
+            f"No cambia el ticket.\n\n{esc(body)}")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        "👤 Es del cliente", callback_data=cb.encode(LINK, i.id))]])
+    for chat_id in chat_ids:
+        await bot.send_message(chat_id, text, reply_markup=keyboard)
+
+
+class InboxButtons:
+    """The two taps; registered as routes of the button router."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def routes(self) -> dict[str, object]:
+        return {RETRY: self.retry, LINK: self.link}
+
+    async def retry(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """Reintentar: the quarantined message goes back in line and is tried now."""
+        query = update.callback_query
+        assert query is not None
+        context.actor  # noqa: B018 (only team members: raises otherwise)
+        entry = await self.desk.s.inbox.retry(press.number)
+        if entry is None:
+            await query.answer("Ese mensaje ya no existe.", show_alert=True)
+            return
+        done = entry.status == "procesado"
+        where = f" (ticket #{entry.ticket_number})" if entry.ticket_number else ""
+        await query.answer("Procesado" + where if done else
+                           f"Sigue sin procesarse: {entry.last_error[:150]}", show_alert=not done)
+
+    async def link(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+        """Es del cliente: that address or phone speaks for the customer from now on."""
+        query = update.callback_query
+        assert query is not None
+        customer, sender = await self.desk.s.customers.link_third_party(context.actor,
+                                                                        press.number)
+        await query.answer(f"Listo: {sender} queda vinculado a "
+                           f"{customer.name or customer.email or customer.phone}.",
+                           show_alert=True)

@@ -1,0 +1,51 @@
+"""``atiende run`` with a deterministic SIGKILL at one point of the inbox (test helper).
+
+``python -m tests.reliability.inbox_child after-commit``: the process dies right after a
+webhook's inbox row committed, before the HTTP 200 leaves. ``after-ack``: it dies when
+the worker is about to process a stored item, after the 200 went out. Everything else
+is the real ``atiende run`` (same settings from the environment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
+
+from bot.inbox import InboxWorker
+from bot.settings import load_settings
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm(mode: str) -> None:
+    if mode == "after-commit":
+        accept = InboxWorker.accept
+
+        async def accept_then_die(self: InboxWorker, *args: Any, **kwargs: Any) -> Any:
+            accepted = await accept(self, *args, **kwargs)
+            if accepted.new:
+                _die()
+            return accepted
+
+        InboxWorker.accept = accept_then_die  # type: ignore[method-assign]
+    elif mode == "after-ack":
+        async def die_before_processing(self: InboxWorker, *args: Any, **kwargs: Any) -> int:
+            await asyncio.sleep(0.5)  # the 200 has left (written before the worker ran)
+            _die()
+            return 0
+
+        InboxWorker.process_item = die_before_processing  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    _arm(sys.argv[1])
+    from bot.app import run
+
+    asyncio.run(run(load_settings()))

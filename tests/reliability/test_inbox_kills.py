@@ -1,0 +1,95 @@
+"""Deterministic kills around the inbox: between the inbox commit and the 200, and
+between the 200 and processing. Nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.domain import Canal
+from db.models import InboxItem, Interaction
+from tests.reliability.crash_harness import (
+    PYTHON,
+    ROOT,
+    AtiendeProcess,
+    atiende_env,
+    wait_until,
+    whatsapp_body,
+)
+from tests.servers import FakeGraph, ImapAccount, SmtpServer
+from tests.whatsapp_helpers import text_payload
+
+pytestmark = [pytest.mark.imap]
+
+
+class ArmedProcess(AtiendeProcess):
+    """The same process, started through the module that arms one kill."""
+
+    def __init__(self, *args: object, mode: str) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.mode = mode
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen([PYTHON, "-m", "tests.reliability.inbox_child", self.mode],
+                                    stdin=subprocess.PIPE, stdout=log, stderr=log,
+                                    cwd=self.cwd, env=self.env)
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _count(wamid: str) -> int:
+    return await Interaction.filter(channel=Canal.WHATSAPP, external_id=wamid).count()
+
+
+@pytest.mark.parametrize("mode", ["after-commit", "after-ack"])
+async def test_a_kill_around_the_acknowledgement_loses_nothing(
+        mode: str, database: str, settings: object, tmp_path: Path, fake_graph: FakeGraph,
+        imap_server: ImapAccount, smtp_server: SmtpServer) -> None:
+    port = _port()
+    env = atiende_env(database_url=database, data_dir=tmp_path / "data", http_port=port,
+                      graph=fake_graph, imap=imap_server, smtp=smtp_server)
+    log = tmp_path / "atiende.log"
+    armed = ArmedProcess(env, ROOT, port, log, mode=mode)
+    wamid = f"wamid.KILL-{mode}"
+    body, headers = whatsapp_body(text_payload(wamid, "hola, no tengo internet"))
+    await armed.start()
+    async with httpx.AsyncClient(timeout=5) as http:
+        try:
+            response = await http.post(f"{armed.url}/webhooks/whatsapp", content=body,
+                                       headers=headers)
+            answered = response.status_code
+        except httpx.HTTPError:
+            answered = None
+        assert armed.proc is not None and armed.proc.wait(timeout=10) == -9, armed.log_tail()
+        if mode == "after-commit":
+            assert answered is None  # Meta saw no 200: it will redeliver
+        else:
+            assert answered == 200
+        assert await InboxItem.filter(key=f"whatsapp:{wamid}").count() == 1
+        assert await _count(wamid) == 0  # stored, not yet processed
+        normal = AtiendeProcess(env, ROOT, port, log)
+        await normal.start()
+        try:
+            if mode == "after-commit":  # Meta's redelivery: recognised, 200, stored once
+                again = await http.post(f"{normal.url}/webhooks/whatsapp", content=body,
+                                        headers=headers)
+                assert again.status_code == 200
+
+            async def processed() -> bool:
+                return await _count(wamid) == 1
+
+            await wait_until(processed, 30, "the restarted process to process the item")
+        finally:
+            assert normal.stop() == 0, normal.log_tail()
+    assert await _count(wamid) == 1
+    assert await InboxItem.filter(key=f"whatsapp:{wamid}", status="procesado").count() == 1
