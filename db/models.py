@@ -33,8 +33,8 @@ class Customer(Model):
     notes = fields.TextField(default="")
     created_at = fields.DatetimeField()
     # --- customer fields (issue 11: customers as one person across channels) ---
-    first_name = fields.CharField(max_length=100, default="")  # "" = derived from name
-    form_of_address = fields.CharField(max_length=20, default="")  # "Sr.", "Sra.", ...
+    first_name = fields.CharField(max_length=100, default="", db_default="")  # "" = derived from name
+    form_of_address = fields.CharField(max_length=20, default="", db_default="")  # "Sr.", "Sra.", ...
     rut = fields.CharField(max_length=12, null=True, unique=True)  # normalised "12345678-5"
 
     class Meta:

@@ -10,7 +10,7 @@ from bot.domain import ConformityKind
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0001_initial")]
+    dependencies = [("models", "0002_inbox")]
 
     operations = [
         ops.AlterField(

@@ -15,7 +15,7 @@ _CANAL = 'EMAIL: email\nWHATSAPP: whatsapp\nTELEGRAM: telegram\nSLACK: slack\nPH
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0001_initial")]
+    dependencies = [("models", "0003_closing_loop")]
 
     operations = [
         ops.AddField(

@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0001_initial")]
+    dependencies = [("models", "0006_triage")]
 
     initial = False
 
@@ -18,12 +18,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Customer',
             name='first_name',
-            field=fields.CharField(default='', max_length=100),
+            field=fields.CharField(default='', db_default='', max_length=100),
         ),
         ops.AddField(
             model_name='Customer',
             name='form_of_address',
-            field=fields.CharField(default='', max_length=20),
+            field=fields.CharField(default='', db_default='', max_length=20),
         ),
         ops.AddField(
             model_name='Customer',
