@@ -16,6 +16,7 @@ from bot.kv import KeyValueStore
 from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
+from bot.records.service import RecordsService
 from bot.settings import Settings
 from bot.team import TeamService
 from bot.templates import TemplateRenderer, default_templates_dir
@@ -39,6 +40,7 @@ class Services:
     cards: ChatCardStore
     kv: KeyValueStore
     delivery: DeliveryReports
+    records: RecordsService  # backups, personal-data requests, case files (issue 17)
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -65,4 +67,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                                     settings.mail_max_attachment_bytes),
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
         delivery=DeliveryReports(tickets, queries, bus, kv),
+        records=RecordsService(settings, clock, queries),
     )

@@ -1,0 +1,135 @@
+"""``services.records``: the one door the CLI and the chat front ends use for backups,
+personal-data requests and case files. Front ends get paths, bytes and plain results.
+
+Who may: a person's data (export, anonymise) only the administrator, or the operator
+at the command line (a system actor); a ticket's case file any active team member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.customers import customer_view
+from bot.domain import Estado
+from bot.errors import NotAllowed
+from bot.queries import TicketQueries
+from bot.records import scrub
+from bot.records.backup import attachments_dir
+from bot.records.casefile import build_case_file, write_archive
+from bot.records.casefile_html import render_case_file
+from bot.records.people import find_person
+from bot.records.privacy import (
+    ANONYMOUS_PREFIX,
+    AnonymisationResult,
+    anonymise_person,
+    export_person,
+)
+from bot.settings import Settings
+from bot.views import Actor, CustomerView
+from db.models import Customer, Ticket
+
+ADMIN_ONLY = "Solo la administración puede atender solicitudes de datos personales."
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """What the administrator confirms before acting on a person's data."""
+
+    customer: CustomerView
+    tickets: int
+    open_tickets: tuple[int, ...]
+
+
+class RecordsService:
+    def __init__(self, settings: Settings, clock: Clock, queries: TicketQueries) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._queries = queries
+
+    # --- case file ----------------------------------------------------------------------
+    async def write_case_file(self, number: int, target: Path) -> Path:
+        """The ticket's case file archive, written into ``target``."""
+        zone = self._settings.zone
+        case = await build_case_file(self._queries, number, self._clock.now(),
+                                     self._settings.company_name)
+        html = render_case_file(case, zone)
+        return await asyncio.to_thread(write_archive, case, html, target)
+
+    async def case_file_bytes(self, actor: Actor, number: int) -> tuple[str, bytes]:
+        """For a chat upload: ``(file name, content)``."""
+        if not actor.is_member:
+            raise NotAllowed("Solo los miembros del equipo pueden pedir un expediente.")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = await self.write_case_file(number, Path(tmp))
+            return path.name, path.read_bytes()
+
+    # --- personal data ------------------------------------------------------------------
+    def _check(self, actor: Actor) -> None:
+        if actor.member is not None and not actor.is_admin:
+            raise NotAllowed(ADMIN_ONLY)
+
+    async def person(self, actor: Actor, ref: str) -> PersonSummary:
+        self._check(actor)
+        customer = await find_person(ref)
+        estados = await Ticket.filter(customer_id=customer.id).values_list("id", "estado")
+        open_ids = tuple(n for n, estado in estados if Estado(estado).is_open)
+        return PersonSummary(customer_view(customer), len(estados), open_ids)
+
+    async def export_person(self, actor: Actor, ref: str, target: Path) -> Path:
+        self._check(actor)
+        customer = await find_person(ref)
+        return await export_person(customer, target, self._settings.zone, actor.name,
+                                   self._clock.now())
+
+    async def export_person_bytes(self, actor: Actor, ref: str) -> tuple[str, bytes]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = await self.export_person(actor, ref, Path(tmp))
+            return path.name, path.read_bytes()
+
+    async def anonymise(self, actor: Actor, ref: str, *, force: bool = False,
+                        customer_id: int | None = None) -> AnonymisationResult:
+        """Anonymise one person everywhere in the data directory (see ``privacy`` and
+        ``scrub``); ``customer_id`` pins the person a confirmation was shown for."""
+        self._check(actor)
+        customer = await (Customer.get(id=customer_id) if customer_id is not None
+                          else find_person(ref))
+        result = await self._anonymise(customer, actor, force)
+        result.database_scrubbed = await scrub.compact_database()
+        return result
+
+    async def _anonymise(self, customer: Customer, actor: Actor,
+                         force: bool) -> AnonymisationResult:
+        await scrub.enable_secure_delete()
+        result = await anonymise_person(customer, actor.name, self._clock.now(), force=force)
+        result.files_deleted, result.files_shared = await scrub.delete_files(
+            result.files_to_delete, attachments_dir(self._settings))
+        return result
+
+    async def retention_sweep(self) -> list[int]:
+        """Anonymise customers with no ticket for the configured years (and none open);
+        the database is compacted once at the end."""
+        years = self._settings.anonymise_after_years
+        if not years:
+            return []
+        cutoff = self._clock.now() - timedelta(days=365 * years + years // 4)
+        actor = Actor.system(f"retención ({years} años)")
+        open_estados = [e for e in Estado if e.is_open]
+        done: list[int] = []
+        candidates = await (Customer.filter(created_at__lt=cutoff)
+                            .exclude(email__isnull=True, phone__isnull=True,
+                                     name__startswith=ANONYMOUS_PREFIX))
+        for customer in candidates:
+            recent = Ticket.filter(customer_id=customer.id, created_at__gte=cutoff)
+            still_open = Ticket.filter(customer_id=customer.id, estado__in=open_estados)
+            if await recent.exists() or await still_open.exists():
+                continue
+            await self._anonymise(customer, actor, False)
+            done.append(customer.id)
+        if done:
+            await scrub.compact_database()
+        return done
