@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.attachments import safe_filename
 from bot.domain import Estado, InteractionKind
@@ -115,9 +116,10 @@ async def build_case_file(queries: TicketQueries, number: int, now: datetime,
                     files, now, company)
 
 
-def write_archive(case: CaseFile, html: str, target: Path) -> Path:
-    """``expediente-ticket-<n>-<time>.zip``: the document, the attachments, the manifest."""
-    stamp = case.generated_at.strftime("%Y%m%d-%H%M%S")
+def write_archive(case: CaseFile, html: str, target: Path, zone: ZoneInfo) -> Path:
+    """``expediente-ticket-<n>-<local time>.zip``: the document, the attachments, the
+    manifest."""
+    stamp = case.generated_at.astimezone(zone).strftime("%Y%m%d-%H%M%S")
     writer = ArchiveWriter(target / f"expediente-ticket-{case.ticket.number}-{stamp}.zip",
                            "case-file", {"ticket": case.ticket.number,
                                          "created_at": case.generated_at.isoformat()})

@@ -42,6 +42,7 @@ th { background: #eee; font-weight: 600; } tr { break-inside: avoid; }
 .meta { color: #333; font-size: 9.5pt; } .files { font-size: 9.5pt; margin: 2pt 0 0 12pt; }
 blockquote { margin: 4pt 0 4pt 10pt; padding: 3pt 8pt; border-left: 3pt solid #1f4e9c;
              background: #f2f5fb; white-space: pre-wrap; }
+code { font-size: 8pt; word-break: break-all; }
 .foot { margin-top: 18pt; font-size: 9pt; color: #444; border-top: 0.75pt solid #999;
         padding-top: 4pt; }
 @media print { a { color: inherit; text-decoration: none; } }
@@ -57,6 +58,16 @@ def when(value: datetime | None, zone: ZoneInfo) -> str:
         return "—"
     local = value.astimezone(zone)
     return f"{_DAYS[local.weekday()]} {local:%d-%m-%Y %H:%M}"
+
+
+def _value(value: str | None, zone: ZoneInfo) -> str:
+    """A change's old/new value; recorded instants are shown in the company's time."""
+    if value and len(value) >= 16 and value[4] == "-" and "T" in value:
+        try:
+            return when(datetime.fromisoformat(value), zone)
+        except ValueError:
+            pass
+    return value or "—"
 
 
 def render_case_file(case: CaseFile, zone: ZoneInfo) -> str:
@@ -160,7 +171,8 @@ def _history(case: CaseFile, zone: ZoneInfo) -> str:
                 f"{' · automático' if i.automatic else ''}{_delivery(i)}</div>")
         body = ""
         if i.kind is InteractionKind.EVENT and i.field:
-            body = (f'<div class="text">{e(i.field)}: {e(i.old_value)} → {e(i.new_value)}'
+            body = (f'<div class="text">{e(i.field)}: {e(_value(i.old_value, zone))} → '
+                    f"{e(_value(i.new_value, zone))}"
                     f"{' (' + e(i.meta.get('reason')) + ')' if i.meta.get('reason') else ''}"
                     "</div>")
         if i.body:

@@ -58,7 +58,7 @@ class RecordsService:
         case = await build_case_file(self._queries, number, self._clock.now(),
                                      self._settings.company_name)
         html = render_case_file(case, zone)
-        return await asyncio.to_thread(write_archive, case, html, target)
+        return await asyncio.to_thread(write_archive, case, html, target, zone)
 
     async def case_file_bytes(self, actor: Actor, number: int) -> tuple[str, bytes]:
         """For a chat upload: ``(file name, content)``."""
