@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.customers import customer_view
 from bot.domain import Estado
-from bot.errors import NotAllowed
+from bot.errors import CustomerNotFound, NotAllowed
 from bot.queries import TicketQueries
 from bot.records import scrub
 from bot.records.backup import attachments_dir
@@ -80,15 +80,17 @@ class RecordsService:
         open_ids = tuple(n for n, estado in estados if Estado(estado).is_open)
         return PersonSummary(customer_view(customer), len(estados), open_ids)
 
-    async def export_person(self, actor: Actor, ref: str, target: Path) -> Path:
+    async def export_person(self, actor: Actor, ref: str, target: Path,
+                            customer_id: int | None = None) -> Path:
         self._check(actor)
-        customer = await find_person(ref)
+        customer = await self._customer(ref, customer_id)
         return await export_person(customer, target, self._settings.zone, actor.name,
                                    self._clock.now())
 
-    async def export_person_bytes(self, actor: Actor, ref: str) -> tuple[str, bytes]:
+    async def export_person_bytes(self, actor: Actor, ref: str,
+                                  customer_id: int | None = None) -> tuple[str, bytes]:
         with tempfile.TemporaryDirectory() as tmp:
-            path = await self.export_person(actor, ref, Path(tmp))
+            path = await self.export_person(actor, ref, Path(tmp), customer_id)
             return path.name, path.read_bytes()
 
     async def anonymise(self, actor: Actor, ref: str, *, force: bool = False,
@@ -96,11 +98,19 @@ class RecordsService:
         """Anonymise one person everywhere in the data directory (see ``privacy`` and
         ``scrub``); ``customer_id`` pins the person a confirmation was shown for."""
         self._check(actor)
-        customer = await (Customer.get(id=customer_id) if customer_id is not None
-                          else find_person(ref))
+        customer = await self._customer(ref, customer_id)
         result = await self._anonymise(customer, actor, force)
         result.database_scrubbed = await scrub.compact_database()
         return result
+
+    @staticmethod
+    async def _customer(ref: str, customer_id: int | None) -> Customer:
+        if customer_id is None:
+            return await find_person(ref)
+        customer = await Customer.get_or_none(id=customer_id)
+        if customer is None:
+            raise CustomerNotFound(str(customer_id))
+        return customer
 
     async def _anonymise(self, customer: Customer, actor: Actor,
                          force: bool) -> AnonymisationResult:
