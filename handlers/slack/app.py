@@ -24,12 +24,13 @@ from bot.services import Services
 from bot.settings import Settings
 from handlers.slack import http
 from handlers.slack.actions import Actions
-from handlers.slack.blocks import ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
+from handlers.slack.blocks import ASSIGN, BUTTONS, CASE_FILE_ID, PRIORIDAD, REJECT_ID, TIPO
 from handlers.slack.commands import Commands
 from handlers.slack.context import Pacer, SlackContext
 from handlers.slack.events import CardPoster
 from handlers.slack.modals import TEMPLATE_SELECT
 from handlers.slack.notifier import SlackNotifier
+from handlers.slack.records import CaseFiles
 from handlers.slack.submissions import Modals
 from handlers.slack.threads import Threads
 
@@ -86,6 +87,7 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     app.action(REJECT_ID)(tolerant(actions.reject))
     app.action(REOPEN_ID)(tolerant(actions.reopen))
     app.action(MODAL_BUTTONS)(tolerant(actions.open_modal))
+    app.action(CASE_FILE_ID)(tolerant(CaseFiles(ctx).case_file))
     # inside the reply modal: before the catch-all, or the preview never changes
     app.action(TEMPLATE_SELECT)(tolerant(modals.template_changed))
     app.action(ANY)(tolerant(actions.ignore))

@@ -33,6 +33,7 @@ BUTTONS: dict[Action, tuple[str, str, str | None]] = {
     Action.DISCARD: ("atiende_descartar", "Descartar", "danger"),
 }
 REJECT_ID = "atiende_rechazar"
+CASE_FILE_ID = "atiende_expediente"  # the case file, uploaded to the card's thread
 # Buttons that change the ticket at once get Slack's "are you sure?" dialog.
 _CONFIRMS = {
     Action.PROPOSE: "Se enviará al cliente la solicitud de conformidad.",
@@ -128,6 +129,7 @@ def action_blocks(ticket: TicketView) -> list[Block]:
         selects.append(assign)
     buttons = [button(BUTTONS[a][0], BUTTONS[a][1], value, BUTTONS[a][2], _CONFIRMS.get(a))
                for a in actions if a in BUTTONS]
+    buttons.append(button(CASE_FILE_ID, "Expediente", value))  # read-only: in every Estado
     blocks: list[Block] = []
     # selects carry no value of their own: the ticket ref lives in the block_id
     if selects:
