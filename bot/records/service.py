@@ -130,10 +130,10 @@ class RecordsService:
         actor = Actor.system(f"retención ({years} años)")
         open_estados = [e for e in Estado if e.is_open]
         done: list[int] = []
-        candidates = await (Customer.filter(created_at__lt=cutoff)
-                            .exclude(email__isnull=True, phone__isnull=True,
-                                     name__startswith=ANONYMOUS_PREFIX))
-        for customer in candidates:
+        for customer in await Customer.filter(created_at__lt=cutoff):
+            if customer.name.startswith(ANONYMOUS_PREFIX) and not (customer.email
+                                                                   or customer.phone):
+                continue  # done already
             recent = Ticket.filter(customer_id=customer.id, created_at__gte=cutoff)
             still_open = Ticket.filter(customer_id=customer.id, estado__in=open_estados)
             if await recent.exists() or await still_open.exists():
