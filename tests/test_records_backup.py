@@ -152,3 +152,34 @@ async def test_prune_keeps_the_newest(services: Services, tmp_path: Path) -> Non
     removed = prune(tmp_path, keep=2)
     assert removed == made[:2]
     assert sorted(p for p in tmp_path.glob("atiende-respaldo-*")) == made[2:]
+
+
+def hostile_archive(path: Path, members: list[tuple[str, bytes]],
+                    listed: list[tuple[str, bytes]]) -> Path:
+    """A .tar.gz with ``members`` whose manifest lists ``listed`` (checksums right)."""
+    import hashlib
+
+    manifest = {"format": "atiende-archive/1", "kind": "backup",
+                "files": [{"path": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+                          for n, d in listed]}
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in [*members, ("manifest.json", json.dumps(manifest).encode())]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("members,listed", [
+    ([("../fuera.txt", b"x")], [("../fuera.txt", b"x")]),  # outside the target
+    ([("atiende.db", b"x"), ("extra.sh", b"y")], [("atiende.db", b"x")]),  # unlisted
+    ([("atiende.db", b"x"), ("atiende.db", b"x")], [("atiende.db", b"x")]),  # twice
+    ([], [("atiende.db", b"x")]),  # listed but missing
+])
+def test_restore_refuses_a_hostile_archive(tmp_path: Path, members: list[tuple[str, bytes]],
+                                           listed: list[tuple[str, bytes]]) -> None:
+    archive = hostile_archive(tmp_path / "h.tar.gz", members, listed)
+    target = restored_settings(tmp_path)
+    with pytest.raises(ArchiveError):
+        restore(target, archive)
+    assert not (tmp_path / "fuera.txt").exists() and not target.data_dir.exists()

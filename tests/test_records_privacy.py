@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,10 +115,11 @@ async def test_export_then_anonymise_leaves_no_personal_value(
     # export: everything about her, files included, checked by the manifest
     path = await services.records.export_person(team.admin, PHONE, tmp_path / "out")
     manifest = verify(path)
-    with tarfile.open(path) as tar:
-        doc = json.loads(tar.extractfile("datos.json").read())  # type: ignore[union-attr]
-        contract = next(m for m in tar.getnames() if "contrato" in m)
-        assert WORDS.encode() in tar.extractfile(contract).read()  # type: ignore[union-attr]
+    assert path.suffix == ".zip"
+    with zipfile.ZipFile(path) as z:
+        doc = json.loads(z.read("datos.json"))
+        contract = next(m for m in z.namelist() if "contrato" in m)
+        assert WORDS.encode() in z.read(contract)
     assert doc["cliente"]["correo"] == EMAIL and doc["cliente"]["telefono"] == PHONE
     texts = [i["texto"] for t in doc["tickets"] for i in t["interacciones"]]
     assert any(WORDS in t for t in texts) and len(doc["tickets"]) == 1
@@ -182,7 +183,7 @@ async def test_cli_export_by_phone_and_unknown_person(services: Services, team: 
     env = {"ATIENDE_DATABASE_URL": services.settings.effective_database_url}
     done = atiende(tmp_path, "customers", "export", "9 1234 5678", "--to", "out", env=env)
     assert done.returncode == 0, done.stderr
-    archive = next((tmp_path / "out").glob("datos-cliente-*.tar.gz"))
+    archive = next((tmp_path / "out").glob("datos-cliente-*.zip"))
     assert verify(archive)["kind"] == "personal-data"
     missing = atiende(tmp_path, "customers", "export", "nadie@example.cl", env=env)
     assert missing.returncode == 1 and "No encontré" in missing.stderr

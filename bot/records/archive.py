@@ -14,10 +14,10 @@ import json
 import os
 import tarfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 MANIFEST = "manifest.json"
 FORMAT = "atiende-archive/1"
@@ -125,18 +125,39 @@ def _safe(name: str) -> bool:
         and "\\" not in name and "\x00" not in name
 
 
+def _members(archive: Path) -> Iterator[tuple[str, bool, IO[bytes] | None]]:
+    """``(name, is_file, reader)`` of every member, of a .zip or a .tar.gz alike."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            for info in z.infolist():
+                if info.is_dir():
+                    yield info.filename, False, None
+                    continue
+                with z.open(info) as fh:
+                    yield info.filename, True, fh
+        return
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            yield member.name, member.isfile(), (tar.extractfile(member) if member.isfile()
+                                                 else None)
+
+
+_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError)
+
+
 def read_manifest(archive: Path) -> dict[str, Any]:
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            fh = tar.extractfile(MANIFEST)
-            if fh is None:
-                raise ArchiveError("el archivo no tiene manifest.json")
-            manifest = json.loads(fh.read())
-    except (tarfile.TarError, KeyError, OSError, EOFError, ValueError) as exc:
+        data = next((fh.read() for name, is_file, fh in _members(archive)
+                     if name == MANIFEST and fh is not None), None)
+        if data is None:
+            raise ArchiveError("el archivo no tiene manifest.json")
+        manifest = json.loads(data)
+    except (*_READ_ERRORS, ValueError) as exc:
         raise ArchiveError(f"no se pudo leer el archivo {archive.name}: {exc}") from None
-    if manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), list):
+    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
+            or not isinstance(manifest.get("files"), list)):
         raise ArchiveError("manifest.json no tiene el formato esperado")
-    return dict(manifest)
+    return manifest
 
 
 def verify(archive: Path) -> dict[str, Any]:
@@ -145,21 +166,18 @@ def verify(archive: Path) -> dict[str, Any]:
     expected = {e["path"]: e for e in manifest["files"]}
     seen: set[str] = set()
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
-                if member.name == MANIFEST:
-                    continue
-                entry = expected.get(member.name)
-                if entry is None or not member.isfile() or not _safe(member.name):
-                    raise ArchiveError(f"{member.name}: no figura en el manifiesto")
-                fh = tar.extractfile(member)
-                assert fh is not None
-                digest, size = _digest(fh)
-                if size != entry["size"] or digest != entry["sha256"]:
-                    raise ArchiveError(f"{member.name}: la suma SHA-256 no coincide "
-                                       "(archivo alterado o dañado)")
-                seen.add(member.name)
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        for name, is_file, fh in _members(archive):
+            if name == MANIFEST:
+                continue
+            entry = expected.get(name)
+            if entry is None or not is_file or fh is None or not _safe(name) or name in seen:
+                raise ArchiveError(f"{name}: no figura en el manifiesto")
+            digest, size = _digest(fh)
+            if size != entry["size"] or digest != entry["sha256"]:
+                raise ArchiveError(f"{name}: la suma SHA-256 no coincide "
+                                   "(archivo alterado o dañado)")
+            seen.add(name)
+    except _READ_ERRORS as exc:
         raise ArchiveError(f"no se pudo leer el archivo {archive.name}: {exc}") from None
     missing = set(expected) - seen
     if missing:
@@ -182,20 +200,17 @@ def extract(archive: Path, targets: Iterable[tuple[str, Path]]) -> list[Path]:
     to that exact path). Call ``verify`` first."""
     rules = list(targets)
     written: list[Path] = []
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            if member.name == MANIFEST or not member.isfile():
-                continue
-            dest = _destination(member.name, rules)
-            if dest is None:
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fh = tar.extractfile(member)
-            assert fh is not None
-            with dest.open("xb") as out:  # never overwrite
-                while chunk := fh.read(1 << 20):
-                    out.write(chunk)
-            written.append(dest)
+    for name, is_file, fh in _members(archive):
+        if name == MANIFEST or not is_file or fh is None:
+            continue
+        dest = _destination(name, rules)
+        if dest is None:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with dest.open("xb") as out:  # never overwrite
+            while chunk := fh.read(1 << 20):
+                out.write(chunk)
+        written.append(dest)
     return written
 
 

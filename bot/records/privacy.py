@@ -80,7 +80,8 @@ def _enum(value: Any) -> Any:
 
 async def export_person(customer: Customer, target: Path, zone: ZoneInfo, actor: str,
                         now: datetime) -> Path:
-    """Write ``datos-cliente-<id>-<date>.tar.gz`` into ``target``; returns its path."""
+    """Write ``datos-cliente-<id>-<date>.zip`` into ``target`` (a .zip: the person
+    opens it on any computer); returns its path."""
     tickets = await Ticket.filter(customer_id=customer.id).order_by("id")
     interactions = await Interaction.filter(ticket_id__in=[t.id for t in tickets]).order_by("id")
     files = await Attachment.filter(interaction_id__in=[i.id for i in interactions]).order_by("id")
@@ -88,7 +89,7 @@ async def export_person(customer: Customer, target: Path, zone: ZoneInfo, actor:
     for a in files:
         by_interaction.setdefault(a.interaction_id, []).append(a)  # type: ignore[attr-defined]
     stamp = now.astimezone(zone).strftime("%Y%m%d-%H%M%S")
-    writer = ArchiveWriter(target / f"datos-cliente-{customer.id}-{stamp}.tar.gz",
+    writer = ArchiveWriter(target / f"datos-cliente-{customer.id}-{stamp}.zip",
                            "personal-data", {"created_at": _iso(now, zone),
                                              "customer_id": customer.id})
     try:
