@@ -67,5 +67,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                                     settings.mail_max_attachment_bytes),
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
         delivery=DeliveryReports(tickets, queries, bus, kv),
-        records=RecordsService(settings, clock, queries),
+        records=RecordsService(settings, clock, queries, kv),
     )

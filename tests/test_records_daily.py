@@ -97,3 +97,15 @@ async def test_retention_anonymises_only_long_idle_customers(services: Services,
     assert entry.customer_id == old.id and entry.actor == "retención (3 años)"
     resolved = await s.queries.get(t.number)
     assert resolved.estado.value == "Resuelto" and resolved.customer.name.startswith("Cliente")
+
+
+async def test_a_pending_compaction_is_finished_by_the_daily_jobs(services: Services,
+                                                                  team: Team) -> None:
+    s = with_settings(services, backup_enabled=False)
+    await s.kv.set("records", "compact_pending", {"since": "2026-12-04T17:50"})
+    jobs = DailyJobs(s)
+    await jobs.tick()
+    assert await s.kv.get("records", "compact_pending") is not None  # not its hour yet
+    s.clock.advance(hours=10)  # type: ignore[attr-defined]
+    await jobs.tick()
+    assert await s.kv.get("records", "compact_pending") is None

@@ -81,9 +81,11 @@ class DailyJobs:
         return "respaldo"
 
     async def _retention(self) -> str:
-        if not self.s.settings.anonymise_after_years:
-            return ""
         try:
+            if await self.s.records.compact_if_pending():
+                log.info("records: the pending database compaction is done")
+            if not self.s.settings.anonymise_after_years:
+                return ""
             done = await self.s.records.retention_sweep()
         except Exception as exc:
             log.exception("retention sweep failed")

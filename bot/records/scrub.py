@@ -74,13 +74,17 @@ async def compact_database() -> bool:
     truncated yet; it is retried at the next anonymisation or daily job.
     """
     conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_script("VACUUM FULL " + ", ".join(TOUCHED_TABLES))
-        return True
-    if conn.capabilities.dialect != "sqlite":
+    try:
+        if conn.capabilities.dialect == "postgres":
+            await conn.execute_script("VACUUM FULL " + ", ".join(TOUCHED_TABLES))
+            return True
+        if conn.capabilities.dialect != "sqlite":
+            return False
+        await conn.execute_script("VACUUM")
+        _, rows = await conn.execute_query("PRAGMA wal_checkpoint(TRUNCATE)")
+    except Exception as exc:  # e.g. another process kept the database busy too long
+        log.warning("anonymisation: compacting the database failed, retried later: %s", exc)
         return False
-    await conn.execute_script("VACUUM")
-    _, rows = await conn.execute_query("PRAGMA wal_checkpoint(TRUNCATE)")
     row = rows[0] if rows else None
     busy = int(row[0]) if row is not None else 1
     if busy:

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.customers import customer_view
 from bot.domain import Estado
 from bot.errors import CustomerNotFound, NotAllowed
+from bot.kv import KeyValueStore
 from bot.queries import TicketQueries
 from bot.records import scrub
 from bot.records.backup import attachments_dir
@@ -33,6 +34,8 @@ from bot.settings import Settings
 from bot.views import Actor, CustomerView
 from db.models import Customer, Ticket
 
+KV = "records"
+COMPACT_PENDING = "compact_pending"
 ADMIN_ONLY = "Solo la administración puede atender solicitudes de datos personales."
 
 
@@ -46,10 +49,12 @@ class PersonSummary:
 
 
 class RecordsService:
-    def __init__(self, settings: Settings, clock: Clock, queries: TicketQueries) -> None:
+    def __init__(self, settings: Settings, clock: Clock, queries: TicketQueries,
+                 kv: KeyValueStore) -> None:
         self._settings = settings
         self._clock = clock
         self._queries = queries
+        self._kv = kv
 
     # --- case file ----------------------------------------------------------------------
     async def write_case_file(self, number: int, target: Path) -> Path:
@@ -100,8 +105,24 @@ class RecordsService:
         self._check(actor)
         customer = await self._customer(ref, customer_id)
         result = await self._anonymise(customer, actor, force)
-        result.database_scrubbed = await scrub.compact_database()
+        result.database_scrubbed = await self.compact()
         return result
+
+    async def compact(self) -> bool:
+        """Rewrite the database without old values; a failure is remembered so the
+        daily jobs try again (``compact_pending``)."""
+        done = await scrub.compact_database()
+        if done:
+            await self._kv.delete(KV, COMPACT_PENDING)
+        else:
+            await self._kv.set(KV, COMPACT_PENDING, {"since": self._clock.now().isoformat()})
+        return done
+
+    async def compact_if_pending(self) -> bool:
+        """For the daily jobs: True when a pending compaction was completed now."""
+        if await self._kv.get(KV, COMPACT_PENDING) is None:
+            return False
+        return await self.compact()
 
     @staticmethod
     async def _customer(ref: str, customer_id: int | None) -> Customer:
@@ -141,5 +162,5 @@ class RecordsService:
             await self._anonymise(customer, actor, False)
             done.append(customer.id)
         if done:
-            await scrub.compact_database()
+            await self.compact()
         return done
