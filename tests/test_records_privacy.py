@@ -194,3 +194,11 @@ async def test_cli_export_by_phone_and_unknown_person(services: Services, team: 
         assert con.execute("SELECT count(*) FROM registro_datos_personales").fetchone()[0] == 1
     finally:
         con.close()
+
+
+def test_a_rut_is_told_from_a_phone_number() -> None:
+    from bot.records.people import _RUT, rut_candidates
+
+    assert all(_RUT.match(r) for r in ("12.345.678-5", "12345678-5", "9.876.543-K"))
+    assert not any(_RUT.match(r) for r in ("912345678", "+56 9 1234 5678", "12.345.678"))
+    assert rut_candidates("9.876.543-k") == ["9876543-K", "9876543K", "9.876.543-K"]

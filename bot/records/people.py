@@ -13,8 +13,9 @@ from bot.customers import normalise_email, normalise_phone
 from bot.errors import CustomerNotFound, InvalidInput
 from db.models import Customer
 
-# 12.345.678-5, 12345678-5, 9.876.543-K: a dash or dots tell a RUT from a phone number.
-_RUT = re.compile(r"^\d{1,2}(?:\.?\d{3}){2}-[\dkK]$|^\d{1,2}\.\d{3}\.\d{3}[\dkK]?$")
+# 12.345.678-5, 12345678-5, 9.876.543-K: the dash before the check digit tells a RUT
+# from a phone number.
+_RUT = re.compile(r"^\d{1,2}(?:\.?\d{3}){2}-[\dkK]$")
 
 
 def has_rut_field() -> bool:

@@ -142,8 +142,8 @@ class RecordsService:
         return result
 
     async def retention_sweep(self) -> list[int]:
-        """Anonymise customers with no ticket for the configured years (and none open);
-        the database is compacted once at the end."""
+        """Anonymise customers with no ticket activity for the configured years (and none
+        open); the database is compacted once at the end."""
         years = self._settings.anonymise_after_years
         if not years:
             return []
@@ -155,7 +155,7 @@ class RecordsService:
             if customer.name.startswith(ANONYMOUS_PREFIX) and not (customer.email
                                                                    or customer.phone):
                 continue  # done already
-            recent = Ticket.filter(customer_id=customer.id, created_at__gte=cutoff)
+            recent = Ticket.filter(customer_id=customer.id, updated_at__gte=cutoff)
             still_open = Ticket.filter(customer_id=customer.id, estado__in=open_estados)
             if await recent.exists() or await still_open.exists():
                 continue
