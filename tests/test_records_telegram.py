@@ -38,6 +38,8 @@ async def test_expediente_sends_the_case_file(desk: Desk) -> None:
                    if n.startswith("adjuntos/"))
     assert "Me cobraron &lt;dos&gt; veces" in page and "ana@cliente.cl" in page
 
+    menu = str(desk.fake.calls_to("setMyCommands")[-1].params.get("commands"))
+    assert all(c in menu for c in ("expediente", "datos_cliente", "anonimizar"))
     await desk.text("/expediente 999")
     assert "No existe el ticket #999" in desk.last_message()["text"]
     assert len(documents(desk.fake, CARLA)) == 1

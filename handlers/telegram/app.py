@@ -43,6 +43,9 @@ COMMANDS = [
     BotCommand("ticket", "Tarjeta e historial de un ticket: /ticket 12"),
     BotCommand("buscar", "Buscar tickets por texto"),
     BotCommand("cliente", "Tickets de un cliente: /cliente correo o teléfono"),
+    BotCommand("expediente", "Expediente de un ticket: /expediente 12"),
+    BotCommand("datos_cliente", "Datos personales de un cliente (exportar)"),
+    BotCommand("anonimizar", "Anonimizar los datos de un cliente"),
     BotCommand("cancelar", "Salir de la conversación en curso"),
     BotCommand("ayuda", "Qué puedo hacer aquí"),
 ]

@@ -22,6 +22,9 @@ HELP = """Atiende — lo que puede hacer aquí:
 /ticket 12 — la tarjeta y el historial del ticket 12
 /buscar texto — buscar en asuntos, mensajes y clientes
 /cliente correo|teléfono — los tickets de un cliente
+/expediente 12 — el expediente del ticket 12 (documento imprimible y adjuntos)
+/datos_cliente correo|teléfono|RUT — todo lo que guardamos de una persona
+/anonimizar correo|teléfono|RUT — borrar sus datos personales (pide confirmación)
 /cancelar — salir de cualquier conversación
 /ayuda — esta ayuda
 
