@@ -11,8 +11,10 @@ from pathlib import Path
 
 from bot.domain import Canal, Prioridad, TipoIncidencia
 from bot.intake import IncomingMessage
+from bot.records.casefile import build_case_file
+from bot.records.casefile_html import render_case_file
 from bot.services import Services
-from tests.conftest import Team
+from tests.conftest import SANTIAGO, Team
 from tests.test_cli_export import atiende
 
 HOSTILE = "<script>alert('x')</script> & <b>negrita</b>"
@@ -118,3 +120,33 @@ async def test_case_file_tells_the_whole_case(services: Services, team: Team,
     second = text.split("Solicitud 2:")[1].split("4. Historial")[0]
     assert "Las palabras del cliente" not in second
     assert text.index("Solicitud 1") < text.index("Solicitud 2") < text.index("4. Historial")
+
+
+async def test_deadlines_kept_missed_running_and_discarded(services: Services,
+                                                          team: Team) -> None:
+    from bot.records.casefile import deadlines
+
+    s = services
+    customer = await s.customers.find_or_create(email="ana@example.cl")
+    late = await s.tickets.open(team.admin, customer_id=customer.id, channel=Canal.EMAIL,
+                                description="Sin respuesta")
+    s.clock.advance(days=10)  # type: ignore[attr-defined]
+    first, resolution = deadlines(await s.queries.get(late.number), s.clock.now())
+    assert first.kept is None and resolution.kept is None
+    assert resolution.note == "vencido, sin resolver"
+    await s.tickets.discard(team.admin, late.number, "Duplicado")
+    first, resolution = deadlines(await s.queries.get(late.number), s.clock.now())
+    assert first.kept is False and first.note == "sin respuesta al cliente"
+    assert resolution.kept is None and "descartado" in resolution.note
+
+    quick = await s.tickets.open(team.admin, customer_id=customer.id, channel=Canal.EMAIL,
+                                 description="Consulta")
+    await s.tickets.reply(team.admin, quick.number, text="Listo")
+    await s.tickets.propose(team.admin, quick.number, detalle="Hecho")
+    await s.tickets.confirm(team.admin, quick.number)
+    first, resolution = deadlines(await s.queries.get(quick.number), s.clock.now())
+    assert first.kept is True and resolution.kept is True
+
+    html_page = render_case_file(await build_case_file(s.queries, late.number, s.clock.now(),
+                                                       "Hosting Andino"), SANTIAGO)
+    assert "No se solicitó la conformidad" in html_page and "Motivo del descarte" in html_page
