@@ -92,11 +92,14 @@ async def _background(services: Services, stop: asyncio.Event,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
 
+    from bot.records.daily import DailyJobs
+
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
             asyncio.create_task(services.inbox.run(stop), name="inbox"),
             asyncio.create_task(sweep_conformity(), name="conformity"),
             asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
-            asyncio.create_task(services.triage.run(stop), name="triage")]
+            asyncio.create_task(services.triage.run(stop), name="triage"),
+            asyncio.create_task(DailyJobs(services).run(stop), name="records-daily")]
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

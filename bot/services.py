@@ -18,6 +18,7 @@ from bot.message_ids import MessageIdSigner
 from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
+from bot.records.service import RecordsService
 from bot.settings import Settings
 from bot.team import TeamService
 from bot.templates import TemplateRenderer, default_templates_dir
@@ -45,6 +46,7 @@ class Services:
     triage: TriageService
     inbox: InboxWorker
     message_ids: MessageIdSigner
+    records: RecordsService  # backups, personal-data requests, case files (issue 17)
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
         delivery=delivery, triage=triage, inbox=InboxWorker(settings, clock),
         message_ids=MessageIdSigner(settings, kv),
+        records=RecordsService(settings, clock, queries, kv),
     )
     services.inbox.notify_through(lambda: services.notifiers)
     return services

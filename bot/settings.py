@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     message_id_secret: str = ""  # HMAC key of our Message-IDs; generated and kept if empty
     auto_ack_max_per_day: int = Field(3, ge=0)  # automatic acknowledgements per sender
 
+    # --- records: backups, personal data, retention (issue 17) ---------------------
+    backup_enabled: bool = True  # the daily backup, run with the background jobs
+    backup_time: str = "03:00"  # company time zone
+    backup_keep: int = Field(7, ge=1)  # newest daily backups kept
+    backup_dir: Path | None = None  # None: "backups" beside the data directory
+    anonymise_after_years: int = Field(0, ge=0)  # anonymise customers idle N years; 0: off
+
     # --- validators ----------------------------------------------------------------
     @field_validator("timezone")
     @classmethod
@@ -161,6 +168,20 @@ class Settings(BaseSettings):
 
             check_mapping(value)
         return value
+
+    @field_validator("backup_time")
+    @classmethod
+    def _check_backup_time(cls, value: str) -> str:
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24
+                and int(minutes) < 60 and len(minutes) == 2):
+            raise ValueError(f"hora no válida (HH:MM): {value!r}")
+        return value.strip()
+
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("business_hours")
     @classmethod

@@ -378,3 +378,23 @@ class CustomerContact(Model):
 
     class Meta:
         table = "contactos_cliente"
+
+
+# --- records: personal-data requests (issue 17) ------------------------------------------
+class PersonalDataLog(Model):
+    """Who exported or anonymised a person's data, when, and how much (Ley 21.719).
+
+    Holds no personal value: the customer by id only, so the entry outlives the
+    anonymisation it records.
+    """
+
+    id = fields.IntField(primary_key=True)
+    action = fields.CharField(max_length=20)  # "exportación" | "anonimización"
+    customer_id = fields.IntField(db_index=True)
+    actor = fields.CharField(max_length=200)
+    tickets = fields.IntField(default=0)
+    details = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "registro_datos_personales"

@@ -24,13 +24,22 @@ from bot.services import Services
 from bot.settings import Settings
 from handlers.slack import http, inbox
 from handlers.slack.actions import Actions
-from handlers.slack.blocks import ACCEPT_ID, ASSIGN, BUTTONS, PRIORIDAD, REJECT_ID, TIPO
+from handlers.slack.blocks import (
+    ACCEPT_ID,
+    ASSIGN,
+    BUTTONS,
+    CASE_FILE_ID,
+    PRIORIDAD,
+    REJECT_ID,
+    TIPO,
+)
 from handlers.slack.commands import Commands
 from handlers.slack.context import Pacer, SlackContext
 from handlers.slack.customers import EDIT_BUTTON, MERGE_BUTTON, CustomerActions
 from handlers.slack.events import CardPoster
 from handlers.slack.modals import TEMPLATE_SELECT
 from handlers.slack.notifier import SlackNotifier
+from handlers.slack.records import CaseFiles
 from handlers.slack.submissions import Modals
 from handlers.slack.threads import Threads
 
@@ -102,6 +111,7 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     # buttons of /ticket cliente and /ticket fusionar
     app.action(EDIT_BUTTON)(tolerant(customers.edit))
     app.action(MERGE_BUTTON)(tolerant(customers.merge))
+    app.action(CASE_FILE_ID)(tolerant(CaseFiles(ctx).case_file))
     # inside the reply modal: before the catch-all, or the preview never changes
     app.action(TEMPLATE_SELECT)(tolerant(modals.template_changed))
     inbox.register(app, ctx, tolerant)  # Reintentar, Es del cliente

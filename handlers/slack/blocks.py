@@ -34,6 +34,7 @@ BUTTONS: dict[Action, tuple[str, str, str | None]] = {
 }
 REJECT_ID = "atiende_rechazar"
 ACCEPT_ID = "atiende_aceptar_sugerencia"  # triage: the suggestion, one click
+CASE_FILE_ID = "atiende_expediente"  # the case file, uploaded to the card's thread
 # Buttons that change the ticket at once get Slack's "are you sure?" dialog.
 _CONFIRMS = {
     Action.PROPOSE: "Se enviará al cliente la solicitud de conformidad.",
@@ -136,6 +137,7 @@ def action_blocks(ticket: TicketView) -> list[Block]:
                for a in actions if a in BUTTONS]
     if Action.CLASSIFY in actions and suggestion_pending(ticket):
         buttons.insert(0, button(ACCEPT_ID, ACCEPT_LABEL, value, "primary"))
+    buttons.append(button(CASE_FILE_ID, "Expediente", value))  # read-only: in every Estado
     blocks: list[Block] = []
     # selects carry no value of their own: the ticket ref lives in the block_id
     if selects:

@@ -53,6 +53,7 @@ COMMANDS = [
     BotCommand("cliente", "Datos y tickets de un cliente: /cliente correo, teléfono o RUT"),
     BotCommand("cliente_editar", "Editar un dato de un cliente: /cliente_editar 12 rut 12.345.678-5"),
     BotCommand("fusionar", "Unir dos clientes que son la misma persona: /fusionar A B"),
+    BotCommand("expediente", "Expediente de un ticket: /expediente 12"),
     BotCommand("cancelar", "Salir de la conversación en curso"),
     BotCommand("ayuda", "Qué puedo hacer aquí"),
 ]

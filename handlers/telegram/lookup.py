@@ -25,6 +25,9 @@ HELP = """Atiende — lo que puede hacer aquí:
 /cliente_editar 12 rut 12.345.678-5 — cambiar un dato de un cliente (nombre, pila, \
 tratamiento, rut, correo, telefono, empresa, notas)
 /fusionar A B — el cliente B es la misma persona que A: se unen (pide confirmación)
+/expediente 12 — el expediente del ticket 12 (documento imprimible y adjuntos)
+/datos_cliente correo|teléfono|RUT — todo lo que guardamos de una persona
+/anonimizar correo|teléfono|RUT — borrar sus datos personales (pide confirmación)
 /cancelar — salir de cualquier conversación
 /ayuda — esta ayuda
 

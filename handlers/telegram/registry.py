@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot.chat_cards import CardRef
 from bot.errors import DomainError, StaleAction
 from handlers.telegram import callbacks as cb
-from handlers.telegram import create
+from handlers.telegram import create, records
 from handlers.telegram.access import Access
 from handlers.telegram.common import PLATFORM, Desk, DeskContext, tell
 from handlers.telegram.create import NewTicket
@@ -123,6 +123,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     app.add_handler(CommandHandler("cliente", customers.show))
     app.add_handler(CommandHandler("cliente_editar", customers.edit))
     app.add_handler(CommandHandler("fusionar", customers.merge))
+    records.register(app, desk)  # /expediente, /datos_cliente, /anonimizar and their buttons
     app.add_handler(CommandHandler("cancelar", lookup.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(router.dispatch))
     app.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & (filters.TEXT | filters.CAPTION)
