@@ -182,7 +182,7 @@ class TicketService:
                 meta={**(meta or {}), "opened_by": actor.name})
             await _attach(first, attachments)
             await self._triage.on_open(ticket)  # the suggested Tipo/Prioridad (issue 16)
-        log.info("ticket opened ticket=#%s channel=%s by=%s", ticket.id, channel.value, actor.name)
+        log.info("ticket opened ticket=#%s channel=%s by=%s", ticket.id, channel.value, actor.for_log)
         return await self._publish(EventKind.CREATED, ticket.id, actor, first)
 
     async def _default_assignee(self, assignee_id: int | None) -> TeamMember | None:
@@ -213,7 +213,7 @@ class TicketService:
             if changes:
                 await self._save(ticket)
                 await self._triage.on_classify(ticket, actor)  # a labelled example
-        log.info("ticket classified ticket=#%s by=%s %s", number, actor.name, changes)
+        log.info("ticket classified ticket=#%s by=%s %s", number, actor.for_log, changes)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 
     async def assign(self, actor: Actor, number: int, member_id: int,
@@ -243,7 +243,7 @@ class TicketService:
                 await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes)
             if changes:
                 await self._save(ticket)
-        log.info("ticket assigned ticket=#%s to=%s by=%s", number, member.name, actor.name)
+        log.info("ticket assigned ticket=#%s to=%s by=%s", number, member.name, actor.for_log)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 
     # --- customer messages ------------------------------------------------------------
@@ -336,7 +336,7 @@ class TicketService:
             await self._save(ticket)
         self._wake_outbox()
         log.info("reply queued ticket=#%s template=%s by=%s", number,
-                 template.value if template else "-", actor.name)
+                 template.value if template else "-", actor.for_log)
         return await self._publish(EventKind.OUTBOUND, number, actor, interaction, changes)
 
     async def _send(self, ticket: Ticket, actor: Actor, template: TemplateName | None,
@@ -402,7 +402,7 @@ class TicketService:
             ticket = await self._locked(number)
             interaction = await self._record(ticket, actor, InteractionKind.NOTE, text.strip())
             await self._save(ticket)
-        log.info("note added ticket=#%s by=%s", number, actor.name)
+        log.info("note added ticket=#%s by=%s", number, actor.for_log)
         return await self._publish(EventKind.NOTE, number, actor, interaction)
 
     async def wait_for_customer(self, actor: Actor, number: int) -> TicketView:
@@ -432,7 +432,7 @@ class TicketService:
             await self._set_estado(ticket, actor, Estado.PENDING_CONFORMITY, changes)
             await self._save(ticket)
         self._wake_outbox()
-        log.info("resolution proposed ticket=#%s by=%s", number, actor.name)
+        log.info("resolution proposed ticket=#%s by=%s", number, actor.for_log)
         return await self._publish(EventKind.OUTBOUND, number, actor, interaction, changes)
 
     async def confirm(self, actor: Actor, number: int,
@@ -455,7 +455,7 @@ class TicketService:
             await self._send_closure(ticket, actor, kind, changes)
             await self._save(ticket)
         self._wake_outbox()
-        log.info("ticket resolved ticket=#%s conformity=%s by=%s", number, kind.value, actor.name)
+        log.info("ticket resolved ticket=#%s conformity=%s by=%s", number, kind.value, actor.for_log)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 
     async def _send_closure(self, ticket: Ticket, actor: Actor, kind: ConformityKind,
@@ -503,7 +503,7 @@ class TicketService:
             await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes,
                                    reason=reason or "reabierto")
             await self._save(ticket)
-        log.info("ticket reopened ticket=#%s by=%s", number, actor.name)
+        log.info("ticket reopened ticket=#%s by=%s", number, actor.for_log)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 
     async def record_inbound(self, actor: Actor, number: int, *, channel: Canal, body: str,
@@ -552,7 +552,7 @@ class TicketService:
             ticket.discard_reason = reason.strip()
             await self._set_estado(ticket, actor, Estado.DISCARDED, changes, reason=reason.strip())
             await self._save(ticket)
-        log.info("ticket discarded ticket=#%s by=%s", number, actor.name)
+        log.info("ticket discarded ticket=#%s by=%s", number, actor.for_log)
         return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
 
 

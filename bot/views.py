@@ -59,6 +59,12 @@ class Actor:
         return cls(name=name)
 
     @property
+    def for_log(self) -> str:
+        """Who acted, as logs may say it: a team member's name, never a customer's (logs
+        outlive an anonymisation)."""
+        return self.member.name if self.member is not None else "no-miembro"
+
+    @property
     def is_member(self) -> bool:
         return self.member is not None and self.member.active
 

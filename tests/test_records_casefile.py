@@ -81,7 +81,7 @@ async def test_case_file_tells_the_whole_case(services: Services, team: Team,
                                              tmp_path: Path) -> None:
     n = await troubled_ticket(services, team)
     view = await services.queries.get(n)
-    assert view.conformity_kind is not None and view.conformity_kind.value == "tácita"
+    assert view.conformity_kind is not None and view.conformity_kind.value == "sin respuesta"
     env = {"ATIENDE_DATABASE_URL": services.settings.effective_database_url}
     done = atiende(tmp_path, "ticket", "file", str(n), "--to", "out", env=env)
     assert done.returncode == 0, done.stderr
@@ -115,7 +115,7 @@ async def test_case_file_tells_the_whole_case(services: Services, team: Team,
     # the conformity evidence: her own words on the first request, none on the second
     assert "Solicitud 1: El cliente indicó que no estaba resuelto" in text
     assert "No, sigue sin funcionar: el cargo sigue en mi cuenta" in text
-    assert "Solicitud 2: Cierre por conformidad tácita (el cliente no respondió)" in text
+    assert "Solicitud 2: Cerrado sin respuesta del cliente" in text
     assert "Recordatorio enviado" in text and "ni el recordatorio" in text
     second = text.split("Solicitud 2:")[1].split("4. Historial")[0]
     assert "Las palabras del cliente" not in second

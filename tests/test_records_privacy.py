@@ -187,11 +187,15 @@ async def test_cli_export_by_phone_and_unknown_person(services: Services, team: 
     assert verify(archive)["kind"] == "personal-data"
     missing = atiende(tmp_path, "customers", "export", "nadie@example.cl", env=env)
     assert missing.returncode == 1 and "No encontré" in missing.stderr
-    rut = atiende(tmp_path, "customers", "export", "12.345.678-5", env=env)
-    assert rut.returncode == 1 and "RUT" in rut.stderr
+    unknown = atiende(tmp_path, "customers", "export", "12.345.678-5", env=env)
+    assert unknown.returncode == 1 and "No encontré" in unknown.stderr
+    ana = await services.customers.find("9 1234 5678")
+    await services.customers.update(team.admin, ana.id, rut="12.345.678-5")
+    by_rut = atiende(tmp_path, "customers", "export", "12.345.678-5", "--to", "rut", env=env)
+    assert by_rut.returncode == 0, by_rut.stderr
     con = sqlite3.connect(services.settings.effective_database_url.removeprefix("sqlite://"))
     try:
-        assert con.execute("SELECT count(*) FROM registro_datos_personales").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM registro_datos_personales").fetchone()[0] == 2
     finally:
         con.close()
 

@@ -39,7 +39,7 @@ class ConformityEpisode:
     request: InteractionView
     reminded_at: datetime | None = None
     words: list[InteractionView] = field(default_factory=list)  # the customer's answers
-    outcome: str = "pendiente"  # "expresa" | "tácita" | "rechazada" | "pendiente"
+    outcome: str = "pendiente"  # "expresa" | "sin respuesta" | "rechazada" | "pendiente"
     closed_at: datetime | None = None
     recorded_by: str = ""
     reason: str = ""
@@ -92,7 +92,7 @@ def conformity_episodes(history: list[InteractionView]) -> list[ConformityEpisod
               and i.old_value == Estado.PENDING_CONFORMITY.value):
             reason = str(i.meta.get("reason", ""))
             if i.new_value == Estado.RESOLVED.value:
-                current.outcome = "tácita" if "tácita" in reason else "expresa"
+                current.outcome = "sin respuesta" if "sin respuesta" in reason else "expresa"
             elif i.new_value == Estado.IN_PROGRESS.value:
                 current.outcome = "rechazada"
             else:

@@ -18,7 +18,7 @@ _KINDS = {InteractionKind.INBOUND: "Mensaje del cliente", InteractionKind.OUTBOU
           "Mensaje al cliente", InteractionKind.NOTE: "Nota interna",
           InteractionKind.EVENT: "Cambio registrado"}
 _OUTCOMES = {"expresa": "Conformidad expresa del cliente",
-             "tácita": "Cierre por conformidad tácita (el cliente no respondió)",
+             "sin respuesta": "Cerrado sin respuesta del cliente",
              "rechazada": "El cliente indicó que no estaba resuelto",
              "pendiente": "Sin respuesta aún"}
 
@@ -150,10 +150,11 @@ def _episode(n: int, ep: ConformityEpisode, zone: ZoneInfo) -> str:
         out += [f'<p class="meta">{when(w.created_at, zone)} · {e(w.author_name)} · '
                 f"{e(w.channel.label)}</p><blockquote>{e(w.body)}</blockquote>"
                 for w in ep.words]
-    elif ep.outcome == "tácita":
+    elif ep.outcome == "sin respuesta":
         out.append("<p>El cliente no respondió la solicitud"
-                   f"{' ni el recordatorio' if ep.reminded_at else ''}; el ticket se cerró "
-                   "por conformidad tácita en la fecha indicada.</p>")
+                   f"{' ni el recordatorio' if ep.reminded_at else ''}; el caso se dio por "
+                   "cerrado en la fecha indicada, sin su respuesta (no es una "
+                   "conformidad del cliente).</p>")
     return "".join(out)
 
 

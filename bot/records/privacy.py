@@ -30,12 +30,17 @@ from bot.records.people import has_rut_field, personal_values, scrub_text
 from db.models import (
     Attachment,
     Customer,
+    CustomerChange,
+    CustomerContact,
+    InboxItem,
+    InboxRaw,
     Interaction,
     KeyValue,
     MessageRef,
     OutboxMessage,
     PersonalDataLog,
     Ticket,
+    TriageExample,
 )
 
 log = logging.getLogger(__name__)
@@ -159,6 +164,8 @@ async def anonymise_person(customer: Customer, actor: str, now: datetime, *,
     Files and the database's free pages are the caller's next step (``scrub``).
     """
     values = personal_values(customer)
+    values += [c.value for c in await CustomerContact.filter(customer_id=customer.id)
+               if c.value not in values]
     own_name = (customer.name or "").strip()
     async with in_transaction():
         customer = await Customer.filter(id=customer.id).select_for_update().get()
@@ -174,7 +181,9 @@ async def anonymise_person(customer: Customer, actor: str, now: datetime, *,
         for t in tickets:
             t.subject, t.description = "[anonimizado]", TEXT
             t.discard_reason = TEXT if t.discard_reason else t.discard_reason
-            await t.save(update_fields=["subject", "description", "discard_reason"])
+            t.suggestion_reasons = None  # the triage quoted the customer's own words
+            await t.save(update_fields=["subject", "description", "discard_reason",
+                                        "suggestion_reasons"])
         for i in interactions:
             await _interaction(i, values, own_name)
         for a in files:
@@ -183,6 +192,7 @@ async def anonymise_person(customer: Customer, actor: str, now: datetime, *,
             a.sha256, a.stored_path, a.note = "", None, REMOVED
             await a.save(update_fields=["filename", "sha256", "stored_path", "note"])
         await _outbox([i.id for i in interactions])
+        await _kept_copies(customer.id, ticket_ids, values)
         await MessageRef.filter(ticket_id__in=ticket_ids).delete()
         await _sweep_elsewhere(values)
         result = AnonymisationResult(customer.id, len(tickets), len(interactions), len(files),
@@ -197,11 +207,28 @@ async def anonymise_person(customer: Customer, actor: str, now: datetime, *,
     return result
 
 
+async def _kept_copies(customer_id: int, ticket_ids: list[int], values: list[str]) -> None:
+    """Where else the person's words and addresses were kept: their other addresses,
+    the audit of edits to their record, the raw messages in the inbox, and the
+    examples the triage learner keeps."""
+    await CustomerContact.filter(customer_id=customer_id).delete()
+    await CustomerChange.filter(customer_id=customer_id).update(old_value="", new_value="")
+    items = await InboxItem.filter(ticket_id_ref__in=ticket_ids)
+    for value in values:
+        items += await InboxItem.filter(summary__icontains=value)
+    for item in {i.id: i for i in items}.values():
+        item.payload, item.summary, item.last_error = {}, "[anonimizado]", ""
+        await item.save(update_fields=["payload", "summary", "last_error"])
+        await InboxRaw.filter(item_id=item.id).delete()
+    await TriageExample.filter(ticket_id__in=ticket_ids).update(subject="", text=TEXT)
+
+
 async def _customer(customer: Customer) -> None:
     customer.name = f"{ANONYMOUS_PREFIX}{customer.id}"
     customer.email = customer.phone = None
     customer.company = customer.notes = ""
-    update = ["name", "email", "phone", "company", "notes"]
+    customer.first_name = customer.form_of_address = ""
+    update = ["name", "email", "phone", "company", "notes", "first_name", "form_of_address"]
     if has_rut_field():
         customer.rut = None  # type: ignore[attr-defined]
         update.append("rut")

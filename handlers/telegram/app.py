@@ -54,6 +54,8 @@ COMMANDS = [
     BotCommand("cliente_editar", "Editar un dato de un cliente: /cliente_editar 12 rut 12.345.678-5"),
     BotCommand("fusionar", "Unir dos clientes que son la misma persona: /fusionar A B"),
     BotCommand("expediente", "Expediente de un ticket: /expediente 12"),
+    BotCommand("datos_cliente", "Datos personales de un cliente (exportar)"),
+    BotCommand("anonimizar", "Anonimizar los datos de un cliente"),
     BotCommand("cancelar", "Salir de la conversación en curso"),
     BotCommand("ayuda", "Qué puedo hacer aquí"),
 ]
