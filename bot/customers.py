@@ -10,6 +10,7 @@ from tortoise.expressions import Q
 
 from bot.clock import Clock
 from bot.errors import CustomerNotFound, InvalidInput
+from bot.nocodb import queue as nocodb_queue
 from bot.views import CustomerView
 from db.models import Customer
 
@@ -54,9 +55,11 @@ def customer_view(customer: Customer) -> CustomerView:
 class CustomerService:
     """Looks customers up and creates them; email and phone are unique when set."""
 
-    def __init__(self, clock: Clock, phone_region: str = DEFAULT_PHONE_REGION) -> None:
+    def __init__(self, clock: Clock, phone_region: str = DEFAULT_PHONE_REGION,
+                 sync_nocodb: bool = False) -> None:
         self._clock = clock
         self._region = phone_region
+        self._sync = sync_nocodb  # queue every change for NocoDB (issue 12)
 
     async def find_or_create(
         self, *, email: str | None = None, phone: str | None = None, name: str = ""
@@ -75,12 +78,14 @@ class CustomerService:
         if existing is not None:
             return await self._complete(existing, norm_email, norm_phone, name)
         try:
-            return await Customer.create(
+            created = await Customer.create(
                 name=name.strip()[:200],
                 email=norm_email,
                 phone=norm_phone,
                 created_at=self._clock.now(),
             )
+            await nocodb_queue.changed(self._sync, "cliente", created.id, created.created_at)
+            return created
         except IntegrityError:  # created concurrently by another delivery
             found = await self._lookup(norm_email, norm_phone)
             if found is None:
@@ -112,6 +117,7 @@ class CustomerService:
             changed.append("phone")
         if changed:
             await customer.save(update_fields=changed)
+            await nocodb_queue.changed(self._sync, "cliente", customer.id, self._clock.now())
         return customer
 
     async def get(self, customer_id: int) -> CustomerView:
@@ -157,4 +163,5 @@ class CustomerService:
             if value is not None:
                 setattr(customer, attr, value.strip())
         await customer.save()
+        await nocodb_queue.changed(self._sync, "cliente", customer.id, self._clock.now())
         return customer_view(customer)

@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.customers import CustomerService
 from bot.domain import Canal, Estado, InteractionKind
 from bot.events import EventBus, EventKind, TicketEvent
+from bot.nocodb import queue as nocodb_queue
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.settings import Settings
 from bot.templates import TemplateName
@@ -156,6 +157,8 @@ class IntakeService:
                     external_id=msg.external_id, automatic=True, meta=dict(msg.meta),
                     created_at=self._clock.now())
                 await _attach(row, msg.attachments)
+                await nocodb_queue.interaction_changed(self._settings.nocodb_enabled, row,
+                                                       row.created_at)
                 await self._remember_refs(msg, target.id)
         except IntegrityError:
             return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
@@ -176,6 +179,8 @@ class IntakeService:
                     external_id=msg.external_id, meta=dict(msg.meta),
                     created_at=self._clock.now())
                 await _attach(row, msg.attachments)
+                await nocodb_queue.interaction_changed(self._settings.nocodb_enabled, row,
+                                                       row.created_at)
                 await self._remember_refs(msg, number)
                 ticket.last_customer_message_at = self._clock.now()
                 if ticket.estado == Estado.WAITING_CUSTOMER:

@@ -53,7 +53,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         return await queries.get(ticket_id), await queries.interaction(interaction_id)
 
     outbox = OutboxWorker(clock, bus, load_views)
-    customers = CustomerService(clock)
+    customers = CustomerService(clock, sync_nocodb=settings.nocodb_enabled)
     tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake)
     kv = KeyValueStore(clock)
     return Services(

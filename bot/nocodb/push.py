@@ -1,0 +1,269 @@
+"""Push: every queued change reaches NocoDB, batched, in order, never lost.
+
+A pass reads the oldest queued rows, coalesces them per record, loads each record's
+current state, and upserts by our id (Atiende_Id / Ticket): a record we have not
+mapped yet is first looked up by its key, so a crash after NocoDB inserted a row but
+before we noted its id never makes a second row. Customers go before their tickets,
+tickets before their interactions (links need the parent's row). Queue rows are
+deleted only after NocoDB accepted them; 429, 5xx and network errors leave them for
+the next pass, with backoff, and the team is told once when the outage lasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from bot.clock import Clock
+from bot.nocodb.alerts import Alert
+from bot.nocodb.api import NocoApi, NocoRejected, NocoUnavailable
+from bot.nocodb.mapping import (
+    CLIENTES,
+    INTERACCIONES,
+    KINDS,
+    TICKETS,
+    Schema,
+    customer_fields,
+    interaction_fields,
+    ticket_fields,
+)
+from bot.nocodb.schema import resolve
+from bot.settings import Settings
+from db.models import Customer, Interaction, NocoRow, NocoSync, Ticket
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # rows per bulk request
+PASS_LIMIT = 2000  # queue rows read per pass
+LOOKUP_CHUNK = 100
+BACKOFF = (1, 2, 5, 10, 30, 60)
+
+
+def backoff(failures: int) -> float:
+    return float(BACKOFF[min(max(failures - 1, 0), len(BACKOFF) - 1)])
+
+
+class Pusher:
+    """Drains ``nocodb_sync`` into the base; ``run`` is the background loop."""
+
+    def __init__(self, api: NocoApi, settings: Settings, clock: Clock,
+                 alert: Alert | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._api = api
+        self._settings = settings
+        self._clock = clock
+        self._alert = alert
+        self._sleep = sleep
+        self._wake = asyncio.Event()
+        self.schema: Schema | None = None
+        self.failures = 0
+        self.unreachable_since: datetime | None = None
+        self.alerted = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def ensure_schema(self) -> Schema:
+        if self.schema is None:
+            self.schema = await resolve(self._api, self._settings)
+        return self.schema
+
+    # --- the loop ----------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 2.0) -> None:
+        while not stop.is_set():
+            delay = idle_seconds
+            try:
+                if await self.push_once():
+                    continue
+            except NocoUnavailable as exc:
+                delay = await self.unreachable(exc)
+            except Exception:
+                log.exception("nocodb push pass failed")
+            self._wake.clear()
+            waiters = {asyncio.ensure_future(self._wake.wait()),
+                       asyncio.ensure_future(stop.wait())}
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def drain(self, max_failures: int = 1000) -> int:
+        """Push until the queue is empty (backfill, tests); waits out outages."""
+        total = 0
+        while True:
+            try:
+                pushed = await self.push_once()
+            except NocoUnavailable as exc:
+                delay = await self.unreachable(exc)
+                if self.failures >= max_failures:
+                    raise
+                await self._sleep(delay)
+                continue
+            if not pushed:
+                return total
+            total += pushed
+
+    async def unreachable(self, exc: Exception) -> float:
+        """Count the failure; tell the team once the outage is longer than the setting."""
+        self.failures += 1
+        now = self._clock.now()
+        if self.unreachable_since is None:
+            self.unreachable_since = now
+        log.warning("nocodb unreachable (failure %s): %s", self.failures, exc)
+        limit = timedelta(seconds=self._settings.nocodb_unreachable_alert_seconds)
+        if not self.alerted and now - self.unreachable_since >= limit:
+            self.alerted = True
+            if self._alert is not None:
+                minutes = round(limit.total_seconds() / 60)
+                await self._alert("NocoDB no responde",
+                                  f"NocoDB no responde hace más de {minutes} min ({exc}). "
+                                  "Los cambios quedan en cola y se enviarán al volver; "
+                                  "no se pierde nada.")
+        return backoff(self.failures)
+
+    def _reachable(self) -> None:
+        if self.unreachable_since is not None:
+            log.info("nocodb reachable again after %s failures", self.failures)
+        self.failures = 0
+        self.unreachable_since = None
+        self.alerted = False
+
+    # --- one pass --------------------------------------------------------------------
+    async def push_once(self, limit: int = PASS_LIMIT, force: Iterable[tuple[str, int]] = ()
+                        ) -> int:
+        """Push the oldest queued changes; returns how many records were pushed."""
+        queued = await NocoSync.all().order_by("id").limit(limit).values("id", "kind", "ref_id")
+        if not queued:
+            return 0
+        schema = await self.ensure_schema()
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for row in queued:
+            wanted[row["kind"]].add(row["ref_id"])
+        interactions = await Interaction.filter(id__in=wanted["interaccion"])
+        wanted["ticket"] |= await _unmapped("ticket", {i.ticket_id for i in interactions})  # type: ignore[attr-defined]
+        tickets = await Ticket.filter(id__in=wanted["ticket"]).select_related("assignee")
+        wanted["cliente"] |= await _unmapped("cliente", {t.customer_id for t in tickets})  # type: ignore[attr-defined]
+        customers = await Customer.filter(id__in=wanted["cliente"])
+        forced = set(force)
+        pushed = await self._upsert(schema, "cliente", customers, forced)
+        pushed += await self._upsert(schema, "ticket", tickets, forced)
+        pushed += await self._upsert(schema, "interaccion", interactions, forced)
+        await NocoSync.filter(id__in=[r["id"] for r in queued]).delete()
+        self._reachable()
+        return pushed
+
+    async def _upsert(self, schema: Schema, kind: str, records: list[Any],
+                      forced: set[tuple[str, int]]) -> int:
+        if not records:
+            return 0
+        table = KINDS[kind]
+        table_id = schema.tables.get(table)
+        if table_id is None:
+            raise NocoRejected(f"no table {table} in the base (run: atiende nocodb setup)")
+        mapped = {r.ref_id: r for r in await NocoRow.filter(
+            kind=kind, ref_id__in=[rec.id for rec in records])}
+        missing = [rec.id for rec in records if rec.id not in mapped]
+        if missing:
+            mapped.update(await self._lookup(schema, kind, table_id, missing))
+        parents = await self._parents(kind, records)
+        inserts: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+        updates: list[tuple[NocoRow, dict[str, Any], dict[str, Any]]] = []
+        for rec in records:
+            values = _fields(kind, rec)
+            body = {schema.col(table, k): v for k, v in values.items()}
+            link = _link(schema, kind, rec, parents)
+            if link is not None:
+                body[link[0]] = link[1]
+                values["_parent"] = link[1]
+            row = mapped.get(rec.id)
+            if row is None:
+                inserts.append((rec.id, body, values))
+            elif row.pushed != values or (kind, rec.id) in forced:
+                updates.append((row, {"Id": row.row_id, **body}, values))
+        now = self._clock.now()
+        for start in range(0, len(inserts), BATCH):
+            chunk = inserts[start:start + BATCH]
+            result = await self._api.insert(table_id, [body for _, body, _ in chunk])
+            await NocoRow.bulk_create([
+                NocoRow(kind=kind, ref_id=ref, row_id=int(res["Id"]), pushed=values,
+                        pushed_at=now) for (ref, _, values), res in zip(chunk, result, strict=True)])
+        for start in range(0, len(updates), BATCH):
+            chunk2 = updates[start:start + BATCH]
+            await self._api.update(table_id, [body for _, body, _ in chunk2])
+            async with in_transaction():
+                for row, _, values in chunk2:
+                    await NocoRow.filter(id=row.id).update(pushed=values, pushed_at=now)
+        return len(inserts) + len(updates)
+
+    async def _lookup(self, schema: Schema, kind: str, table_id: str,
+                      refs: list[int]) -> dict[int, NocoRow]:
+        """Rows NocoDB already has for these ids (inserted before a crash or an outage)."""
+        table = KINDS[kind]
+        key = schema.key(table)
+        found: dict[int, NocoRow] = {}
+        for start in range(0, len(refs), LOOKUP_CHUNK):
+            chunk = refs[start:start + LOOKUP_CHUNK]
+            page = await self._api.records(table_id, where=f"({key},in,{','.join(map(str, chunk))})",
+                                           fields=f"Id,{key}", limit=len(chunk) * 2)
+            rows = []
+            for item in page.get("list", []):
+                ref = item.get(key)
+                if isinstance(ref, int | float) and int(ref) in chunk and int(ref) not in found:
+                    row = NocoRow(kind=kind, ref_id=int(ref), row_id=int(item["Id"]), pushed={},
+                                  pushed_at=self._clock.now())
+                    found[int(ref)] = row
+                    rows.append(row)
+            if rows:
+                await NocoRow.bulk_create(rows)
+                found.update({r.ref_id: r for r in await NocoRow.filter(
+                    kind=kind, ref_id__in=[r.ref_id for r in rows])})
+        return found
+
+    async def _parents(self, kind: str, records: list[Any]) -> dict[int, int]:
+        """Our parent id -> its NocoDB row id (customers of tickets, tickets of interactions)."""
+        if kind == "ticket":
+            parent_kind, ids = "cliente", {r.customer_id for r in records}
+        elif kind == "interaccion":
+            parent_kind, ids = "ticket", {r.ticket_id for r in records}
+        else:
+            return {}
+        rows = await NocoRow.filter(kind=parent_kind, ref_id__in=list(ids))
+        return {r.ref_id: r.row_id for r in rows}
+
+
+async def _unmapped(kind: str, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    known = set(await NocoRow.filter(kind=kind, ref_id__in=list(ids))
+                .values_list("ref_id", flat=True))
+    return ids - known
+
+
+def _fields(kind: str, record: Any) -> dict[str, Any]:
+    if kind == "cliente":
+        return customer_fields(record)
+    if kind == "ticket":
+        return ticket_fields(record)
+    return interaction_fields(record)
+
+
+def _link(schema: Schema, kind: str, record: Any,
+          parents: dict[int, int]) -> tuple[str, int | None] | None:
+    if kind == "ticket":
+        fk, parent = schema.fks.get(f"{TICKETS}.Cliente"), record.customer_id
+    elif kind == "interaccion":
+        fk, parent = schema.fks.get(f"{INTERACCIONES}.Ticket"), record.ticket_id
+    else:
+        return None
+    if fk is None:
+        return None
+    return fk, parents.get(parent)
+
+
+__all__ = ["CLIENTES", "Pusher", "backoff"]
+
