@@ -87,7 +87,7 @@ class Puller:
             table_id = schema.tables.get(table)
             if table_id is None:
                 continue
-            mark = await self._services.kv.get("nocodb", f"reconciled:{table}")
+            mark = (await self._services.kv.get("nocodb", f"reconciled:{table}") or {}).get("at")
             since = parse_when(mark)
             newest = mark
             offset = 0
@@ -106,7 +106,7 @@ class Puller:
                     break
                 offset += page_size
             if newest:
-                await self._services.kv.set("nocodb", f"reconciled:{table}", newest)
+                await self._services.kv.set("nocodb", f"reconciled:{table}", {"at": newest})
         if handled:
             self._pusher.wake()
         return handled
@@ -133,10 +133,10 @@ class Puller:
                 await self._refuse_estado(mapping, int(ref), estado, actor)
                 return 1
             if edits:
-                await self._ticket_edits(mapping, int(ref), edits, actor, user)
+                return await self._ticket_edits(mapping, int(ref), edits, actor, user)
         elif edits:
-            await self._customer_edits(mapping, int(ref), edits, actor, user)
-        return 1 if edits else 0
+            return await self._customer_edits(mapping, int(ref), edits, actor, user)
+        return 0
 
     async def _put_back(self, mapping: NocoRow, name: str, value: Any) -> None:
         """Make the pusher rewrite our value: what NocoDB holds now differs from it."""
@@ -169,7 +169,7 @@ class Puller:
             await self._alert(f"Ticket #{number}: cambio revertido en NocoDB", text)
 
     async def _ticket_edits(self, mapping: NocoRow, number: int, edits: dict[str, Any],
-                            actor: Actor, user: str) -> None:
+                            actor: Actor, user: str) -> int:
         changes: list[tuple[str, str, str]] = []
         meta = {"source": "nocodb", "nocodb_user": user}
         refused: list[str] = []
@@ -208,21 +208,24 @@ class Puller:
                 await self._tickets._save(ticket)
             if refused:
                 await changed(True, "ticket", number, self._services.clock.now())
+        if not changes and not refused:
+            return 0  # already applied (a repeated webhook, or a pass that saw it before)
         log.info("nocodb edits applied ticket=#%s by=%s %s", number, user, changes)
         await self._tickets._publish(EventKind.UPDATED, number, actor, changes=changes)
         if refused and self._alert is not None:
             await self._alert(f"Ticket #{number}: cambio revertido en NocoDB",
                               f"{actor.name}: " + "; ".join(refused))
+        return 1
 
     async def _customer_edits(self, mapping: NocoRow, customer_id: int, edits: dict[str, Any],
-                              actor: Actor, user: str) -> None:
+                              actor: Actor, user: str) -> int:
         now = self._services.clock.now()
         refused: list[str] = []
         touched: list[int] = []
         async with in_transaction():
             customer = await Customer.get_or_none(id=customer_id)
             if customer is None:
-                return
+                return 0
             changes: list[tuple[str, Any, Any]] = []
             for name, value in edits.items():
                 attr = CUSTOMER_ATTR[name]
@@ -251,12 +254,14 @@ class Puller:
                                                     [], {"source": "nocodb",
                                                          "nocodb_user": user})
                     touched.append(ticket.id)
-            await changed(True, "cliente", customer_id, now)
+            if changes or refused:
+                await changed(True, "cliente", customer_id, now)
         for number in touched:
             await self._tickets._publish(EventKind.UPDATED, number, actor)
         if refused and self._alert is not None:
             await self._alert(f"Cliente {customer_id}: cambio revertido en NocoDB",
                               f"{actor.name}: " + "; ".join(refused))
+        return 1 if changes or refused else 0
 
 
 def _customer_value(name: str, value: Any) -> Any:
