@@ -34,6 +34,7 @@ PULLED = {CLIENTES: ("Nombre", "Correo", "Telefono", "RUT"),
           TICKETS: ("Prioridad", "Tipo_Incidencia", "Responsable")}
 KIND = {CLIENTES: "cliente", TICKETS: "ticket"}
 MAX_ROWS = 500  # rows handled from one webhook
+UNKNOWN_USER = "un usuario"
 CUSTOMER_ATTR = {"Nombre": "name", "Correo": "email", "Telefono": "phone", "RUT": "rut"}
 
 
@@ -51,7 +52,7 @@ def _user(payload: dict[str, Any], row: dict[str, Any]) -> str:
                 value = value.get("email") or value.get("display_name")
             if isinstance(value, str) and value.strip():
                 return value.strip()[:100]
-    return "un usuario"
+    return UNKNOWN_USER
 
 
 class Puller:
@@ -125,11 +126,17 @@ class Puller:
             title = schema.col(table, name)
             if title in row and _norm(row[title]) != _norm(pushed.get(name)):
                 edits[name] = _norm(row[title])
+        title = schema.col(table, "Estado")
+        estado = _norm(row.get(title)) if title in row else None
+        refused_estado = table == TICKETS and title in row and estado != _norm(
+            pushed.get("Estado"))
+        if not edits and not refused_estado:
+            return 0
+        if user == UNKNOWN_USER:
+            user = await self._api.last_editor(schema.tables[table], mapping.row_id) or user
         actor = Actor.system(f"{user} (NocoDB)")
         if table == TICKETS:
-            title = schema.col(table, "Estado")
-            estado = _norm(row.get(title)) if title in row else None
-            if title in row and estado != _norm(pushed.get("Estado")):
+            if refused_estado:
                 await self._refuse_estado(mapping, int(ref), estado, actor)
                 return 1
             if edits:

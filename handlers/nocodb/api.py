@@ -76,3 +76,13 @@ class HttpNocoApi:
     async def update(self, table_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         result = await self._call("PATCH", f"/api/v2/tables/{table_id}/records", rows)
         return list(result if isinstance(result, list) else [result])
+
+    async def last_editor(self, table_id: str, row_id: int) -> str | None:
+        try:
+            found = await self._call("GET", "/api/v2/meta/audits", params={
+                "row_id": row_id, "fk_model_id": table_id, "limit": 1})
+        except (NocoRejected, NocoUnavailable):
+            return None  # the audit log is optional (plans, permissions): the edit is not
+        entries = (found or {}).get("list") or []
+        user = entries[0].get("display_name") or entries[0].get("user") if entries else None
+        return str(user)[:100] if user else None
