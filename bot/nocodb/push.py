@@ -39,9 +39,10 @@ from db.models import Customer, Interaction, NocoRow, NocoSync, Ticket
 
 log = logging.getLogger(__name__)
 
-BATCH = 200  # rows per bulk request
-PASS_LIMIT = 2000  # queue rows read per pass
-LOOKUP_CHUNK = 100
+BATCH = 500  # rows per bulk request
+PASS_LIMIT = 5000  # queue rows read per pass
+LOOKUP_PAGE = 1000
+SPAN_GAP = 1000  # ids further apart than this are looked up in separate ranges
 BACKOFF = (1, 2, 5, 10, 30, 60)
 
 
@@ -202,26 +203,34 @@ class Pusher:
 
     async def _lookup(self, schema: Schema, kind: str, table_id: str,
                       refs: list[int]) -> dict[int, NocoRow]:
-        """Rows NocoDB already has for these ids (inserted before a crash or an outage)."""
+        """Rows NocoDB already has for these ids (inserted before a crash or an outage).
+
+        One ranged query per span of ids (new records are mostly consecutive), so a
+        backfill asks once per pass instead of once per record."""
         table = KINDS[kind]
         key = schema.key(table)
+        wanted = set(refs)
         found: dict[int, NocoRow] = {}
-        for start in range(0, len(refs), LOOKUP_CHUNK):
-            chunk = refs[start:start + LOOKUP_CHUNK]
-            page = await self._api.records(table_id, where=f"({key},in,{','.join(map(str, chunk))})",
-                                           fields=f"Id,{key}", limit=len(chunk) * 2)
-            rows = []
-            for item in page.get("list", []):
-                ref = item.get(key)
-                if isinstance(ref, int | float) and int(ref) in chunk and int(ref) not in found:
-                    row = NocoRow(kind=kind, ref_id=int(ref), row_id=int(item["Id"]), pushed={},
-                                  pushed_at=self._clock.now())
-                    found[int(ref)] = row
-                    rows.append(row)
-            if rows:
-                await NocoRow.bulk_create(rows)
-                found.update({r.ref_id: r for r in await NocoRow.filter(
-                    kind=kind, ref_id__in=[r.ref_id for r in rows])})
+        for low, high in _spans(sorted(refs)):
+            where = f"({key},gte,{low})~and({key},lte,{high})"
+            offset = 0
+            while True:
+                page = await self._api.records(table_id, where=where, fields=f"Id,{key}",
+                                               limit=LOOKUP_PAGE, offset=offset)
+                for item in page.get("list", []):
+                    ref = item.get(key)
+                    if isinstance(ref, int | float) and int(ref) in wanted \
+                            and int(ref) not in found:
+                        found[int(ref)] = NocoRow(kind=kind, ref_id=int(ref),
+                                                  row_id=int(item["Id"]), pushed={},
+                                                  pushed_at=self._clock.now())
+                if page.get("pageInfo", {}).get("isLastPage", True) or not page.get("list"):
+                    break
+                offset += LOOKUP_PAGE
+        if found:
+            await NocoRow.bulk_create(list(found.values()))
+            found = {r.ref_id: r for r in await NocoRow.filter(
+                kind=kind, ref_id__in=list(found))}
         return found
 
     async def _parents(self, kind: str, records: list[Any]) -> dict[int, int]:
@@ -234,6 +243,17 @@ class Pusher:
             return {}
         rows = await NocoRow.filter(kind=parent_kind, ref_id__in=list(ids))
         return {r.ref_id: r.row_id for r in rows}
+
+
+def _spans(ids: list[int]) -> list[tuple[int, int]]:
+    """Sorted ids -> (low, high) ranges without big gaps."""
+    spans: list[tuple[int, int]] = []
+    for ref in ids:
+        if spans and ref - spans[-1][1] <= SPAN_GAP:
+            spans[-1] = (spans[-1][0], ref)
+        else:
+            spans.append((ref, ref))
+    return spans
 
 
 async def _unmapped(kind: str, ids: set[int]) -> set[int]:
