@@ -70,6 +70,29 @@ async def test_check_names_each_problem_in_one_line(
     assert problems == ["Tickets.Ticket: tipo SingleLineText, se espera Number"]
 
 
+async def test_a_value_nocodb_refuses_does_not_hold_back_the_others(
+        services: Services, api: HttpNocoApi, settings: Settings,
+        nocodb_server: NocoDBServer) -> None:
+    await setup(api, settings)
+    tables = nocodb_server.tables(settings.nocodb_base_id)
+    column = next(c for c in nocodb_server.call(
+        "GET", f"/api/v2/meta/tables/{tables['Tickets']}")["columns"] if c["title"] == "Estado")
+    nocodb_server.call("PATCH", f"/api/v2/meta/columns/{column['id']}", {  # company's choice
+        "title": "Estado", "column_name": "Estado", "uidt": "SingleSelect",
+        "colOptions": {"options": [o for o in column["colOptions"]["options"]
+                                   if o["title"] != "Nuevo"]}})
+    customer = await services.customers.find_or_create(email="b@c.cl", name="B")
+    for n in range(3):
+        await services.tickets.open(Actor.system(), customer_id=customer.id,
+                                    channel=Canal.EMAIL, description=f"caso {n}")
+    pusher = Pusher(api, settings, services.clock)
+    await pusher.drain()
+    assert await NocoSync.all().count() == 0
+    assert len(pusher.rejected) == 3 and "Nuevo" in pusher.rejected[0]
+    assert len(nocodb_server.rows(tables["Interacciones"])) == 3  # the history still went
+    assert len(nocodb_server.rows(tables["Clientes"])) == 1
+
+
 async def test_a_tickets_whole_life_appears_in_nocodb(
         services: Services, team: Team, api: HttpNocoApi, settings: Settings,
         nocodb_server: NocoDBServer) -> None:

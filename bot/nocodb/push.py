@@ -66,6 +66,7 @@ class Pusher:
         self.failures = 0
         self.unreachable_since: datetime | None = None
         self.alerted = False
+        self.rejected: list[str] = []  # records NocoDB refused (logged; see `nocodb check`)
 
     def wake(self) -> None:
         self._wake.set()
@@ -188,18 +189,35 @@ class Pusher:
                 updates.append((row, {"Id": row.row_id, **body}, values))
         now = self._clock.now()
         for start in range(0, len(inserts), BATCH):
-            chunk = inserts[start:start + BATCH]
-            result = await self._api.insert(table_id, [body for _, body, _ in chunk])
+            chunk = await self._accepted(kind, inserts[start:start + BATCH],
+                                         lambda rows: self._api.insert(table_id, rows))
             await NocoRow.bulk_create([
                 NocoRow(kind=kind, ref_id=ref, row_id=int(res["Id"]), pushed=values,
-                        pushed_at=now) for (ref, _, values), res in zip(chunk, result, strict=True)])
+                        pushed_at=now) for (ref, _, values), res in chunk])
         for start in range(0, len(updates), BATCH):
-            chunk2 = updates[start:start + BATCH]
-            await self._api.update(table_id, [body for _, body, _ in chunk2])
+            done = await self._accepted(kind, updates[start:start + BATCH],
+                                        lambda rows: self._api.update(table_id, rows))
             async with in_transaction():
-                for row, _, values in chunk2:
+                for (row, _, values), _res in done:
                     await NocoRow.filter(id=row.id).update(pushed=values, pushed_at=now)
         return len(inserts) + len(updates)
+
+    async def _accepted(self, kind: str, chunk: list[Any],
+                        send: Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+                        ) -> list[tuple[Any, dict[str, Any]]]:
+        """Send a chunk; when NocoDB refuses it (one bad value refuses the whole request),
+        send its rows one by one so one bad record never holds the others back."""
+        try:
+            return list(zip(chunk, await send([body for _, body, _ in chunk]), strict=True))
+        except NocoRejected as exc:
+            if len(chunk) == 1:
+                log.error("nocodb refused %s %s: %s", kind, _ref(chunk[0][0]), exc)
+                self.rejected.append(f"{kind} {_ref(chunk[0][0])}: {exc}")
+                return []
+        accepted: list[tuple[Any, dict[str, Any]]] = []
+        for item in chunk:
+            accepted += await self._accepted(kind, [item], send)
+        return accepted
 
     async def _lookup(self, schema: Schema, kind: str, table_id: str,
                       refs: list[int]) -> dict[int, NocoRow]:
@@ -243,6 +261,10 @@ class Pusher:
             return {}
         rows = await NocoRow.filter(kind=parent_kind, ref_id__in=list(ids))
         return {r.ref_id: r.row_id for r in rows}
+
+
+def _ref(item: Any) -> int:
+    return int(item.ref_id if isinstance(item, NocoRow) else item)
 
 
 def _spans(ids: list[int]) -> list[tuple[int, int]]:
