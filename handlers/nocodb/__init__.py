@@ -49,6 +49,9 @@ class NocoFrontEnd:
         return list(self.webhook.routes())
 
     async def start(self) -> None:
+        if not self.webhook.has_secret:
+            log.error("ATIENDE_NOCODB_WEBHOOK_SECRET is empty: NocoDB's webhooks will be "
+                      "refused (401); edits arrive only by the periodic reconciliation")
         self._stop.clear()
         self._tasks = [asyncio.create_task(self.pusher.run(self._stop), name="nocodb-push"),
                        asyncio.create_task(self._reconcile(), name="nocodb-reconcile")]

@@ -29,6 +29,10 @@ class NocoWebhook:
         self._puller = puller
         self._secret = secret
 
+    @property
+    def has_secret(self) -> bool:
+        return bool(self._secret)
+
     def routes(self) -> list[Route]:
         return [Route(PATH, self.receive, methods=["POST"])]
 
