@@ -40,6 +40,7 @@ from db.models import Customer, Interaction, NocoRow, NocoSync, Ticket
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per bulk request
+IN_FLIGHT = 2  # bulk requests at once
 PASS_LIMIT = 5000  # queue rows read per pass
 LOOKUP_PAGE = 1000
 SPAN_GAP = 1000  # ids further apart than this are looked up in separate ranges
@@ -188,18 +189,25 @@ class Pusher:
             elif row.pushed != values or (kind, rec.id) in forced:
                 updates.append((row, {"Id": row.row_id, **body}, values))
         now = self._clock.now()
-        for start in range(0, len(inserts), BATCH):
-            chunk = await self._accepted(kind, inserts[start:start + BATCH],
+        db = asyncio.Lock()  # our own writes one at a time; NocoDB's requests overlap them
+
+        async def insert(part: list[Any]) -> None:
+            chunk = await self._accepted(kind, part,
                                          lambda rows: self._api.insert(table_id, rows))
-            await NocoRow.bulk_create([
-                NocoRow(kind=kind, ref_id=ref, row_id=int(res["Id"]), pushed=values,
-                        pushed_at=now) for (ref, _, values), res in chunk])
-        for start in range(0, len(updates), BATCH):
-            done = await self._accepted(kind, updates[start:start + BATCH],
+            async with db:
+                await NocoRow.bulk_create([
+                    NocoRow(kind=kind, ref_id=ref, row_id=int(res["Id"]), pushed=values,
+                            pushed_at=now) for (ref, _, values), res in chunk])
+
+        async def update(part: list[Any]) -> None:
+            done = await self._accepted(kind, part,
                                         lambda rows: self._api.update(table_id, rows))
-            async with in_transaction():
+            async with db, in_transaction():
                 for (row, _, values), _res in done:
                     await NocoRow.filter(id=row.id).update(pushed=values, pushed_at=now)
+
+        await _overlapped(insert, inserts)
+        await _overlapped(update, updates)
         return len(inserts) + len(updates)
 
     async def _accepted(self, kind: str, chunk: list[Any],
@@ -261,6 +269,19 @@ class Pusher:
             return {}
         rows = await NocoRow.filter(kind=parent_kind, ref_id__in=list(ids))
         return {r.ref_id: r.row_id for r in rows}
+
+
+async def _overlapped(work: Callable[[list[Any]], Awaitable[None]], items: list[Any]) -> None:
+    """Send BATCH-sized chunks, IN_FLIGHT at a time: while NocoDB stores one, the next
+    is on its way. Every chunk finishes (and is noted) before the first error is raised,
+    so nothing NocoDB accepted is forgotten."""
+    chunks = [items[s:s + BATCH] for s in range(0, len(items), BATCH)]
+    for start in range(0, len(chunks), IN_FLIGHT):
+        results = await asyncio.gather(*(work(c) for c in chunks[start:start + IN_FLIGHT]),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
 
 def _ref(item: Any) -> int:
