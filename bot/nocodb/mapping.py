@@ -149,3 +149,35 @@ def _label(channel: object) -> str:
         return Canal(str(_value(channel))).label
     except ValueError:
         return str(_value(channel) or "")
+
+
+def record_fields(kind: str, record: Any) -> dict[str, Any]:
+    if kind == "cliente":
+        return customer_fields(record)
+    if kind == "ticket":
+        return ticket_fields(record)
+    return interaction_fields(record)
+
+
+def link_of(schema: Schema, kind: str, record: Any,
+          parents: dict[int, int]) -> tuple[str, int | None] | None:
+    if kind == "ticket":
+        fk, parent = schema.fks.get(f"{TICKETS}.Cliente"), record.customer_id
+    elif kind == "interaccion":
+        fk, parent = schema.fks.get(f"{INTERACCIONES}.Ticket"), record.ticket_id
+    else:
+        return None
+    if fk is None:
+        return None
+    return fk, parents.get(parent)
+
+
+def spans(ids: list[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted ids -> (low, high) ranges without big gaps."""
+    spans: list[tuple[int, int]] = []
+    for ref in ids:
+        if spans and ref - spans[-1][1] <= gap:
+            spans[-1] = (spans[-1][0], ref)
+        else:
+            spans.append((ref, ref))
+    return spans

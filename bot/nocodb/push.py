@@ -23,16 +23,7 @@ from tortoise.transactions import in_transaction
 from bot.clock import Clock
 from bot.nocodb.alerts import Alert
 from bot.nocodb.api import NocoApi, NocoRejected, NocoUnavailable
-from bot.nocodb.mapping import (
-    CLIENTES,
-    INTERACCIONES,
-    KINDS,
-    TICKETS,
-    Schema,
-    customer_fields,
-    interaction_fields,
-    ticket_fields,
-)
+from bot.nocodb.mapping import KINDS, Schema, link_of, record_fields, spans
 from bot.nocodb.schema import resolve
 from bot.settings import Settings
 from db.models import Customer, Interaction, NocoRow, NocoSync, Ticket
@@ -177,9 +168,9 @@ class Pusher:
         inserts: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
         updates: list[tuple[NocoRow, dict[str, Any], dict[str, Any]]] = []
         for rec in records:
-            values = _fields(kind, rec)
+            values = record_fields(kind, rec)
             body = {schema.col(table, k): v for k, v in values.items()}
-            link = _link(schema, kind, rec, parents)
+            link = link_of(schema, kind, rec, parents)
             if link is not None:
                 body[link[0]] = link[1]
                 values["_parent"] = link[1]
@@ -237,7 +228,7 @@ class Pusher:
         key = schema.key(table)
         wanted = set(refs)
         found: dict[int, NocoRow] = {}
-        for low, high in _spans(sorted(refs)):
+        for low, high in spans(sorted(refs), SPAN_GAP):
             where = f"({key},gte,{low})~and({key},lte,{high})"
             offset = 0
             while True:
@@ -288,17 +279,6 @@ def _ref(item: Any) -> int:
     return int(item.ref_id if isinstance(item, NocoRow) else item)
 
 
-def _spans(ids: list[int]) -> list[tuple[int, int]]:
-    """Sorted ids -> (low, high) ranges without big gaps."""
-    spans: list[tuple[int, int]] = []
-    for ref in ids:
-        if spans and ref - spans[-1][1] <= SPAN_GAP:
-            spans[-1] = (spans[-1][0], ref)
-        else:
-            spans.append((ref, ref))
-    return spans
-
-
 async def _unmapped(kind: str, ids: set[int]) -> set[int]:
     if not ids:
         return set()
@@ -307,26 +287,4 @@ async def _unmapped(kind: str, ids: set[int]) -> set[int]:
     return ids - known
 
 
-def _fields(kind: str, record: Any) -> dict[str, Any]:
-    if kind == "cliente":
-        return customer_fields(record)
-    if kind == "ticket":
-        return ticket_fields(record)
-    return interaction_fields(record)
-
-
-def _link(schema: Schema, kind: str, record: Any,
-          parents: dict[int, int]) -> tuple[str, int | None] | None:
-    if kind == "ticket":
-        fk, parent = schema.fks.get(f"{TICKETS}.Cliente"), record.customer_id
-    elif kind == "interaccion":
-        fk, parent = schema.fks.get(f"{INTERACCIONES}.Ticket"), record.ticket_id
-    else:
-        return None
-    if fk is None:
-        return None
-    return fk, parents.get(parent)
-
-
-__all__ = ["CLIENTES", "Pusher", "backoff"]
-
+__all__ = ["Pusher", "backoff"]
