@@ -156,3 +156,14 @@ async def test_webhook_refuses_a_wrong_secret_and_a_huge_body(sync: Sync) -> Non
         good = await client.post("/webhooks/nocodb", json={"data": {}},
                                  headers={"X-Atiende-Secret": SECRET})
     assert (bad.status_code, big.status_code, good.status_code) == (401, 413, 200)
+
+
+async def test_a_row_we_have_not_written_yet_is_not_an_edit(
+        services: Services, sync: Sync, nocodb_server: NocoDBServer) -> None:
+    number, row_id = await _ticket(services, sync)
+    await NocoRow.filter(kind="ticket", ref_id=number).update(pushed={})  # e.g. just imported
+    row = {"Id": row_id, "Ticket": number, "Estado": "Resuelto", "Prioridad": "Alta"}
+    payload = {"data": {"table_id": sync.tables["Tickets"], "rows": [row]}}
+    assert await sync.front.puller.receive(payload) == 0
+    assert not await Interaction.filter(ticket_id=number, kind=InteractionKind.NOTE).exists()
+    assert (await Ticket.get(id=number)).prioridad is None

@@ -120,16 +120,18 @@ class Puller:
         mapping = await NocoRow.get_or_none(kind=KIND[table], ref_id=int(ref))
         if mapping is None:
             return 0  # not ours (or not pushed yet)
+        # Only columns we have written count: before our first write (just imported or
+        # found by id) the row still holds the company's values, which our push replaces.
         pushed = mapping.pushed
         edits = {}
         for name in PULLED[table]:
             title = schema.col(table, name)
-            if title in row and _norm(row[title]) != _norm(pushed.get(name)):
+            if title in row and name in pushed and _norm(row[title]) != _norm(pushed[name]):
                 edits[name] = _norm(row[title])
         title = schema.col(table, "Estado")
         estado = _norm(row.get(title)) if title in row else None
-        refused_estado = table == TICKETS and title in row and estado != _norm(
-            pushed.get("Estado"))
+        refused_estado = table == TICKETS and title in row and "Estado" in pushed and \
+            estado != _norm(pushed["Estado"])
         if not edits and not refused_estado:
             return 0
         if user == UNKNOWN_USER:
