@@ -167,3 +167,20 @@ async def test_a_row_we_have_not_written_yet_is_not_an_edit(
     assert await sync.front.puller.receive(payload) == 0
     assert not await Interaction.filter(ticket_id=number, kind=InteractionKind.NOTE).exists()
     assert (await Ticket.get(id=number)).prioridad is None
+
+
+async def test_running_sync_shows_a_new_ticket_within_seconds(
+        services: Services, sync: Sync, nocodb_server: NocoDBServer) -> None:
+    await sync.front.start()  # as `atiende run` does: the pusher wakes on every change
+    try:
+        customer = await services.customers.find_or_create(email="rapido@c.cl", name="Rápido")
+        view = await services.tickets.open(Actor.system("Correo"), customer_id=customer.id,
+                                           channel=Canal.EMAIL, description="Urgente")
+
+        async def visible() -> bool:
+            rows = await asyncio.to_thread(nocodb_server.rows, sync.tables["Tickets"])
+            return [r["Ticket"] for r in rows] == [view.number]
+
+        await until(visible, limit=10)
+    finally:
+        await sync.front.stop()
