@@ -135,3 +135,26 @@ async def test_a_tickets_whole_life_appears_in_nocodb(
     texts = {r["Texto"] for r in theirs}
     assert "Estado: Pendiente de conformidad → Resuelto" in texts
     assert "El panel me rechaza la clave." in texts
+
+
+async def test_the_companys_own_column_names_through_the_mapping(
+        services: Services, team: Team, settings: Settings, nocodb_server: NocoDBServer
+        ) -> None:
+    settings = settings.model_copy(update={"nocodb_columns": {
+        "Tickets.Prioridad": "Urgencia", "Clientes.Correo": "Email"}})
+    client = HttpNocoApi(settings.nocodb_url, settings.nocodb_token)
+    try:
+        await setup(client, settings)
+        assert await check(client, settings) == []
+        customer = await services.customers.find_or_create(email="m@n.cl", name="M")
+        view = await services.tickets.open(Actor.system(), customer_id=customer.id,
+                                           channel=Canal.EMAIL, description="x")
+        await services.tickets.classify(team.admin, view.number, prioridad=Prioridad.BAJA)
+        await Pusher(client, settings, services.clock).drain()
+    finally:
+        await client.aclose()
+    tables = nocodb_server.tables(settings.nocodb_base_id)
+    [row] = nocodb_server.rows(tables["Tickets"])
+    assert row["Urgencia"] == "Baja" and "Prioridad" not in row
+    [cliente] = nocodb_server.rows(tables["Clientes"])
+    assert cliente["Email"] == "m@n.cl" and "Correo" not in cliente
