@@ -10,11 +10,14 @@ import pytest
 from bot.app import configured_front_ends
 from bot.clock import ManualClock
 from bot.domain import Canal
+from bot.nocodb import push
 from bot.nocodb.api import NocoUnavailable
+from bot.nocodb.mapping import Schema, customer_fields
+from bot.nocodb.push import Pusher
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.views import Actor
-from db.models import NocoSync
+from db.models import Customer, NocoRow, NocoSync
 from tests.conftest import Team
 from tests.nocodb_support import RecordingNotifier
 from tests.servers._support import free_port
@@ -63,3 +66,23 @@ async def test_outage_is_told_once_and_changes_wait_in_the_queue(
     assert len(notifier.digests) == 2  # once: to the channel and to the administrator
     assert {d.audience.value for d in notifier.digests} == {"channel", "admin"}
     assert "más de 5 min" in notifier.digests[0].summary
+
+
+async def test_drain_goes_on_past_a_pass_where_nothing_changed(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Refusing:  # any request would be a bug: every record is already up to date
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"unexpected NocoDB call {name}")
+
+    customer = await services.customers.find_or_create(email="a@b.cl", name="A")
+    pusher = Pusher(Refusing(), services.settings, services.clock)  # type: ignore[arg-type]
+    pusher.schema = Schema(tables={"Clientes": "m1"})
+    values = customer_fields(await Customer.get(id=customer.id))
+    await NocoRow.create(kind="cliente", ref_id=customer.id, row_id=1, pushed=values,
+                         pushed_at=services.clock.now())
+    await NocoSync.filter().delete()
+    await NocoSync.bulk_create([NocoSync(kind="cliente", ref_id=customer.id,
+                                         created_at=services.clock.now()) for _ in range(5)])
+    monkeypatch.setattr(push, "PASS_LIMIT", 2)
+    assert await pusher.drain() == 0
+    assert await NocoSync.all().count() == 0

@@ -31,9 +31,14 @@ async def cmd_nocodb(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.nocodb_url:
         print("ATIENDE_NOCODB_URL no está configurado.")
         return 2
+    from bot.nocodb.api import NocoRejected, NocoUnavailable
+
     api = HttpNocoApi(settings.nocodb_url, settings.nocodb_token)
     try:
         return await run(args.nocodb_command, api, settings, print)
+    except (NocoRejected, NocoUnavailable) as exc:
+        print(f"NocoDB: {exc}")
+        return 1
     finally:
         await api.aclose()
 

@@ -59,6 +59,7 @@ class Pusher:
         self.unreachable_since: datetime | None = None
         self.alerted = False
         self.rejected: list[str] = []  # records NocoDB refused (logged; see `nocodb check`)
+        self.last_batch = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -73,7 +74,8 @@ class Pusher:
         while not stop.is_set():
             delay = idle_seconds
             try:
-                if await self.push_once():
+                await self.push_once()
+                if self.last_batch:
                     continue
             except NocoUnavailable as exc:
                 delay = await self.unreachable(exc)
@@ -98,9 +100,9 @@ class Pusher:
                     raise
                 await self._sleep(delay)
                 continue
-            if not pushed:
-                return total
             total += pushed
+            if not self.last_batch:
+                return total
 
     async def unreachable(self, exc: Exception) -> float:
         """Count the failure; tell the team once the outage is longer than the setting."""
@@ -128,10 +130,11 @@ class Pusher:
         self.alerted = False
 
     # --- one pass --------------------------------------------------------------------
-    async def push_once(self, limit: int = PASS_LIMIT, force: Iterable[tuple[str, int]] = ()
-                        ) -> int:
+    async def push_once(self, limit: int | None = None,
+                        force: Iterable[tuple[str, int]] = ()) -> int:
         """Push the oldest queued changes; returns how many records were pushed."""
-        queued = await NocoSync.all().order_by("id").limit(limit).values("id", "kind", "ref_id")
+        queued = await NocoSync.all().order_by("id").limit(limit or PASS_LIMIT).values("id", "kind", "ref_id")
+        self.last_batch = len(queued)  # queue rows taken (all may turn out unchanged)
         if not queued:
             return 0
         schema = await self.ensure_schema()
