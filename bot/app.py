@@ -59,6 +59,7 @@ def configured_front_ends(services: Services) -> list[FrontEnd]:
         (services.settings.smtp_enabled or services.settings.imap_enabled,
          "handlers.email", "build_front_end"),
         (services.settings.whatsapp_enabled, "handlers.whatsapp", "build_front_end"),
+        (services.settings.nocodb_enabled, "handlers.nocodb", "build_front_end"),
     ]
     for enabled, module_name, factory in registry:
         if not enabled:

@@ -20,10 +20,11 @@ from bot.customers import customer_view, normalise_email, normalise_phone
 from bot.domain import Estado, InteractionKind
 from bot.errors import CustomerNotFound, InvalidInput, NotAllowed
 from bot.events import EventKind, TicketEvent
+from bot.nocodb import queue as nocodb_queue
 from bot.presenters import TICKET_RELATED, ticket_view
 from bot.rut import format_rut, normalise_rut
 from bot.views import Actor, CustomerChangeView, CustomerView
-from db.models import Customer, CustomerChange, Interaction, Ticket
+from db.models import Customer, CustomerChange, CustomerContact, Interaction, Ticket
 
 if TYPE_CHECKING:
     from bot.customers import CustomerService
@@ -110,6 +111,8 @@ async def edit(service: CustomerService, actor: Actor, customer_id: int,
                 from None
         for field, old, new in changed:
             await _audit(service, customer.id, actor, FIELDS[field][0], old, new)
+        await nocodb_queue.changed(service.sync_nocodb, "cliente", customer.id,
+                                   service.clock.now())
     after = customer_view(customer)
     on_card = [(f"Cliente · {FIELDS[f][0]}", old, new) for f, old, new in changed if f in ON_CARD]
     if on_card:
@@ -153,9 +156,21 @@ async def merge(service: CustomerService, keep_id: int, drop_id: int,
                   + f" · {len(moved)} ticket(s): "
                   + (", ".join(f"#{t.id}" for t in moved) or "ninguno"))
         await CustomerChange.filter(customer_id=drop.id).update(customer_id=keep.id)
+        await CustomerContact.filter(customer_id=drop.id).update(customer_id=keep.id)
+        leftover = [(kind, value) for kind, value in (("email", drop.email),
+                                                      ("phone", drop.phone))
+                    if value and getattr(keep, kind) != value]
         await drop.delete()  # first: its email/phone/RUT are unique and may move to keep
         if filled:
             await keep.save(update_fields=[f for f, _ in filled])
+        for kind, value in leftover:  # the other address still speaks for the same person
+            if getattr(keep, kind) != value:
+                await CustomerContact.get_or_create(
+                    value=value, defaults={"customer_id": keep.id, "kind": kind,
+                                           "created_at": now})
+        await nocodb_queue.changed(service.sync_nocodb, "cliente", keep.id, now)
+        if service.sync_nocodb:
+            await nocodb_queue.many("ticket", [t.id for t in moved], now)
         await _audit(service, keep.id, actor, MERGE, record, f"cliente {keep.id}")
         for field, value in filled:
             await _audit(service, keep.id, actor, FIELDS[field][0], "", _shown(field, value))

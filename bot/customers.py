@@ -16,6 +16,7 @@ from bot.domain import InteractionKind
 from bot.errors import CustomerNotFound, InvalidInput, NotAllowed
 from bot.events import EventBus
 from bot.greeting import split_name
+from bot.nocodb import queue as nocodb_queue
 from bot.rut import normalise_rut
 from bot.views import Actor, CustomerChangeView, CustomerView
 from db.models import Customer, CustomerContact, Interaction, Ticket
@@ -100,10 +101,11 @@ class CustomerService:
     """Looks customers up and creates them; email and phone are unique when set."""
 
     def __init__(self, clock: Clock, phone_region: str = DEFAULT_PHONE_REGION,
-                 bus: EventBus | None = None) -> None:
+                 bus: EventBus | None = None, sync_nocodb: bool = False) -> None:
         self._clock = clock
         self._region = phone_region
         self._bus = bus  # to redraw the cards of tickets whose customer changed
+        self._sync = sync_nocodb  # queue every change for NocoDB (issue 12)
 
     async def find_or_create(
         self, *, email: str | None = None, phone: str | None = None, name: str = ""
@@ -122,12 +124,14 @@ class CustomerService:
         if existing is not None:
             return await self._complete(existing, norm_email, norm_phone, name)
         try:
-            return await Customer.create(
+            created = await Customer.create(
                 name=name.strip()[:200],
                 email=norm_email,
                 phone=norm_phone,
                 created_at=self._clock.now(),
             )
+            await nocodb_queue.changed(self._sync, "cliente", created.id, created.created_at)
+            return created
         except IntegrityError:  # created concurrently by another delivery
             found = await self._lookup(norm_email, norm_phone)
             if found is None:
@@ -201,6 +205,7 @@ class CustomerService:
             changed.append("phone")
         if changed:
             await customer.save(update_fields=changed)
+            await nocodb_queue.changed(self._sync, "cliente", customer.id, self._clock.now())
         return customer
 
     async def get(self, customer_id: int) -> CustomerView:
@@ -287,6 +292,10 @@ class CustomerService:
     @property
     def bus(self) -> EventBus | None:
         return self._bus
+
+    @property
+    def sync_nocodb(self) -> bool:
+        return self._sync
 
     @property
     def region(self) -> str:

@@ -61,7 +61,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         return await queries.get(ticket_id), await queries.interaction(interaction_id)
 
     outbox = OutboxWorker(clock, bus, load_views)
-    customers = CustomerService(clock, bus=bus)
+    customers = CustomerService(clock, bus=bus, sync_nocodb=settings.nocodb_enabled)
     triage = TriageService(settings, clock)
     tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake,
                             triage=triage)

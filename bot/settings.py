@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     backup_dir: Path | None = None  # None: "backups" beside the data directory
     anonymise_after_years: int = Field(0, ge=0)  # anonymise customers idle N years; 0: off
 
+    # --- NocoDB (issue 12: the company's Clientes and Tickets tables) ---------------
+    nocodb_url: str = ""  # sync is on when set, e.g. https://nocodb.example.com
+    nocodb_token: str = ""  # an API token, sent as xc-token
+    nocodb_base_id: str = ""
+    # table title -> table id, as JSON, when the ids are not found by title
+    nocodb_tables: dict[str, str] = Field(default_factory=dict)
+    # "Tabla.Columna" of the process -> the company's column title, as JSON
+    nocodb_columns: dict[str, str] = Field(default_factory=dict)
+    nocodb_webhook_secret: str = ""  # checked on /webhooks/nocodb (header X-Atiende-Secret)
+    nocodb_webhook_url: str = ""  # Atiende's public address of /webhooks/nocodb, for setup
+    nocodb_unreachable_alert_seconds: float = Field(600.0, gt=0)
+    nocodb_reconcile_seconds: float = Field(300.0, gt=0)
+
     # --- validators ----------------------------------------------------------------
     @field_validator("timezone")
     @classmethod
@@ -158,7 +171,7 @@ class Settings(BaseSettings):
             return [float(part) for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("whatsapp_templates", mode="before")
+    @field_validator("whatsapp_templates", "nocodb_tables", "nocodb_columns", mode="before")
     @classmethod
     def _parse_json_map(cls, value: object) -> object:
         if isinstance(value, str):
@@ -222,6 +235,10 @@ class Settings(BaseSettings):
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def nocodb_enabled(self) -> bool:
+        return bool(self.nocodb_url)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -34,6 +34,7 @@ from bot.events import EventBus, EventKind, TicketEvent
 from bot.fitting import render_fitting
 from bot.lifecycle import Action, check_allowed, check_legal, refuse
 from bot.message_context import build_context
+from bot.nocodb import queue as nocodb_queue
 from bot.outbox import queue
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.settings import Settings
@@ -95,11 +96,13 @@ class TicketService:
 
     async def _record(self, ticket: Ticket, actor: Actor, kind: InteractionKind, body: str = "",
                       **fields: Any) -> Interaction:
-        return await Interaction.create(
+        row = await Interaction.create(
             ticket=ticket, kind=kind, channel=fields.pop("channel", ticket.channel),
             author_member_id=actor.member.id if actor.member else None,
             author_name=fields.pop("author_name", actor.name), body=body,
             created_at=self._clock.now(), **fields)
+        await nocodb_queue.interaction_changed(self._settings.nocodb_enabled, row, row.created_at)
+        return row
 
     async def _change(self, ticket: Ticket, actor: Actor, label: str, old: object,
                       new: object, changes: list[tuple[str, str, str]],

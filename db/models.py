@@ -398,3 +398,36 @@ class PersonalDataLog(Model):
 
     class Meta:
         table = "registro_datos_personales"
+
+
+# --- NocoDB sync (issue 12) ------------------------------------------------------------
+class NocoSync(Model):
+    """A customer, ticket or interaction that changed and must reach NocoDB.
+
+    Appended in the same transaction as the change (never updated, so it never
+    conflicts); the pusher coalesces rows of one record and deletes what it sent.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=12)  # "cliente" | "ticket" | "interaccion"
+    ref_id = fields.IntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "nocodb_sync"
+
+
+class NocoRow(Model):
+    """Our record <-> its NocoDB row, and what we last wrote there (so our own writes
+    are recognised when NocoDB's webhook echoes them back)."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=12)
+    ref_id = fields.IntField()
+    row_id = fields.IntField()
+    pushed = fields.JSONField(default=dict)
+    pushed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "nocodb_rows"
+        unique_together = (("kind", "ref_id"),)

@@ -37,6 +37,8 @@ from db.models import (
     Interaction,
     KeyValue,
     MessageRef,
+    NocoRow,
+    NocoSync,
     OutboxMessage,
     PersonalDataLog,
     Ticket,
@@ -193,6 +195,7 @@ async def anonymise_person(customer: Customer, actor: str, now: datetime, *,
             await a.save(update_fields=["filename", "sha256", "stored_path", "note"])
         await _outbox([i.id for i in interactions])
         await _kept_copies(customer.id, ticket_ids, values)
+        await _nocodb_copies(customer.id, ticket_ids, [i.id for i in interactions], now)
         await MessageRef.filter(ticket_id__in=ticket_ids).delete()
         await _sweep_elsewhere(values)
         result = AnonymisationResult(customer.id, len(tickets), len(interactions), len(files),
@@ -221,6 +224,21 @@ async def _kept_copies(customer_id: int, ticket_ids: list[int], values: list[str
         await item.save(update_fields=["payload", "summary", "last_error"])
         await InboxRaw.filter(item_id=item.id).delete()
     await TriageExample.filter(ticket_id__in=ticket_ids).update(subject="", text=TEXT)
+
+
+async def _nocodb_copies(customer_id: int, ticket_ids: list[int],
+                         interaction_ids: list[int], now: datetime) -> None:
+    """Rows already in the company's NocoDB: forget what we wrote there and push the
+    placeholders over it (the queue does it, like any change)."""
+    for kind, ids in (("cliente", [customer_id]), ("ticket", ticket_ids),
+                      ("interaccion", interaction_ids)):
+        rows = await NocoRow.filter(kind=kind, ref_id__in=ids)
+        for row in rows:
+            row.pushed = {}
+            await row.save(update_fields=["pushed"])
+        if rows:
+            await NocoSync.bulk_create([NocoSync(kind=kind, ref_id=r.ref_id, created_at=now)
+                                        for r in rows])
 
 
 async def _customer(customer: Customer) -> None:

@@ -15,7 +15,7 @@ _CANAL = 'EMAIL: email\nWHATSAPP: whatsapp\nTELEGRAM: telegram\nSLACK: slack\nPH
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0003_closing_loop")]
+    dependencies = [("models", "0004_nocodb")]
 
     operations = [
         ops.AddField(

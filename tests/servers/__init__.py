@@ -2,7 +2,8 @@
 
 Fakes (HTTP, in the test's event loop): ``FakeTelegram`` (Bot API), ``FakeSlack``
 (Web API), ``FakeGraph`` (WhatsApp Cloud API). Real servers: ``SmtpServer`` (aiosmtpd),
-``DovecotServer``/``ImapAccount`` (IMAP), ``PostgresServer`` (PostgreSQL 15). Fixtures
+``DovecotServer``/``ImapAccount`` (IMAP), ``PostgresServer`` (PostgreSQL 15),
+``NocoDBServer`` (NocoDB, with ``FaultProxy`` to put failures in front of it). Fixtures
 for all of them live in ``tests.servers.fixtures``.
 """
 
@@ -10,7 +11,9 @@ from ._httpfake import ANY, LATE, TIMEOUT, Call, UploadedFile
 from .fake_graph import FakeGraph, sign_whatsapp
 from .fake_slack import FakeSlack
 from .fake_telegram import FakeTelegram
+from .fault_proxy import FaultProxy
 from .imap import DovecotServer, ImapAccount
+from .nocodb import NocoDBServer
 from .postgres import PostgresServer
 from .slack_signing import signed_headers
 from .smtp import CapturedMail, SmtpServer
@@ -23,10 +26,12 @@ __all__ = [
     "Call",
     "CapturedMail",
     "DovecotServer",
+    "FaultProxy",
     "FakeGraph",
     "FakeSlack",
     "FakeTelegram",
     "ImapAccount",
+    "NocoDBServer",
     "PostgresServer",
     "SmtpServer",
     "UploadedFile",

@@ -17,6 +17,7 @@ from .fake_graph import FakeGraph
 from .fake_slack import FakeSlack
 from .fake_telegram import FakeTelegram
 from .imap import DovecotServer, ImapAccount
+from .nocodb import NocoDBServer
 from .postgres import PostgresServer
 from .smtp import SmtpServer
 
@@ -26,6 +27,7 @@ __all__ = [
     "fake_slack",
     "fake_telegram",
     "imap_server",
+    "nocodb_server",
     "postgres_server",
     "postgres_url",
     "smtp_server",
@@ -89,3 +91,10 @@ async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
         yield url
     finally:
         await postgres_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def nocodb_server() -> Iterator[NocoDBServer]:
+    """The session's real NocoDB (signed-up user, API token); ``.new_base()`` per test."""
+    with NocoDBServer() as server:
+        yield server
