@@ -46,6 +46,9 @@ def ticket_view(ticket: Ticket) -> TicketView:
         discard_reason=ticket.discard_reason,
         last_customer_message_at=ticket.last_customer_message_at,
         previous_ticket=ticket.previous_ticket_id,  # type: ignore[attr-defined]
+        csat_requested_at=ticket.csat_requested_at,
+        csat_rating=ticket.csat_rating,
+        csat_comment=ticket.csat_comment,
     )
 
 

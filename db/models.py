@@ -98,6 +98,12 @@ class Ticket(Model):
         "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
     )
 
+    # --- satisfaction (CSAT) after closing: asked once, answered 1-5 with a comment ---
+    csat_requested_at = fields.DatetimeField(null=True)
+    csat_rating = fields.SmallIntField(null=True)
+    csat_comment = fields.TextField(null=True)
+    csat_answered_at = fields.DatetimeField(null=True)
+
     class Meta:
         table = "tickets"
 

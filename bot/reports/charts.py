@@ -1,0 +1,220 @@
+"""The report's charts as PNG, drawn for a phone screen.
+
+matplotlib is imported inside ``render_charts`` only, so the idle bot never loads it
+(about 30 MB and half a second). Figures are built with the object API (``Figure`` +
+the Agg canvas), never ``pyplot``: no global state, safe in a worker thread.
+
+Phone rules: 900 px wide, large type, Spanish labels, a value printed on every bar (no
+one reads gridlines on a phone) and the Okabe-Ito palette, which colour-blind readers
+tell apart.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from .figures import ReportFigures
+from .text import share, week_label
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442",
+             "#000000")
+_SIZE = (6.0, 4.6)  # inches; at 150 dpi: 900 x 690 px
+_DPI = 150
+_FONT = 13
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # file stem, also the name of its CSV table
+    title: str
+    png: bytes
+
+
+def render_charts(f: ReportFigures, first_hours: float, resolution_hours: float) -> list[Chart]:
+    """Every chart of the report (six PNGs, each well under 300 KB)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({
+        "font.size": _FONT, "axes.titlesize": _FONT + 3, "axes.titleweight": "bold",
+        "axes.labelsize": _FONT, "xtick.labelsize": _FONT - 1, "ytick.labelsize": _FONT - 1,
+        "legend.fontsize": _FONT - 1, "axes.spines.top": False, "axes.spines.right": False,
+    })
+    period = f.period.label
+    charts = [
+        ("cumplimiento", "Cumplimiento de plazos", _compliance(f, first_hours, resolution_hours)),
+        ("volumen", "Tickets nuevos", _volumes(f)),
+        ("antiguedad", "Abiertos por antigüedad", _backlog(f)),
+        ("personas", "Por persona", _people(f)),
+        ("cierres", "Cierres", _closures(f)),
+        ("satisfaccion", "Satisfacción", _satisfaction(f)),
+    ]
+    return [Chart(name, title, _png(draw, title, period)) for name, title, draw in charts]
+
+
+def _png(draw: Any, title: str, subtitle: str) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.suptitle(f"{title}\n", fontsize=_FONT + 4, fontweight="bold")
+    fig.text(0.5, 0.905, subtitle, ha="center", fontsize=_FONT - 1, color="#444444")
+    draw(fig)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=_DPI)
+    return out.getvalue()
+
+
+def _empty(ax: Any, text: str = "Sin datos en el período") -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=_FONT + 2, color="#444444",
+            transform=ax.transAxes)
+
+
+def _hbars(ax: Any, items: list[tuple[str, int]], color: str, title: str = "") -> None:
+    """Horizontal bars with the count printed at the end of each bar."""
+    if title:
+        ax.set_title(title, loc="left", fontsize=_FONT, fontweight="bold")
+    if not items or not any(n for _, n in items):
+        _empty(ax, "Sin tickets")
+        return
+    labels = [label for label, _ in items][::-1]
+    values = [n for _, n in items][::-1]
+    bars = ax.barh(labels, values, color=color)
+    ax.bar_label(bars, padding=3, fontsize=_FONT - 1)
+    ax.set_xlim(0, max(values) * 1.25)
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
+
+
+def _compliance(f: ReportFigures, first_hours: float, resolution_hours: float) -> Any:
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        weeks = [w for w in f.weeks if w.answered or w.resolved]
+        if not weeks:
+            _empty(ax)
+            return
+        x = list(range(len(f.weeks)))
+        first = [w.answered_share * 100 if w.answered_share is not None else float("nan")
+                 for w in f.weeks]
+        solved = [w.resolved_share * 100 if w.resolved_share is not None else float("nan")
+                  for w in f.weeks]
+        ax.plot(x, first, marker="o", lw=2.5, ms=7, color=OKABE_ITO[0],
+                label=f"Respondidos en {first_hours:g} h")
+        ax.plot(x, solved, marker="s", lw=2.5, ms=7, color=OKABE_ITO[1], ls="--",
+                label=f"Resueltos en {resolution_hours:g} h hábiles")
+        ax.set_ylim(-3, 108)
+        ax.set_yticks([0, 25, 50, 75, 100], ["0 %", "25 %", "50 %", "75 %", "100 %"])
+        step = max(1, len(x) // 6)
+        ax.set_xticks(x[::step], [week_label(w) for w in f.weeks][::step])
+        ax.set_xlabel("Semana (lunes)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="lower left", frameon=False)
+        if len(x) <= 6:  # few weeks: print each share, a phone cannot read gridlines
+            for xs, ys, color in ((x, first, OKABE_ITO[0]), (x, solved, OKABE_ITO[1])):
+                for xi, yi in zip(xs, ys, strict=True):
+                    if yi == yi:  # not NaN
+                        ax.annotate(share(yi / 100), (xi, yi), textcoords="offset points",
+                                    xytext=(0, 8), ha="center", fontsize=_FONT - 2,
+                                    color=color)
+    return draw
+
+
+def _volumes(f: ReportFigures) -> Any:
+    def draw(fig: Any) -> None:
+        if not f.created:
+            _empty(fig.add_subplot())
+            return
+        axes = fig.subplots(3, 1, height_ratios=[len(f.by_tipo), len(f.by_prioridad),
+                                                 len(f.by_channel)])
+        for ax, items, color, title in zip(
+                axes, (f.by_tipo, f.by_prioridad, f.by_channel), OKABE_ITO[:3],
+                ("Tipo_Incidencia", "Prioridad", "Canal"), strict=True):
+            _hbars(ax, list(items), color, title)
+    return draw
+
+
+def _backlog(f: ReportFigures) -> Any:
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        if not any(n for _, n in f.backlog):
+            _empty(ax, "Sin tickets abiertos")
+            return
+        labels = [label for label, _ in f.backlog]
+        values = [n for _, n in f.backlog]
+        colors = [OKABE_ITO[2], OKABE_ITO[4], OKABE_ITO[1], OKABE_ITO[3], OKABE_ITO[7]]
+        bars = ax.bar(labels, values, color=colors)
+        ax.bar_label(bars, padding=3, fontsize=_FONT)
+        ax.set_ylim(0, max(values) * 1.2)
+        ax.yaxis.set_visible(False)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="x", labelrotation=20)
+        ax.set_xlabel("Antigüedad (días desde que llegó)")
+    return draw
+
+
+def _people(f: ReportFigures) -> Any:
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        people = list(f.people)[:8]
+        if not people:
+            _empty(ax)
+            return
+        names = [p.name for p in people][::-1]
+        y = list(range(len(names)))
+        tickets = [p.tickets for p in people][::-1]
+        late = [p.overdue_now for p in people][::-1]
+        a = ax.barh([i + 0.2 for i in y], tickets, height=0.4, color=OKABE_ITO[0],
+                    label="Tickets del período")
+        b = ax.barh([i - 0.2 for i in y], late, height=0.4, color=OKABE_ITO[3],
+                    label="Vencidos ahora")
+        ax.bar_label(a, padding=3, fontsize=_FONT - 1)
+        ax.bar_label(b, padding=3, fontsize=_FONT - 1)
+        ax.set_yticks(y, names)
+        ax.set_xlim(0, max(tickets + late + [1]) * 1.25)
+        ax.xaxis.set_visible(False)
+        ax.spines["bottom"].set_visible(False)
+        ax.legend(loc="lower right", frameon=False)
+    return draw
+
+
+def _closures(f: ReportFigures) -> Any:
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        items = [("Con conformidad\ndel cliente", f.closed_confirmed),
+                 ("Sin respuesta\ndel cliente", f.closed_no_answer)]
+        if not f.closed_confirmed and not f.closed_no_answer:
+            _empty(ax, "Sin cierres en el período")
+            return
+        bars = ax.bar([label for label, _ in items], [n for _, n in items],
+                      color=[OKABE_ITO[2], OKABE_ITO[5]], width=0.55)
+        total = f.closed_confirmed + f.closed_no_answer
+        ax.bar_label(bars, labels=[f"{n} ({round(100 * n / total)} %)" for _, n in items],
+                     padding=3, fontsize=_FONT)
+        ax.set_ylim(0, max(n for _, n in items) * 1.25)
+        ax.yaxis.set_visible(False)
+        ax.spines["left"].set_visible(False)
+    return draw
+
+
+def _satisfaction(f: ReportFigures) -> Any:
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        s = f.satisfaction
+        if not s.answered:
+            _empty(ax, f"Sin respuestas ({s.asked} encuestas)")
+            return
+        colors = [OKABE_ITO[3], OKABE_ITO[1], OKABE_ITO[6], OKABE_ITO[4], OKABE_ITO[0]]
+        bars = ax.bar(["1", "2", "3", "4", "5"], list(s.counts), color=colors,
+                      edgecolor="#333333", linewidth=0.6)
+        ax.bar_label(bars, padding=3, fontsize=_FONT)
+        ax.set_ylim(0, max(s.counts) * 1.25)
+        ax.yaxis.set_visible(False)
+        ax.spines["left"].set_visible(False)
+        avg = f"{s.average:.1f}".replace(".", ",")
+        ax.set_xlabel(f"Calificación (1 = muy mal, 5 = muy bien) · promedio {avg} · "
+                      f"{s.answered} de {s.asked}", fontsize=_FONT - 2)
+    return draw

@@ -1,0 +1,76 @@
+"""Fetch the ticket rows a report needs: one query, only the columns it reads.
+
+A year of 50,000 tickets is read as plain tuples (no model objects), which keeps
+``/reporte`` well under the few seconds a person waits in a chat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.expressions import Q
+
+from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
+from bot.queries import OPEN_ESTADOS
+from db.models import Ticket
+
+from .figures import TicketRow
+from .period import Period
+
+_COLUMNS = (
+    "id", "created_at", "channel", "tipo", "prioridad", "estado", "assignee__name",
+    "first_response_due", "first_response_at", "resolution_due", "resolution_hours_used",
+    "resolution_clock_since", "resolved_at", "conformity_kind", "csat_requested_at",
+    "csat_rating", "csat_answered_at",
+)
+
+
+def _between(name: str, start: datetime, end: datetime) -> Q:
+    return Q(**{f"{name}__gte": start, f"{name}__lt": end})
+
+
+async def load_rows(period: Period) -> list[TicketRow]:
+    """Tickets created, resolved or rated in the period, plus every open ticket."""
+    start, end = period.start, period.end
+    query = Ticket.filter(
+        _between("created_at", start, end) | _between("resolved_at", start, end)
+        | _between("csat_answered_at", start, end) | _between("csat_requested_at", start, end)
+        | Q(estado__in=OPEN_ESTADOS))
+    rows = await query.values_list(*_COLUMNS)
+    return [
+        TicketRow(
+            id=r[0], created_at=r[1], channel=Canal(r[2]),
+            tipo=TipoIncidencia(r[3]) if r[3] else None,
+            prioridad=Prioridad(r[4]) if r[4] else None, estado=Estado(r[5]), assignee=r[6],
+            first_response_due=r[7], first_response_at=r[8], resolution_due=r[9],
+            resolution_hours_used=r[10] or 0.0, resolution_running=r[11] is not None,
+            resolved_at=r[12], conformity_kind=ConformityKind(r[13]) if r[13] else None,
+            csat_requested_at=r[14], csat_rating=r[15], csat_answered_at=r[16],
+        )
+        for r in rows
+    ]
+
+
+async def compliance_between(start: datetime, end: datetime, budget: float,
+                             ) -> tuple[int, int, int, int]:
+    """``(answered_ok, answered_due, resolved_ok, resolved)`` for one stretch of time.
+
+    First replies whose deadline fell in the stretch (on time or not), and tickets
+    Resuelto in it (within the business-hour budget or not): the morning summary's line
+    on yesterday.
+    """
+    due = Ticket.filter(first_response_due__gte=start, first_response_due__lt=end).exclude(
+        estado=Estado.DISCARDED)
+    answered_due = await due.count()
+    late = await due.filter(Q(first_response_at__isnull=True)
+                            | Q(first_response_at__gt=_column("first_response_due"))).count()
+    resolved = Ticket.filter(estado=Estado.RESOLVED, resolved_at__gte=start, resolved_at__lt=end)
+    total = await resolved.count()
+    ok = await resolved.filter(resolution_hours_used__lte=budget + 1e-6).count()
+    return answered_due - late, answered_due, ok, total
+
+
+def _column(name: str):  # type: ignore[no-untyped-def]
+    from tortoise.expressions import F
+
+    return F(name)
