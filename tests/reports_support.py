@@ -7,10 +7,14 @@ its pauses and the tacit closure are the product's own.
 
 from __future__ import annotations
 
-from bot.domain import Canal, ConformityKind, Prioridad, TipoIncidencia
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
 from bot.intake import IncomingMessage
 from bot.services import Services
-from db.models import Ticket
+from db.models import Customer, Ticket
 from tests.conftest import Team, santiago
 
 # When the report is asked: Thursday 17 December 2026, 12:00 local.
@@ -77,3 +81,47 @@ async def known_set(services: Services, team: Team) -> dict[str, int]:
                                      csat_rating=2, csat_answered_at=santiago(2026, 12, 16, 10, 0))
     clock.set(NOW)  # type: ignore[attr-defined]
     return {"A": a, "B": b, "C": c, "D": d, "E": e}
+
+
+async def generate_tickets(count: int, first: datetime, last: datetime, *, seed: int = 7,
+                           member_ids: Sequence[int] = (), customers: int = 500) -> None:
+    """``count`` plausible tickets created between ``first`` and ``last`` (bulk insert).
+
+    Not built through the services (50,000 would take minutes): the columns a report
+    reads are filled the way the SLA clock would leave them.
+    """
+    rng = random.Random(seed)
+    now = first
+    people = [Customer(name=f"Cliente {i}", email=f"c{i}@example.cl", created_at=now)
+              for i in range(customers)]
+    await Customer.bulk_create(people, batch_size=1000)
+    customer_ids = list(await Customer.all().values_list("id", flat=True))
+    span = (last - first).total_seconds()
+    rows = []
+    for _ in range(count):
+        created = first + timedelta(seconds=rng.random() * span)
+        answered = created + timedelta(hours=rng.expovariate(1 / 10)) if rng.random() < 0.95 \
+            else None
+        used = rng.uniform(2, 70)
+        estado = rng.choices([Estado.RESOLVED, Estado.IN_PROGRESS, Estado.WAITING_CUSTOMER,
+                              Estado.PENDING_CONFORMITY, Estado.DISCARDED, Estado.NEW],
+                             [80, 5, 4, 4, 4, 3])[0]
+        resolved = created + timedelta(hours=used * 1.6) if estado is Estado.RESOLVED else None
+        rated = resolved is not None and rng.random() < 0.4
+        rows.append(Ticket(
+            customer_id=rng.choice(customer_ids),
+            channel=rng.choice([Canal.EMAIL, Canal.WHATSAPP, Canal.WHATSAPP, Canal.PHONE]),
+            subject="Consulta", description="Texto", estado=estado,
+            tipo=rng.choice([*TipoIncidencia, None]), prioridad=rng.choice([*Prioridad, None]),
+            assignee_id=rng.choice(member_ids) if member_ids else None,
+            created_at=created, updated_at=created,
+            first_response_due=created + timedelta(hours=24), first_response_at=answered,
+            resolution_due=created + timedelta(hours=72), resolution_hours_used=used,
+            resolution_clock_since=created if estado in (Estado.NEW, Estado.IN_PROGRESS)
+            else None,
+            resolved_at=resolved,
+            conformity_kind=rng.choice(list(ConformityKind)) if resolved else None,
+            csat_requested_at=resolved, csat_rating=rng.randint(1, 5) if rated else None,
+            csat_answered_at=resolved + timedelta(hours=2) if rated and resolved else None,
+        ))
+    await Ticket.bulk_create(rows, batch_size=2000)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .figures import ReportFigures
-from .text import share, week_label
+from .text import hours, share, week_label
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442",
              "#000000")
@@ -51,7 +51,9 @@ def render_charts(f: ReportFigures, first_hours: float, resolution_hours: float)
         ("cierres", "Cierres", _closures(f)),
         ("satisfaccion", "Satisfacción", _satisfaction(f)),
     ]
-    return [Chart(name, title, _png(draw, title, period)) for name, title, draw in charts]
+    today = f"hoy, {f.now.astimezone(f.period.zone):%d/%m/%Y}"  # the backlog is "now"
+    return [Chart(name, title, _png(draw, title, today if name == "antiguedad" else period))
+            for name, title, draw in charts]
 
 
 def _png(draw: Any, title: str, subtitle: str) -> bytes:
@@ -91,35 +93,35 @@ def _hbars(ax: Any, items: list[tuple[str, int]], color: str, title: str = "") -
 
 
 def _compliance(f: ReportFigures, first_hours: float, resolution_hours: float) -> Any:
+    labels = (f"Respondidos en {first_hours:g} h", f"Resueltos en {resolution_hours:g} h hábiles")
+
     def draw(fig: Any) -> None:
         ax = fig.add_subplot()
-        weeks = [w for w in f.weeks if w.answered or w.resolved]
-        if not weeks:
+        if not any(w.answered or w.resolved for w in f.weeks):
             _empty(ax)
             return
         x = list(range(len(f.weeks)))
-        first = [w.answered_share * 100 if w.answered_share is not None else float("nan")
-                 for w in f.weeks]
-        solved = [w.resolved_share * 100 if w.resolved_share is not None else float("nan")
-                  for w in f.weeks]
-        ax.plot(x, first, marker="o", lw=2.5, ms=7, color=OKABE_ITO[0],
-                label=f"Respondidos en {first_hours:g} h")
-        ax.plot(x, solved, marker="s", lw=2.5, ms=7, color=OKABE_ITO[1], ls="--",
-                label=f"Resueltos en {resolution_hours:g} h hábiles")
-        ax.set_ylim(-3, 108)
+        series = [[w.answered_share for w in f.weeks], [w.resolved_share for w in f.weeks]]
+        if len(x) <= 8:  # few weeks: bars with each share printed on them
+            for i, (values, label) in enumerate(zip(series, labels, strict=True)):
+                xs = [xi + (i - 0.5) * 0.38 for xi in x]
+                bars = ax.bar(xs, [v * 100 if v is not None else 0 for v in values],
+                              width=0.38, color=OKABE_ITO[i], label=label,
+                              hatch="//" if i else None, edgecolor="white")
+                ax.bar_label(bars, labels=[share(v) for v in values], padding=2,
+                             fontsize=_FONT - 2)
+        else:  # a long period: lines, the trend matters more than each week
+            for i, (values, label) in enumerate(zip(series, labels, strict=True)):
+                ax.plot(x, [v * 100 if v is not None else float("nan") for v in values],
+                        marker="os"[i], lw=2.2, ms=4, color=OKABE_ITO[i], ls="-" if i == 0
+                        else "--", label=label)
+        ax.set_ylim(0, 112)
         ax.set_yticks([0, 25, 50, 75, 100], ["0 %", "25 %", "50 %", "75 %", "100 %"])
         step = max(1, len(x) // 6)
         ax.set_xticks(x[::step], [week_label(w) for w in f.weeks][::step])
         ax.set_xlabel("Semana (lunes)")
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="lower left", frameon=False)
-        if len(x) <= 6:  # few weeks: print each share, a phone cannot read gridlines
-            for xs, ys, color in ((x, first, OKABE_ITO[0]), (x, solved, OKABE_ITO[1])):
-                for xi, yi in zip(xs, ys, strict=True):
-                    if yi == yi:  # not NaN
-                        ax.annotate(share(yi / 100), (xi, yi), textcoords="offset points",
-                                    xytext=(0, 8), ha="center", fontsize=_FONT - 2,
-                                    color=color)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1, frameon=False)
     return draw
 
 
@@ -163,7 +165,9 @@ def _people(f: ReportFigures) -> Any:
         if not people:
             _empty(ax)
             return
-        names = [p.name for p in people][::-1]
+        names = [f"{p.name}\n1ª resp. {hours(p.median_first_reply_hours)}\n"
+                 f"resol. {hours(p.median_resolution_business_hours)} háb."
+                 for p in people][::-1]
         y = list(range(len(names)))
         tickets = [p.tickets for p in people][::-1]
         late = [p.overdue_now for p in people][::-1]
@@ -173,11 +177,12 @@ def _people(f: ReportFigures) -> Any:
                     label="Vencidos ahora")
         ax.bar_label(a, padding=3, fontsize=_FONT - 1)
         ax.bar_label(b, padding=3, fontsize=_FONT - 1)
-        ax.set_yticks(y, names)
+        ax.set_yticks(y, names, fontsize=_FONT - 3)
         ax.set_xlim(0, max(tickets + late + [1]) * 1.25)
         ax.xaxis.set_visible(False)
         ax.spines["bottom"].set_visible(False)
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False)
+        ax.set_title("Medianas: 1ª respuesta y resolución", loc="left", fontsize=_FONT - 2)
     return draw
 
 

@@ -185,7 +185,7 @@ def compute(rows: list[TicketRow], period: Period, now: datetime,
         if solved is not None:
             cell[2] += solved
             cell[3] += 1
-    open_rows = [r for r in rows if r.estado.is_open and r.created_at < now]
+    open_rows = [r for r in rows if r.estado.is_open and r.created_at <= now]
     backlog = Counter(_age_bucket((now - r.created_at) / timedelta(days=1)) for r in open_rows)
     closed = [r for r in rows if r.estado is Estado.RESOLVED and _in(r.resolved_at, period)]
     rated = [r.csat_rating for r in rows
