@@ -105,3 +105,14 @@ def to_csv(table: list[list[object]]) -> bytes:
     for row in table:
         writer.writerow([neutralise(str(v)) if isinstance(v, str) else v for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def caption(title: str, table: list[list[object]], limit: int = 1000) -> str:
+    """A chart's figures as a short text table (a photo caption, a Slack message)."""
+    lines = [title] + [" · ".join(_cell(v) for v in row) for row in table]
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cell(value: object) -> str:
+    return f"{value:g}".replace(".", ",") if isinstance(value, float) else str(value)

@@ -1,4 +1,5 @@
-"""``/ticket``: nuevo | lista [mios|vencidos] | 12 | buscar texto — answered ephemerally."""
+"""``/ticket``: nuevo | lista [mios|vencidos] | 12 | buscar texto — answered ephemerally;
+reporte [período] — posted in the channel (``report.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from bot.errors import DomainError
 from bot.queries import TicketFilter
 from bot.views import Actor, TicketView
-from handlers.slack import home, identity, modals
+from handlers.slack import home, identity, modals, report
 from handlers.slack.actions import Ack
 from handlers.slack.blocks import fallback_text, ticket_blocks
 from handlers.slack.context import SlackContext
@@ -15,7 +16,8 @@ from handlers.slack.mrkdwn import escape, literal
 
 HELP = ("Uso de `/ticket`:\n• `/ticket nuevo`: crear un ticket\n"
         "• `/ticket lista [mios|vencidos]`: tickets abiertos\n"
-        "• `/ticket 12`: ver el ticket 12\n• `/ticket buscar texto`: buscar")
+        "• `/ticket 12`: ver el ticket 12\n• `/ticket buscar texto`: buscar\n"
+        "• `/ticket reporte [semana|mes|AAAA-MM]`: plazos, volúmenes y satisfacción")
 
 
 class Commands:
@@ -35,6 +37,9 @@ class Commands:
             if head == "nuevo":
                 await self.ctx.client.views_open(trigger_id=command["trigger_id"],
                                                  view=modals.new_ticket_view(channel))
+                return
+            if head == "reporte":
+                await report.post_report(self.ctx, channel, words[1:])
                 return
             blocks = await self._answer(actor, head, words[1:])
         except DomainError as exc:

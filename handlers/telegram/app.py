@@ -43,6 +43,7 @@ COMMANDS = [
     BotCommand("ticket", "Tarjeta e historial de un ticket: /ticket 12"),
     BotCommand("buscar", "Buscar tickets por texto"),
     BotCommand("cliente", "Tickets de un cliente: /cliente correo o teléfono"),
+    BotCommand("reporte", "Plazos, volúmenes y satisfacción: /reporte semana|mes|AAAA-MM"),
     BotCommand("cancelar", "Salir de la conversación en curso"),
     BotCommand("ayuda", "Qué puedo hacer aquí"),
 ]

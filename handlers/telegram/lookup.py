@@ -22,6 +22,7 @@ HELP = """Atiende — lo que puede hacer aquí:
 /ticket 12 — la tarjeta y el historial del ticket 12
 /buscar texto — buscar en asuntos, mensajes y clientes
 /cliente correo|teléfono — los tickets de un cliente
+/reporte [semana|mes|AAAA-MM|desde hasta] — plazos cumplidos, volúmenes y satisfacción
 /cancelar — salir de cualquier conversación
 /ayuda — esta ayuda
 

@@ -33,6 +33,7 @@ from handlers.telegram.common import PLATFORM, Desk, DeskContext, tell
 from handlers.telegram.create import NewTicket
 from handlers.telegram.lookup import HELP, Lookup
 from handlers.telegram.reply import WAIT_DETAIL, WAIT_TEXT, Responder
+from handlers.telegram.report import ReportCommand
 from handlers.telegram.triage import WAIT_REASON, Triage
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     app.add_handler(CommandHandler("ticket", lookup.ticket))
     app.add_handler(CommandHandler("buscar", lookup.search))
     app.add_handler(CommandHandler("cliente", lookup.customer))
+    app.add_handler(CommandHandler("reporte", ReportCommand(desk).report))
     app.add_handler(CommandHandler("cancelar", lookup.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(router.dispatch))
     app.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & (filters.TEXT | filters.CAPTION)
