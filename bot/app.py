@@ -18,6 +18,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.domain import Canal, Rol
 from bot.errors import DomainError
+from bot.reports.weekly import WeeklyReport
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.views import MemberView
@@ -91,7 +92,8 @@ async def _background(services: Services, stop: asyncio.Event,
 
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
             asyncio.create_task(sweep_conformity(), name="conformity"),
-            asyncio.create_task(reminders.run(stop), name="reminders")]  # type: ignore[attr-defined]
+            asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
+            asyncio.create_task(WeeklyReport(services).run(stop), name="weekly_report")]
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

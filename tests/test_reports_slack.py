@@ -38,3 +38,17 @@ async def test_ticket_reporte_refusals(rig: SlackRig, team: Team) -> None:
     assert told[0]["text"] == NOT_ON_TEAM
     assert "Mes inválido" in told[1]["text"]
     assert rig.fake.uploads == {}
+
+
+async def test_weekly_report_reaches_the_support_channel(rig: SlackRig, team: Team) -> None:
+    from bot.reports.weekly import WeeklyReport
+    from tests.conftest import santiago
+
+    rig.services.clock.set(santiago(2026, 12, 14, 9, 0))  # type: ignore[attr-defined]
+    digests = await WeeklyReport(rig.services).send_if_due()
+    assert [d.audience.value for d in digests] == ["channel", "admin"]
+    files = [f for f in rig.fake.uploads.values() if f.channel_id == CHANNEL]
+    assert len(files) == 6
+    assert "semana del 07/12/2026 al 13/12/2026" in (files[0].initial_comment or "")
+    assert await WeeklyReport(rig.services).send_if_due() == []
+    assert len(rig.fake.uploads) == 6

@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 
 from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
 from bot.queries import OPEN_ESTADOS
+from bot.settings import Settings
 from db.models import Ticket
 
 from .figures import TicketRow
@@ -74,3 +75,17 @@ def _column(name: str):  # type: ignore[no-untyped-def]
     from tortoise.expressions import F
 
     return F(name)
+
+
+async def compliance_line(settings: Settings, start: datetime, end: datetime) -> str:
+    """``Ayer: 5 de 6 respondidos en 24 h, 3 de 4 resueltos en 48 h hábiles.``"""
+    budget_first, budget = settings.first_response_hours, settings.resolution_business_hours
+    a_ok, a_n, r_ok, r_n = await compliance_between(start, end, budget)
+    if not a_n and not r_n:
+        return "Ayer: sin plazos que cumplir."
+    parts = []
+    if a_n:
+        parts.append(f"{a_ok} de {a_n} respondidos en {budget_first:g} h")
+    if r_n:
+        parts.append(f"{r_ok} de {r_n} resueltos en {budget:g} h hábiles")
+    return "Ayer: " + ", ".join(parts) + "."

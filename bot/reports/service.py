@@ -12,7 +12,7 @@ from bot.settings import Settings
 
 from .charts import Chart, render_charts
 from .figures import ReportFigures, compute
-from .load import compliance_between, load_rows
+from .load import compliance_line, load_rows
 from .period import Period, parse_period
 from .text import summary, tables, to_csv
 
@@ -71,14 +71,4 @@ class ReportService:
 
     async def compliance_line(self, start: datetime, end: datetime) -> str:
         """One line on a stretch of time (yesterday, for the morning summary)."""
-        s = self._settings
-        a_ok, a_n, r_ok, r_n = await compliance_between(start, end, s.resolution_business_hours)
-        if not a_n and not r_n:
-            return "Ayer: sin plazos que cumplir."
-        parts = []
-        if a_n:
-            parts.append(f"{a_ok} de {a_n} respondidos en {s.first_response_hours:g} h")
-        if r_n:
-            parts.append(f"{r_ok} de {r_n} resueltos en {s.resolution_business_hours:g} h "
-                         "hábiles")
-        return "Ayer: " + ", ".join(parts) + "."
+        return await compliance_line(self._settings, start, end)
