@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.csat import build_csat
 from bot.domain import Canal, Rol
 from bot.errors import DomainError
 from bot.reports.weekly import WeeklyReport
@@ -123,6 +124,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         from bot.reminders import build_reminders
 
         reminders = build_reminders(services)  # subscribes before any event is published
+        build_csat(services)  # asks for a rating once a ticket is Resuelto
         fronts = configured_front_ends(services)
         for front in fronts:
             await front.start()

@@ -115,6 +115,11 @@ def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str =
         ("Primera respuesta", first_response_line(t, now, settings.zone)),
         ("Resolución", resolution_line(t, now, settings)),
     )
+    if t.csat_rating is not None:
+        fields += (("Satisfacción", f"{t.csat_rating} de 5"
+                    + (f" · «{t.csat_comment}»" if t.csat_comment else "")),)
+    elif t.csat_requested_at is not None:
+        fields += (("Satisfacción", "encuesta enviada, sin respuesta"),)
     window = whatsapp_window_line(t, now, settings.zone)
     if window:
         fields += (("Ventana WhatsApp", window),)

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from bot.attachments import NewAttachment
 from bot.clock import Clock
+from bot.csat import take_answer as take_csat_answer
 from bot.customers import CustomerService
 from bot.domain import Canal, Estado, InteractionKind
 from bot.events import EventBus, EventKind, TicketEvent
@@ -80,6 +81,8 @@ class IntakeService:
         if duplicate is not None:
             return duplicate
         target = await self._target(msg)
+        if (rated := await take_csat_answer(self, msg, target)) is not None:
+            return rated  # a 1-5 satisfaction answer: recorded, never reopens (bot/csat.py)
         if msg.automatic:
             return await self._record_automatic(msg, target)
         customer = None

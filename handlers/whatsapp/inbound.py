@@ -78,7 +78,7 @@ class WhatsAppInbound:
             channel=Canal.WHATSAPP, body=parsed.body, external_id=parsed.wamid, phone=phone,
             name=name, join_open=True, automatic=parsed.quiet,
             ticket_number=await self._own_ticket(answer, phone), attachments=attachments,
-            meta=parsed.meta)
+            meta={**parsed.meta, **({"button_id": parsed.button_id} if parsed.button_id else {})})
         result = await self._services.intake.receive(incoming)
         log.info("whatsapp message type=%s wamid=%s ticket=%s%s", parsed.wa_type, parsed.wamid,
                  f"#{result.ticket.number}" if result.ticket else "-",
