@@ -157,7 +157,7 @@ def _monday(when: datetime, period: Period) -> date:
 
 
 def _in(when: datetime | None, period: Period) -> bool:
-    return when is not None and period.start <= when < period.end
+    return when is not None and period.start <= when < period.end  # cached bounds
 
 
 def _counted(values: list[str | None], order: list[str], missing: str) -> tuple[tuple[str, int], ...]:

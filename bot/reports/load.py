@@ -6,9 +6,11 @@ A year of 50,000 tickets is read as plain tuples (no model objects), which keeps
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import ValuesListQuery
 
 from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
 from bot.queries import OPEN_ESTADOS
@@ -36,20 +38,43 @@ async def load_rows(period: Period) -> list[TicketRow]:
     query = Ticket.filter(
         _between("created_at", start, end) | _between("resolved_at", start, end)
         | _between("csat_answered_at", start, end) | _between("csat_requested_at", start, end)
-        | Q(estado__in=OPEN_ESTADOS))
-    rows = await query.values_list(*_COLUMNS)
+        | Q(estado__in=OPEN_ESTADOS)).values_list(*_COLUMNS)
+    rows = [tuple(row[key] for key in keys) for keys, row in await _raw(query)]
+    when = _when
     return [
         TicketRow(
-            id=r[0], created_at=r[1], channel=Canal(r[2]),
+            id=r[0], created_at=when(r[1]), channel=Canal(r[2]),  # type: ignore[arg-type]
             tipo=TipoIncidencia(r[3]) if r[3] else None,
             prioridad=Prioridad(r[4]) if r[4] else None, estado=Estado(r[5]), assignee=r[6],
-            first_response_due=r[7], first_response_at=r[8], resolution_due=r[9],
-            resolution_hours_used=r[10] or 0.0, resolution_running=r[11] is not None,
-            resolved_at=r[12], conformity_kind=ConformityKind(r[13]) if r[13] else None,
-            csat_requested_at=r[14], csat_rating=r[15], csat_answered_at=r[16],
+            first_response_due=when(r[7]), first_response_at=when(r[8]),  # type: ignore[arg-type]
+            resolution_due=when(r[9]), resolution_hours_used=r[10] or 0.0,  # type: ignore[arg-type]
+            resolution_running=r[11] is not None, resolved_at=when(r[12]),
+            conformity_kind=ConformityKind(r[13]) if r[13] else None,
+            csat_requested_at=when(r[14]), csat_rating=r[15], csat_answered_at=when(r[16]),
         )
         for r in rows
     ]
+
+
+async def _raw(query: ValuesListQuery) -> list[tuple[list[str], Any]]:  # type: ignore[type-arg]
+    """Run a values_list query without Tortoise's per-cell conversion.
+
+    Tortoise parses every datetime cell with the pure-Python ``iso8601`` package: 7 s for
+    a year of 50,000 tickets. ``_when`` does the same with ``datetime.fromisoformat`` (C).
+    The SQL stays Tortoise's own, so PostgreSQL (which returns datetimes) works too.
+    """
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    _, result = await query._db.execute_query(*query.query.get_parameterized_sql())
+    keys = list(query.fields)
+    return [(keys, row) for row in result]
+
+
+def _when(value: object) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 async def compliance_between(start: datetime, end: datetime, budget: float,

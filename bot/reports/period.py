@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,11 +32,11 @@ class Period:
     zone: ZoneInfo
     label: str
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         return datetime.combine(self.first, time(), tzinfo=self.zone).astimezone(UTC)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         nxt = self.last + timedelta(days=1)
         return datetime.combine(nxt, time(), tzinfo=self.zone).astimezone(UTC)
