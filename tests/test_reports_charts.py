@@ -76,3 +76,19 @@ def test_matplotlib_is_not_imported_by_the_idle_core() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_cli_report_writes_charts_and_tables(tmp_path: Path) -> None:
+    from tests.test_cli_export import atiende
+
+    assert atiende(tmp_path, "db", "upgrade").returncode == 0
+    out = tmp_path / "reporte"
+    result = atiende(tmp_path, "report", "--from", "2026-11-01", "--to", "2026-11-30",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Reporte · 01/11/2026 al 30/11/2026")
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 12 and "cumplimiento_2026-11-01_2026-11-30.png" in names
+    assert "personas_2026-11-01_2026-11-30.csv" in names
+    bad = atiende(tmp_path, "report", "--period", "ayer")
+    assert bad.returncode == 1 and "No entiendo el período" in bad.stderr
