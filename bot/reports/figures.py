@@ -35,9 +35,10 @@ AGE_BUCKETS: tuple[tuple[str, float], ...] = (
 _EPS = 1e-6
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TicketRow:
-    """The columns of one ticket a report reads (one query fills thousands)."""
+    """The columns of one ticket a report reads (one query fills thousands: slots, not
+    frozen, because a frozen dataclass's ``__init__`` costs a setattr call per field)."""
 
     id: int
     created_at: datetime
@@ -216,16 +217,21 @@ def _age_bucket(days: float) -> str:
 
 def _people(created: list[TicketRow], open_rows: list[TicketRow],
             now: datetime) -> tuple[PersonFigures, ...]:
-    names = sorted({r.assignee or UNASSIGNED for r in created}
-                   | {r.assignee or UNASSIGNED for r in open_rows if overdue_now(r, now)},
-                   key=lambda n: (n == UNASSIGNED, n.casefold()))
-    found = []
-    for name in names:
-        mine = [r for r in created if (r.assignee or UNASSIGNED) == name]
-        replies = [(r.first_response_at - r.created_at) / timedelta(hours=1)
-                   for r in mine if r.first_response_at is not None]
-        solved = [r.resolution_hours_used for r in mine if r.estado is Estado.RESOLVED]
-        late = sum(1 for r in open_rows if (r.assignee or UNASSIGNED) == name
-                   and overdue_now(r, now))
-        found.append(PersonFigures(name, len(mine), _median(replies), _median(solved), late))
-    return tuple(found)
+    tickets: Counter[str] = Counter()
+    replies: dict[str, list[float]] = {}
+    solved: dict[str, list[float]] = {}
+    late: Counter[str] = Counter()
+    hour = timedelta(hours=1)
+    for r in created:
+        name = r.assignee or UNASSIGNED
+        tickets[name] += 1
+        if r.first_response_at is not None:
+            replies.setdefault(name, []).append((r.first_response_at - r.created_at) / hour)
+        if r.estado is Estado.RESOLVED:
+            solved.setdefault(name, []).append(r.resolution_hours_used)
+    for r in open_rows:
+        if overdue_now(r, now):
+            late[r.assignee or UNASSIGNED] += 1
+    names = sorted(set(tickets) | set(late), key=lambda n: (n == UNASSIGNED, n.casefold()))
+    return tuple(PersonFigures(n, tickets[n], _median(replies.get(n, [])),
+                               _median(solved.get(n, [])), late[n]) for n in names)
