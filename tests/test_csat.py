@@ -204,3 +204,22 @@ async def test_card_shows_the_rating(services: Services, team: Team) -> None:
     card = ticket_card(await services.queries.get(view.number), services.clock.now(),
                        services.settings)
     assert ("Satisfacción", "5 de 5 · «<b>Genial</b>»") in card.fields  # escaped by each chat
+
+
+async def test_setting_turns_it_off(services: Services, team: Team) -> None:
+    from bot.services import build_services
+
+    off = build_services(services.settings.model_copy(update={"csat_enabled": False}),
+                         services.clock)
+    csat = build_csat(off)
+    customer = await off.customers.find_or_create(email="a@b.cl", name="Ana")
+    view = await off.tickets.open(team.admin, customer_id=customer.id, channel=Canal.EMAIL,
+                                  description="x")
+    await off.tickets.propose(team.admin, view.number)
+    await off.tickets.confirm(team.admin, view.number)
+    assert await csat.ask(view.number) is False
+    assert (await off.queries.get(view.number)).csat_requested_at is None
+    assert await Interaction.filter(ticket_id=view.number, template="encuesta_satisfaccion"
+                                    ).count() == 0
+    on = build_csat(build_services(services.settings, services.clock))
+    assert await on.ask(view.number) is True  # the same ticket, with the setting on

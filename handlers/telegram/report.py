@@ -32,9 +32,10 @@ class ReportCommand:
 
 async def send_report(bot, chat_id: int | str, report: Report) -> None:  # type: ignore[no-untyped-def]
     """The summary text, then the charts as one album (also used by the weekly report)."""
-    await bot.send_message(chat_id, f"<pre>{html.escape(report.text)}</pre>")
+    await bot.send_message(chat_id, f"<pre>{html.escape(report.text[:3900])}</pre>")
     media = [InputMediaPhoto(chart.png, filename=f"{chart.name}.png",
-                             caption=caption(chart.title, report.tables[chart.name]))
+                             caption=html.escape(caption(chart.title,
+                                                         report.tables[chart.name], 900)))
              for chart in report.charts]
     if len(media) >= 2:
         await bot.send_media_group(chat_id, media)
