@@ -124,7 +124,8 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         from bot.reminders import build_reminders
 
         reminders = build_reminders(services)  # subscribes before any event is published
-        build_csat(services)  # asks for a rating once a ticket is Resuelto
+        csat = build_csat(services)  # asks for a rating once a ticket is Resuelto
+        await csat.ask_missed()
         fronts = configured_front_ends(services)
         for front in fronts:
             await front.start()

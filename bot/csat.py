@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TEMPLATE = "encuesta_satisfaccion"  # key in ATIENDE_WHATSAPP_TEMPLATES outside the window
 KIND = "csat_request"  # the outbox payload kind the WhatsApp sender draws as a list
 ANSWER_WINDOW = timedelta(days=14)  # a "5" a month later is not an answer to this
+MISSED_WINDOW = timedelta(hours=24)  # ask_missed looks back this far
 LOW = 2  # 1 or 2 alerts the administrator
 MAX_COMMENT = 500
 LABELS = {5: "Muy buena", 4: "Buena", 3: "Regular", 2: "Mala", 1: "Muy mala"}
@@ -166,6 +167,14 @@ class CsatService:
         await self._s.bus.publish(TicketEvent(EventKind.OUTBOUND, view, Actor.system(),
                                               await self._s.queries.interaction(row.id)))
         return True
+
+    async def ask_missed(self) -> int:
+        """At start-up: tickets that became Resuelto while no process could ask (a crash
+        between the commit and its event). Only recent ones: a survey days later is noise."""
+        since = self._s.clock.now() - MISSED_WINDOW
+        numbers = await Ticket.filter(estado=Estado.RESOLVED, csat_requested_at__isnull=True,
+                                      resolved_at__gte=since).values_list("id", flat=True)
+        return sum([await self.ask(n) for n in numbers])
 
     async def _alert(self, event: TicketEvent) -> None:
         t, meta = event.ticket, event.interaction.meta if event.interaction else {}

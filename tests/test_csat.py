@@ -223,3 +223,20 @@ async def test_setting_turns_it_off(services: Services, team: Team) -> None:
                                     ).count() == 0
     on = build_csat(build_services(services.settings, services.clock))
     assert await on.ask(view.number) is True  # the same ticket, with the setting on
+
+
+async def test_missed_closures_are_asked_at_start_up(services: Services, team: Team) -> None:
+    customer = await services.customers.find_or_create(email="a@b.cl", name="Ana")
+    numbers = []
+    for days_later in (3, 0):
+        view = await services.tickets.open(team.admin, customer_id=customer.id,
+                                           channel=Canal.EMAIL, description="x")
+        await services.tickets.propose(team.admin, view.number)
+        await services.tickets.confirm(team.admin, view.number)  # no CSAT wired: "a crash"
+        numbers.append(view.number)
+        services.clock.advance(days=days_later)  # type: ignore[attr-defined]
+    csat = build_csat(services)
+    assert await csat.ask_missed() == 1  # the recent one; three days is too late
+    assert (await services.queries.get(numbers[1])).csat_requested_at is not None
+    assert (await services.queries.get(numbers[0])).csat_requested_at is None
+    assert await csat.ask_missed() == 0
