@@ -110,6 +110,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     """``atiende run``: the main job."""
     write = write or _print
     stop = stop or asyncio.Event()
+    _install_signal_handlers(stop)  # first: a SIGTERM during the migrations stops cleanly
     await upgrade(settings.effective_database_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, clock)
@@ -117,7 +118,6 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     if problems:  # better refuse to start than fail in front of a customer
         await close_database()
         raise DomainError("Las plantillas tienen errores: " + "; ".join(problems[:5]))
-    _install_signal_handlers(stop)
     fronts: list[FrontEnd] = []
     tasks: list[asyncio.Task[None]] = []
     try:

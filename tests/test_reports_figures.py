@@ -97,7 +97,8 @@ def test_periods() -> None:
                                                 "noviembre de 2026")
     assert nov.start == santiago(2026, 11, 1) and nov.end == santiago(2026, 12, 1)
     span = parse_period(["01/12/2026", "2027-01-31"], now, SANTIAGO)
-    assert span.last == date(2026, 12, 17)  # never past today
+    assert span.last == date(2027, 1, 31)  # as asked
+    assert parse_period("2026-12", now, SANTIAGO).last == date(2026, 12, 17)  # up to today
     assert last_week(date(2026, 12, 14), SANTIAGO).first == date(2026, 12, 7)
     for bad in ("ayer", "2026-13", "2027-03", "2026-12-10 2026-12-01", "x y z"):
         with pytest.raises(DomainError):

@@ -2,8 +2,8 @@
 
 Periods are whole local days in the company's zone, ``[start, end)`` as aware UTC
 instants, so a ticket opened at 23:30 local on the last day belongs to the period
-whatever the UTC date says. A period never reaches past today: a report on the 10th of
-the current month covers the 1st to the 10th.
+whatever the UTC date says. A month never reaches past today: a report on the 10th of the
+current month covers the 1st to the 10th.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def parse_period(words: list[str] | str, now: datetime, zone: ZoneInfo) -> Perio
     """The period a person asked for; ``DomainError`` (Spanish) when it makes no sense.
 
     Empty means ``mes``. ``semana``: the last 7 days including today; ``mes``: the last
-    30 days; ``AAAA-MM``: that calendar month (up to today); two dates: both included.
+    30 days; ``AAAA-MM``: that calendar month (up to today); two dates: both included,
+    as given.
     """
     parts = words.split() if isinstance(words, str) else [w for w in words if w.strip()]
     today = now.astimezone(zone).date()
@@ -94,13 +95,10 @@ def parse_period(words: list[str] | str, now: datetime, zone: ZoneInfo) -> Perio
         if first > today:
             raise DomainError(f"{parts[0]} aún no empieza. {USAGE}")
         return Period(first, last, zone, f"{_MONTHS[month - 1]} de {year}")
-    if len(parts) == 2:
+    if len(parts) == 2:  # as asked, even past today (a month planned ahead is just empty)
         first, last = _date(parts[0]), _date(parts[1])
         if last < first:
             raise DomainError("La fecha «hasta» es anterior a «desde».")
-        last = min(last, today)
-        if first > today:
-            raise DomainError("El período aún no empieza.")
         if (last - first).days + 1 > MAX_DAYS:
             raise DomainError(f"El período es demasiado largo (máximo {MAX_DAYS} días).")
         return Period(first, last, zone, _span_label(first, last))
