@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.settings import Settings
 
-from .charts import Chart, render_charts
+from .charts import Chart, draw_charts
 from .figures import ReportFigures, compute
 from .load import compliance_line, load_rows
 from .period import Period, parse_period
@@ -60,13 +59,13 @@ class ReportService:
                        self._settings.resolution_business_hours)
 
     async def build(self, words: list[str] | str | Period, charts: bool = True) -> Report:
-        """The whole report; charts are drawn in a worker thread (the loop stays free)."""
+        """The whole report; charts are drawn in a child process (see ``charts.py``)."""
         period = words if isinstance(words, Period) else self.period(words)
         figures = await self.figures(period)
         s = self._settings
         text = summary(figures, s.first_response_hours, s.resolution_business_hours)
-        drawn = await asyncio.to_thread(render_charts, figures, s.first_response_hours,
-                                        s.resolution_business_hours) if charts else []
+        drawn = await draw_charts(figures, s.first_response_hours,
+                                  s.resolution_business_hours) if charts else []
         return Report(figures, text, tables(figures), drawn)
 
     async def compliance_line(self, start: datetime, end: datetime) -> str:
