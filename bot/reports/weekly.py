@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 KV_NAMESPACE = "reports"
 MAX_SLEEP = timedelta(hours=1)
+START_DELAY = 30.0  # seconds: a report due at start-up waits until the front ends are up
 
 
 class WeeklyReport:
@@ -98,6 +99,8 @@ class WeeklyReport:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: post when due, then sleep until next week's moment (max 1 h)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), START_DELAY)
         while not stop.is_set():
             try:
                 await self.send_if_due()
