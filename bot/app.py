@@ -16,8 +16,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.csat import build_csat
 from bot.domain import Canal, Rol
 from bot.errors import DomainError
+from bot.reports.weekly import WeeklyReport
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.team import PLACEHOLDER_ADMIN_NAME
@@ -100,7 +102,8 @@ async def _background(services: Services, stop: asyncio.Event,
             asyncio.create_task(sweep_conformity(), name="conformity"),
             asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
             asyncio.create_task(services.triage.run(stop), name="triage"),
-            asyncio.create_task(DailyJobs(services).run(stop), name="records-daily")]
+            asyncio.create_task(DailyJobs(services).run(stop), name="records-daily"),
+            asyncio.create_task(WeeklyReport(services).run(stop), name="weekly_report")]
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -130,6 +133,8 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         from bot.reminders import build_reminders
 
         reminders = build_reminders(services)  # subscribes before any event is published
+        csat = build_csat(services)  # asks for a rating once a ticket is Resuelto
+        await csat.ask_missed()
         fronts = configured_front_ends(services)
         for front in fronts:
             await front.start()

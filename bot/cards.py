@@ -145,6 +145,11 @@ def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str =
     why = suggestion_reasons(t)
     if why:
         fields += (("Por qué se sugiere", why),)
+    if t.csat_rating is not None:
+        fields += (("Satisfacción", f"{t.csat_rating} de 5"
+                    + (f" · «{t.csat_comment}»" if t.csat_comment else "")),)
+    elif t.csat_requested_at is not None:
+        fields += (("Satisfacción", "encuesta enviada, sin respuesta"),)
     window = whatsapp_window_line(t, now, settings.zone)
     if window:
         fields += (("Ventana WhatsApp", window),)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot import logs
 from bot.commands import Command, register_all
-from bot.domain import ConformityKind, Estado, Rol
+from bot.domain import Rol
 from bot.errors import DomainError
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -45,11 +45,18 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     deactivate.add_argument("member", help="id, correo o nombre del miembro")
     set_admin = team.add_parser("set-admin", help="traspasa el rol de administrador")
     set_admin.add_argument("member", help="id, correo o nombre del miembro")
-    export = sub.add_parser("export", help="exporta los Tickets")
-    export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    export = sub.add_parser("export", help="exporta Clientes, Tickets e Interacciones")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv",
+                        help="xlsx: un libro con las hojas Clientes, Tickets, Interacciones")
+    export.add_argument("--table", choices=["clientes", "tickets", "interacciones"],
+                        default="tickets", help="la tabla del csv (por defecto, tickets)")
     export.add_argument("--output", "-o", help="archivo de salida (por defecto, la salida "
                         "estándar para csv)")
-    sub.add_parser("report", help="resumen: Tickets por Estado, Tipo_Incidencia y conformidad")
+    report = sub.add_parser("report", help="cumplimiento de plazos, volúmenes, satisfacción")
+    report.add_argument("--from", dest="date_from", help="desde (AAAA-MM-DD)")
+    report.add_argument("--to", dest="date_to", help="hasta (AAAA-MM-DD, incluida)")
+    report.add_argument("--period", default="", help="semana, mes o AAAA-MM (por defecto, mes)")
+    report.add_argument("--out", help="carpeta donde dejar los gráficos (PNG) y tablas (CSV)")
     mail = sub.add_parser("mail", help="correo").add_subparsers(dest="mail_command",
                                                                required=True)
     imp = mail.add_parser("import", help="importa un .eml, una carpeta, un Maildir o un mbox")
@@ -145,16 +152,20 @@ async def _telegram_username(settings: Settings) -> str | None:
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.export import to_csv, to_xlsx
+    from bot.export import TABLE_NAMES, to_csv, to_xlsx
+    from bot.export_data import load_tables
 
     async def work(services) -> int:  # type: ignore[no-untyped-def]
-        tickets = await services.queries.all()
-        data = (to_csv if args.format == "csv" else to_xlsx)(tickets, settings.zone)
+        if args.format == "xlsx":
+            if not args.output:
+                raise DomainError("Para xlsx indique el archivo con --output.")
+            data = to_xlsx(await load_tables(services.queries, TABLE_NAMES), settings.zone)
+        else:
+            (table,) = await load_tables(services.queries, (args.table,))
+            data = to_csv(table, settings.zone)
         if args.output:
             Path(args.output).write_bytes(data)
-            print(f"{len(tickets)} tickets exportados a {args.output}", file=sys.stderr)
-        elif args.format == "xlsx":
-            raise DomainError("Para xlsx indique el archivo con --output.")
+            print(f"Exportado a {args.output}", file=sys.stderr)
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
@@ -164,22 +175,20 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from collections import Counter
+    from bot.reports import ReportService
+
+    words = [args.date_from, args.date_to or args.date_from] if args.date_from else \
+        args.period.split()
+    if args.date_to and not args.date_from:
+        raise DomainError("Indique también --from.")
 
     async def work(services) -> int:  # type: ignore[no-untyped-def]
-        tickets = await services.queries.all()
-        print(f"Tickets: {len(tickets)}")
-        by_estado = Counter(t.estado for t in tickets)
-        for estado in Estado:
-            print(f"  Estado {estado.value}: {by_estado.get(estado, 0)}")
-        by_tipo = Counter(t.tipo.value if t.tipo else "sin clasificar" for t in tickets)
-        for tipo, count in sorted(by_tipo.items()):
-            print(f"  Tipo_Incidencia {tipo}: {count}")
-        resolved = [t for t in tickets if t.estado is Estado.RESOLVED]
-        # Silence is not acceptance (Ley 19.496 art. 3 a): counted apart, never as consent.
-        silent = sum(1 for t in resolved if t.conformity_kind is ConformityKind.NO_ANSWER)
-        print(f"  Resueltos con conformidad expresa: {len(resolved) - silent}")
-        print(f"  Cerrados sin respuesta del cliente: {silent}")
+        reports = ReportService(settings, services.clock)
+        report = await reports.build(words, charts=bool(args.out))
+        print(report.text)
+        if args.out:
+            for path in report.write(Path(args.out)):
+                print(f"  {path}")
         return 0
 
     return await _with_db(settings, work)

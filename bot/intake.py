@@ -25,6 +25,7 @@ from bot.attachments import NewAttachment
 from bot.clock import Clock
 from bot.conformity import apply_answer
 from bot.conformity_answer import ConformityAnswer
+from bot.csat import take_answer as take_csat_answer
 from bot.customers import CustomerService, normalise_email, normalise_phone
 from bot.delivery import DeliveryReports
 from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
@@ -93,6 +94,10 @@ class IntakeService:
         ours = await Interaction.filter(channel=channel, external_id__in=list(refs)).first()
         return ours.ticket_id if ours else None  # type: ignore[attr-defined]
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     async def known(self, channel: Canal, external_id: str) -> bool:
         """Already recorded (an adapter skips re-downloading media for a redelivery)."""
         return await Interaction.filter(channel=channel, external_id=external_id).exists()
@@ -117,23 +122,25 @@ class IntakeService:
             return duplicate
         target, threaded = await self._target(msg)
         if msg.answer is not None and target is not None and \
-                not await self._speaks_for(msg, target):
+                not await self.speaks_for(msg, target):
             # A conformity button is ours: one naming someone else's ticket is not a
             # reply to that ticket, just a message from this sender.
             msg = replace(msg, ticket_number=None, answer=None)
             target, threaded = await self._target(msg)
+        if (rated := await take_csat_answer(self, msg, target)) is not None:
+            return rated  # a 1-5 satisfaction answer: recorded, never reopens (bot/csat.py)
         if msg.automatic:
             return await self._record_automatic(msg, target)
-        if target is not None and threaded and not await self._speaks_for(msg, target):
+        if target is not None and threaded and not await self.speaks_for(msg, target):
             return await self._third_party(msg, target)
         if target is not None and Estado(target.estado) is Estado.RESOLVED and \
                 self._within_reopen_window(target):
             await self._tickets.reopen(Actor.system(msg.channel.label), target.id,
                                        reason="el cliente volvió a escribir")
-            result = await self._append(msg, target.id)
+            result = await self.append(msg, target.id)
             return IntakeResult(result.ticket, result.interaction, reopened=True)
         if target is not None and Estado(target.estado).is_open:
-            return await self._append(msg, target.id)
+            return await self.append(msg, target.id)
         customer = await self._customer(msg)
         if customer is None:
             raise PermanentInboxError("el mensaje no trae un remitente utilizable")
@@ -174,7 +181,7 @@ class IntakeService:
         ticket = await Ticket.get_or_none(id=number).select_related("customer")
         return ticket, threaded and ticket is not None
 
-    async def _speaks_for(self, msg: IncomingMessage, ticket: Ticket) -> bool:
+    async def speaks_for(self, msg: IncomingMessage, ticket: Ticket) -> bool:
         """The ticket's customer, or an address/phone linked to that customer."""
         customer = ticket.customer
         mine: list[str] = []
@@ -243,7 +250,7 @@ class IntakeService:
         return await self._record(replace(msg, meta={**msg.meta, "sender": sender}), target.id,
                                   who, third_party=True)
 
-    async def _append(self, msg: IncomingMessage, number: int) -> IntakeResult:
+    async def append(self, msg: IncomingMessage, number: int) -> IntakeResult:
         """The customer wrote on an open ticket: record it; a waiting ticket resumes."""
         result = await self._record(msg, number, msg.name or msg.email or msg.phone or "Cliente")
         log.info("customer message ticket=#%s channel=%s", number, msg.channel.value)

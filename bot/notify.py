@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.views import MemberView, TicketView
 
@@ -49,6 +49,9 @@ class Digest:
     notices: tuple[Notice, ...] = ()
     summary: str = ""  # the morning summary, plain text
     actions: tuple[DigestAction, ...] = ()
+    # A report with charts (``bot.reports.Report``): front ends that can show images post
+    # it whole; any other shows ``summary``, which then holds the report's text.
+    report: Any = None
 
 
 class Notifier(Protocol):

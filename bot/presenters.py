@@ -47,6 +47,9 @@ def ticket_view(ticket: Ticket) -> TicketView:
         last_customer_message_at=ticket.last_customer_message_at,
         previous_ticket=ticket.previous_ticket_id,  # type: ignore[attr-defined]
         suggestion=suggestion_view(ticket),
+        csat_requested_at=ticket.csat_requested_at,
+        csat_rating=ticket.csat_rating,
+        csat_comment=ticket.csat_comment,
     )
 
 

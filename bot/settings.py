@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     triage_retrain_every: int = Field(20, ge=1)  # new examples that trigger retraining
     triage_retrain_minutes: float = Field(60.0, gt=0)
 
+    # --- reports and satisfaction (issue 13) ----------------------------------------
+    weekly_report: bool = True  # last week's report, posted on the week's first business day
+    weekly_report_time: str = "08:30"  # local time it goes out (or later that week)
+    csat_enabled: bool = True  # ask the customer to rate 1-5 once the ticket is Resuelto
+
     # --- logging -------------------------------------------------------------------
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -170,6 +175,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [float(part) for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("weekly_report_time")
+    @classmethod
+    def _check_hhmm(cls, value: str) -> str:
+        import re
+
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
+        if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError(f"hora inválida {value!r}: use HH:MM")
+        return value.strip()
 
     @field_validator("whatsapp_templates", "nocodb_tables", "nocodb_columns", mode="before")
     @classmethod

@@ -195,6 +195,10 @@ class TicketView:
     discard_reason: str | None
     last_customer_message_at: datetime | None
     previous_ticket: int | None = None
+    # Satisfaction (CSAT) after closing: asked once, rated 1-5 with an optional comment.
+    csat_requested_at: datetime | None = None
+    csat_rating: int | None = None
+    csat_comment: str | None = None
     suggestion: SuggestionView | None = None  # triage (issue 16)
 
     @property

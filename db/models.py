@@ -111,6 +111,12 @@ class Ticket(Model):
     # (nullable: adding a NOT NULL column to a table with rows fails on SQLite)
     suggestion_reasons = fields.JSONField(null=True)
 
+    # --- satisfaction (CSAT) after closing: asked once, answered 1-5 with a comment ---
+    csat_requested_at = fields.DatetimeField(null=True)
+    csat_rating = fields.SmallIntField(null=True)
+    csat_comment = fields.TextField(null=True)
+    csat_answered_at = fields.DatetimeField(null=True)
+
     class Meta:
         table = "tickets"
 

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.export import COLUMNS, to_csv, to_xlsx
+from bot.export import COLUMNS, tickets_table, to_csv, to_xlsx
 from bot.services import Services
 from tests.conftest import SANTIAGO, Team
 
@@ -47,7 +47,7 @@ async def resolved_ticket(services: Services, team: Team) -> int:
 
 async def test_csv_export_uses_the_process_names(services: Services, team: Team) -> None:
     n = await resolved_ticket(services, team)
-    data = to_csv(await services.queries.all(), SANTIAGO)
+    data = to_csv(tickets_table(await services.queries.all()), SANTIAGO)
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == COLUMNS
@@ -65,7 +65,8 @@ async def test_csv_export_uses_the_process_names(services: Services, team: Team)
 
 async def test_xlsx_export(services: Services, team: Team) -> None:
     await resolved_ticket(services, team)
-    sheet = load_workbook(io.BytesIO(to_xlsx(await services.queries.all(), SANTIAGO))).active
+    book = to_xlsx([tickets_table(await services.queries.all())], SANTIAGO)
+    sheet = load_workbook(io.BytesIO(book))["Tickets"]
     header = [c.value for c in sheet[1]]
     assert header == COLUMNS
     assert [c.value for c in sheet[2]][header.index("Estado")] == "Resuelto"
@@ -99,9 +100,9 @@ def test_cli_team_export_and_report(tmp_path: Path) -> None:
     assert lines[1].startswith("#1;Pedro;")
     xlsx = tmp_path / "tickets.xlsx"
     assert atiende(tmp_path, "export", "--format", "xlsx", "-o", str(xlsx)).returncode == 0
-    assert load_workbook(xlsx).active.max_row == 2
+    assert load_workbook(xlsx)["Tickets"].max_row == 2
     report = atiende(tmp_path, "report")
-    assert "Tickets: 1" in report.stdout and "Estado Nuevo: 1" in report.stdout
+    assert "Tickets nuevos: 1" in report.stdout and "Abiertos hoy: 1" in report.stdout
 
 
 def test_run_without_tokens_opens_the_console(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ async def test_morning_summary_once_per_business_day(services, team, clock, sett
         "Vencidos: 2 (#1, #2)\n"
         "Por responsable:\n"
         "· Diego: 1 abierto, 1 vencido\n"
-        "· Sofía: 1 abierto, 1 vencido")
+        "· Sofía: 1 abierto, 1 vencido\n"
+        "Ayer: sin plazos que cumplir.")  # Sunday: no deadline fell on it
     assert len(notes.delivered) == 2
     assert await reminders.send_summary() == []  # once
     other = build_services(settings, clock)
@@ -49,7 +50,8 @@ async def test_summary_with_nothing_open(services, team, clock) -> None:
     reminders = build_reminders(services)
     clock.set(santiago(2026, 12, 7, 8, 0))
     (channel, admin) = await reminders.send_summary()
-    assert channel.summary == admin.summary == "Sin tickets abiertos."
+    assert channel.summary == admin.summary == ("Sin tickets abiertos.\n"
+                                                "Ayer: sin plazos que cumplir.")
 
 
 async def test_describe_due_says_what_and_to_whom_without_sending(services, team,

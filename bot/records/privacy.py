@@ -184,8 +184,9 @@ async def anonymise_person(customer: Customer, actor: str, now: datetime, *,
             t.subject, t.description = "[anonimizado]", TEXT
             t.discard_reason = TEXT if t.discard_reason else t.discard_reason
             t.suggestion_reasons = None  # the triage quoted the customer's own words
+            t.csat_comment = TEXT if t.csat_comment else t.csat_comment
             await t.save(update_fields=["subject", "description", "discard_reason",
-                                        "suggestion_reasons"])
+                                        "suggestion_reasons", "csat_comment"])
         for i in interactions:
             await _interaction(i, values, own_name)
         for a in files:

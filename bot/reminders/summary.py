@@ -147,10 +147,19 @@ class MorningSummary:
             lines.append(f"· {who}: {n} abierto{'s' if n > 1 else ''}{extra}")
         return lines
 
+    async def _yesterday(self, now: datetime) -> str:
+        """One line on yesterday's compliance (first replies due, tickets resolved)."""
+        from bot.reports.load import compliance_line
+
+        today = now.astimezone(self._settings.zone).date()
+        start = datetime.combine(today - timedelta(days=1), time(), tzinfo=self._settings.zone)
+        end = datetime.combine(today, time(), tzinfo=self._settings.zone)
+        return await compliance_line(self._settings, start.astimezone(UTC), end.astimezone(UTC))
+
     async def digests(self, now: datetime) -> list[Digest]:
         """The summary for the support channel and the administrator."""
         title = f"Resumen de la mañana · {local(now, self._settings.zone)[:9]}"
-        body = await self.text(now)
+        body = await self.text(now) + "\n" + await self._yesterday(now)
         admin = await TeamMember.get_or_none(role="administrador", active=True)
         found = [Digest(Audience.CHANNEL, None, title, summary=body)]
         if admin is not None:

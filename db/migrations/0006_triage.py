@@ -15,7 +15,7 @@ _CANAL = 'EMAIL: email\nWHATSAPP: whatsapp\nTELEGRAM: telegram\nSLACK: slack\nPH
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_nocodb")]
+    dependencies = [("models", "0005_reports_csat")]
 
     operations = [
         ops.AddField(

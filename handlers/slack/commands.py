@@ -1,5 +1,6 @@
 """``/ticket``: nuevo | lista [mios|vencidos] | 12 | buscar texto | cliente X |
-fusionar A B — answered ephemerally."""
+fusionar A B — answered ephemerally; reporte [período] — posted in the channel
+(``report.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bot.errors import DomainError
 from bot.fitting import cut
 from bot.queries import TicketFilter
 from bot.views import Actor, TicketView
-from handlers.slack import customers, home, identity, modals
+from handlers.slack import customers, home, identity, modals, report
 from handlers.slack.actions import Ack
 from handlers.slack.blocks import fallback_text, ticket_blocks
 from handlers.slack.context import SlackContext
@@ -19,7 +20,8 @@ HELP = ("Uso de `/ticket`:\n• `/ticket nuevo`: crear un ticket\n"
         "• `/ticket lista [mios|vencidos]`: tickets abiertos\n"
         "• `/ticket 12`: ver el ticket 12\n• `/ticket buscar texto`: buscar\n"
         "• `/ticket cliente correo|teléfono|RUT`: datos y tickets de un cliente (y editarlo)\n"
-        "• `/ticket fusionar A B`: unir el cliente B al A (la misma persona)")
+        "• `/ticket fusionar A B`: unir el cliente B al A (la misma persona)\n"
+        "• `/ticket reporte [semana|mes|AAAA-MM]`: plazos, volúmenes y satisfacción")
 
 
 class Commands:
@@ -39,6 +41,9 @@ class Commands:
             if head == "nuevo":
                 await self.ctx.client.views_open(trigger_id=command["trigger_id"],
                                                  view=modals.new_ticket_view(channel))
+                return
+            if head == "reporte":
+                await report.post_report(self.ctx, channel, words[1:])
                 return
             blocks = await self._answer(actor, head, words[1:])
         except DomainError as exc:

@@ -8,6 +8,7 @@ from bot.notify import Audience, Digest
 from handlers.slack.context import PLATFORM, SlackContext
 from handlers.slack.inbox import action_blocks
 from handlers.slack.mrkdwn import escape, mention
+from handlers.slack.report import send_report
 
 # One message's text; Slack's limit is 40,000 but a digest is read on a phone: past a
 # screenful it says how many more there are (the summary line always stays).
@@ -30,6 +31,9 @@ class SlackNotifier:
     async def deliver(self, digest: Digest) -> None:
         """One notice: in its ticket's thread. Several, or a summary: one message.
         Posts go through the channel pacer (~1/s); 429s are retried by the client."""
+        if digest.report is not None:
+            await send_report(self.ctx, self.ctx.channel, digest.report)
+            return
         who = ""
         if digest.audience is Audience.ASSIGNEE and digest.member is not None:
             who = mention(digest.member.slack_user_id, digest.member.name) + " "

@@ -56,6 +56,7 @@ COMMANDS = [
     BotCommand("expediente", "Expediente de un ticket: /expediente 12"),
     BotCommand("datos_cliente", "Datos personales de un cliente (exportar)"),
     BotCommand("anonimizar", "Anonimizar los datos de un cliente"),
+    BotCommand("reporte", "Plazos, volúmenes y satisfacción: /reporte semana|mes|AAAA-MM"),
     BotCommand("cancelar", "Salir de la conversación en curso"),
     BotCommand("ayuda", "Qué puedo hacer aquí"),
 ]

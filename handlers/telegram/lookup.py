@@ -28,6 +28,7 @@ tratamiento, rut, correo, telefono, empresa, notas)
 /expediente 12 — el expediente del ticket 12 (documento imprimible y adjuntos)
 /datos_cliente correo|teléfono|RUT — todo lo que guardamos de una persona
 /anonimizar correo|teléfono|RUT — borrar sus datos personales (pide confirmación)
+/reporte [semana|mes|AAAA-MM|desde hasta] — plazos cumplidos, volúmenes y satisfacción
 /cancelar — salir de cualquier conversación
 /ayuda — esta ayuda
 

@@ -14,6 +14,7 @@ from bot.views import MemberView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, open_button, tg_len
 from handlers.telegram.inbox import action_button
+from handlers.telegram.report import send_report
 
 MAX_TICKET_ROWS = 30  # 3 buttons each: under Telegram's 100 buttons per keyboard
 
@@ -41,6 +42,9 @@ class TelegramNotifier:
         member = self._member(digest)
         if member is None or not member.telegram_user_id:
             raise LookupError("el destinatario no tiene Telegram vinculado")
+        if digest.report is not None:
+            await send_report(self.bot, member.telegram_user_id, digest.report)
+            return
         await self.bot.send_message(member.telegram_user_id, digest_html(digest),
                                     reply_markup=digest_keyboard(digest))
 

@@ -35,6 +35,7 @@ from handlers.telegram.customers import Customers
 from handlers.telegram.inbox import InboxButtons
 from handlers.telegram.lookup import HELP, Lookup
 from handlers.telegram.reply import WAIT_DETAIL, WAIT_TEXT, Responder
+from handlers.telegram.report import ReportCommand
 from handlers.telegram.triage import WAIT_REASON, Triage
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     app.add_handler(CommandHandler("cliente_editar", customers.edit))
     app.add_handler(CommandHandler("fusionar", customers.merge))
     records.register(app, desk)  # /expediente, /datos_cliente, /anonimizar and their buttons
+    app.add_handler(CommandHandler("reporte", ReportCommand(desk).report))
     app.add_handler(CommandHandler("cancelar", lookup.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(router.dispatch))
     app.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & (filters.TEXT | filters.CAPTION)

@@ -106,6 +106,16 @@ class GraphClient:
         }
         return await self._send(to, "interactive", interactive, reference)
 
+    async def send_list(self, to: str, body: str, button: str, rows: list[tuple[str, str]], *,
+                        reference: str = "") -> str:
+        """An interactive list (one section, at most 10 rows; titles <= 24 chars)."""
+        interactive = {
+            "type": "list", "body": {"text": body},
+            "action": {"button": button[:20], "sections": [{"title": button[:24], "rows": [
+                {"id": rid, "title": title[:24]} for rid, title in rows[:10]]}]},
+        }
+        return await self._send(to, "interactive", interactive, reference)
+
     async def _send(self, to: str, kind: str, content: dict[str, Any], reference: str) -> str:
         payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type":
                                    "individual", "to": to, "type": kind, kind: content}

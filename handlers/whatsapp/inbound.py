@@ -100,7 +100,8 @@ class WhatsAppInbound:
             name=name, join_open=True, automatic=parsed.quiet, refs=refs,
             ticket_number=answer.ticket if answer else None,
             answer=answer.accepted if answer else None,
-            typed_answer=parsed.wa_type == "text", attachments=attachments, meta=parsed.meta)
+            typed_answer=parsed.wa_type == "text", attachments=attachments,
+            meta={**parsed.meta, **({"button_id": parsed.button_id} if parsed.button_id else {})})
         result = await intake.receive(incoming)
         log.info("whatsapp message type=%s wamid=%s ticket=%s%s", parsed.wa_type, parsed.wamid,
                  f"#{result.ticket.number}" if result.ticket else "-",

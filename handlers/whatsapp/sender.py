@@ -67,6 +67,11 @@ class WhatsAppSender:
                 [(buttons.yes_id(message.ticket_number), buttons.YES_LABEL),
                  (buttons.no_id(message.ticket_number), buttons.NO_LABEL)],
                 reference=reference)
+        if message.kind == "csat_request" and message.extra.get("rows"):
+            return await self._graph.send_list(
+                to, _fit(text, MAX_INTERACTIVE_BODY), "Calificar",
+                [(str(rid), str(title)) for rid, title in message.extra["rows"]],
+                reference=reference)
         if len(text) > MAX_TEXT:
             # Splitting would make a retry resend the first part: tell the team instead.
             raise PermanentSendError(
