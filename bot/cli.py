@@ -1,26 +1,67 @@
 """The ``atiende`` command line.
 
 Every sub-command loads the settings once (a bad one is a one-line error naming the
-variable), opens the database, does its work, and closes it.
+variable), opens the database, does its work, and closes it. ``--quiet``/``--verbose``
+are on every parser; the exit codes (``bot.commands.EXIT_CODES``) are in every
+``--help``. Only the service (``run`` with a chat configured) logs to standard error;
+everything else logs to ``atiende.log`` in the data directory (see ``bot.logs``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot import logs
-from bot.commands import Command, register_all
+from bot.commands import (
+    DONE,
+    EXIT_CODES,
+    FAILED,
+    INTERRUPTED,
+    USAGE,
+    Command,
+    UsageError,
+    register_all,
+    say,
+)
 from bot.domain import Estado, Rol
 from bot.errors import DomainError
 from bot.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+log = logging.getLogger(__name__)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """Every parser of ``atiende``, at any depth (argparse builds sub-parsers with the
+    parent's class): ``--quiet``/``--verbose`` and the exit codes in ``--help``.
+
+    Sub-parsers default to ``SUPPRESS`` so an option given before the sub-command is
+    not reset by it; a sub-command's own ``-q``/``-v`` would win (``resolve``)."""
+
+    def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("conflict_handler", "resolve")
+        super().__init__(*args, **kwargs)
+        default: Any = False if top else argparse.SUPPRESS
+        loud = self.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true", default=default,
+                          help="sin barra de progreso ni mensajes de estado: solo los "
+                               "errores y el resultado pedido")
+        loud.add_argument("-v", "--verbose", action="store_true", default=default,
+                          help="muestra también en la terminal cada línea del registro")
+
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    p = argparse.ArgumentParser(prog="atiende", description="Atiende: mesa de ayuda por chat.")
+    p = CommandParser(prog="atiende", description="Atiende: mesa de ayuda por chat.", top=True)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="el trabajo principal: todos los frentes configurados")
     sub.add_parser("console", help="la consola del administrador en la terminal")
@@ -53,7 +94,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     return p, register_all(sub)
 
 
-async def _with_db(settings: Settings, work: Callable[[object], Awaitable[int]]) -> int:
+async def _with_db(settings: Settings, work: Callable[[Services], Awaitable[int]]) -> int:
     from bot.services import build_services
     from db.connection import database
 
@@ -65,19 +106,19 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
 
     await run(settings)
-    return 0
+    return DONE
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_console
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         stop = asyncio.Event()
         worker = asyncio.create_task(services.outbox.run(stop, idle_seconds=1.0))
         await run_console(services, _print, stop)
         stop.set()
         await worker
-        return 0
+        return DONE
 
     return await _with_db(settings, work)
 
@@ -86,12 +127,12 @@ async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from db.connection import upgrade
 
     await upgrade(settings.effective_database_url)
-    print(f"Base de datos al día: {settings.effective_database_url}")
-    return 0
+    say(args, f"Base de datos al día: {settings.effective_database_url}")
+    return DONE
 
 
 async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         if args.team_command == "add":
             m = await services.team.add(args.name, Rol(args.role), email=args.email,
                                         telegram_user_id=args.telegram_id,
@@ -110,7 +151,7 @@ async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
             username = await _telegram_username(settings)
             link = f"https://t.me/{username}?start={code}" if username else f"/start {code}"
             print(f"Enlace para {member.name} (un solo uso): {link}")
-        return 0
+        return DONE
 
     return await _with_db(settings, work)
 
@@ -127,19 +168,22 @@ async def _telegram_username(settings: Settings) -> str | None:
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.export import to_csv, to_xlsx
+    from bot.progress import track
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    if args.format == "xlsx" and not args.output:
+        raise UsageError("Para xlsx indique el archivo con --output.")
+
+    async def work(services: Services) -> int:
         tickets = await services.queries.all()
-        data = (to_csv if args.format == "csv" else to_xlsx)(tickets, settings.zone)
+        rows = track(tickets, "Exportando tickets", unit="tickets", quiet=args.quiet)
+        data = (to_csv if args.format == "csv" else to_xlsx)(rows, settings.zone)
         if args.output:
             Path(args.output).write_bytes(data)
-            print(f"{len(tickets)} tickets exportados a {args.output}", file=sys.stderr)
-        elif args.format == "xlsx":
-            raise DomainError("Para xlsx indique el archivo con --output.")
+            say(args, f"{len(tickets)} tickets exportados a {args.output}", file=sys.stderr)
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
-        return 0
+        return DONE
 
     return await _with_db(settings, work)
 
@@ -147,7 +191,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from collections import Counter
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         tickets = await services.queries.all()
         print(f"Tickets: {len(tickets)}")
         by_estado = Counter(t.estado for t in tickets)
@@ -160,20 +204,26 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         tacit = sum(1 for t in resolved if t.conformity_kind and t.conformity_kind.value == "tácita")
         print(f"  Resueltos con conformidad expresa: {len(resolved) - tacit}")
         print(f"  Resueltos con conformidad tácita: {tacit}")
-        return 0
+        return DONE
 
     return await _with_db(settings, work)
 
 
 async def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.progress import progress
     from handlers.email import import_path
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
-        if not Path(args.path).exists():
-            raise DomainError(f"No existe {args.path}.")
-        report = await import_path(services, args.path)
-        print(report.summary())
-        return 1 if report.errors else 0
+    if not Path(args.path).exists():
+        raise UsageError(f"No existe {args.path}.")
+
+    async def work(services: Services) -> int:
+        with progress("Importando correos", unit="correos", quiet=args.quiet) as bar:
+            report = await import_path(services, args.path, progress=bar)
+        if report.errors:
+            print(report.summary())  # with the errors: shown even with --quiet
+            return FAILED
+        say(args, report.summary())
+        return DONE
 
     return await _with_db(settings, work)
 
@@ -181,10 +231,10 @@ async def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reminders import describe_due
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         lines = await describe_due(services)
         print("\n".join(lines) if lines else "Nada que enviar ahora.")
-        return 0
+        return DONE
 
     return await _with_db(settings, work)
 
@@ -202,20 +252,36 @@ def _print(text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, extra = _parser()
     args = parser.parse_args(argv)
+    if args.quiet and args.verbose:  # one before the sub-command, one after it
+        parser.error("--quiet y --verbose no se pueden usar juntas")
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"Error de configuración: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(settings.log_level, settings.log_format)
+        return USAGE
+    log_file = _configure_logs(args, settings)
     try:
         return asyncio.run({**COMMANDS, **extra}[args.command](args, settings))
+    except UsageError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return USAGE
     except DomainError as exc:
         print(f"✗ {exc}", file=sys.stderr)
-        return 1
+        return FAILED
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+    except Exception as exc:  # a bug: the traceback goes to the log, one line to the person
+        log.exception("atiende %s failed", args.command, extra={logs.TERMINAL_ONLY_FILE: True})
+        where = f"; detalle en {log_file}" if log_file else ""
+        print(f"✗ Error interno ({type(exc).__name__}: {exc}){where}.", file=sys.stderr)
+        return FAILED
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _configure_logs(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """The service logs to standard error; a person at a terminal gets the log file."""
+    level = "DEBUG" if args.verbose else settings.log_level
+    if args.command == "run" and (settings.telegram_enabled or settings.slack_enabled):
+        return logs.configure("WARNING" if args.quiet else level, settings.log_format)
+    terminal = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    return logs.configure(level, settings.log_format, log_file=settings.data_dir / logs.LOG_FILE,
+                          terminal_level=terminal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -45,7 +45,7 @@ def row(t: TicketView, zone: ZoneInfo) -> list[str]:
     ]
 
 
-def to_csv(tickets: Sequence[TicketView], zone: ZoneInfo) -> bytes:
+def to_csv(tickets: Iterable[TicketView], zone: ZoneInfo) -> bytes:
     """UTF-8 with BOM and semicolons, so a Spanish-locale spreadsheet opens it right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
@@ -55,7 +55,7 @@ def to_csv(tickets: Sequence[TicketView], zone: ZoneInfo) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_xlsx(tickets: Sequence[TicketView], zone: ZoneInfo) -> bytes:
+def to_xlsx(tickets: Iterable[TicketView], zone: ZoneInfo) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Tickets"

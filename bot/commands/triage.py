@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.commands import Command
+from bot.commands import Command, UsageError
 from bot.domain import Prioridad, TipoIncidencia
-from bot.errors import DomainError
 from bot.settings import Settings
 from bot.triage.evaluate import Score, confusion_lines, read_labelled, score
 from bot.triage.rules import Suggestion, suggest_rules
@@ -74,7 +73,7 @@ def describe(s: Suggestion) -> str:
 def evaluate(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
-        raise DomainError(f"No existe {args.file}.")
+        raise UsageError(f"No existe {args.file}.")
     rows, skipped = read_labelled(path, args.split)
     result = score(rows, suggest_rules)
     result.skipped = skipped
