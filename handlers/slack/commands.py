@@ -14,6 +14,7 @@ from handlers.slack.actions import Ack
 from handlers.slack.blocks import fallback_text, ticket_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape, literal
+from handlers.slack.payload import parsing
 
 HELP = ("Uso de `/ticket`:\n• `/ticket nuevo`: crear un ticket\n"
         "• `/ticket lista [mios|vencidos]`: tickets abiertos\n"
@@ -29,7 +30,8 @@ class Commands:
     async def ticket(self, ack: Ack, command: dict[str, Any]) -> None:
         """``/ticket ...``: ack at once (Slack's 3 s), then answer privately."""
         await ack()
-        user, channel = command["user_id"], command["channel_id"]
+        with parsing("slash command"):
+            user, channel = str(command["user_id"]), str(command["channel_id"])
         actor = await identity.require(self.ctx, user, channel)
         if actor is None:
             return

@@ -15,6 +15,7 @@ from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext
 from handlers.slack.modals import _input, _modal, meta, values
 from handlers.slack.mrkdwn import escape, literal
+from handlers.slack.payload import parsing
 
 EDIT_BUTTON = "atiende_cliente_editar"  # value: the customer's id
 MERGE_BUTTON = "atiende_fusionar"  # value: "<kept id>:<merged id>"
@@ -83,7 +84,9 @@ async def submit_edit(ctx: SlackContext, actor: Actor, view: dict[str, Any]) -> 
     """The edit modal was sent: every field as typed ("" clears it), recorded by the core."""
     state = values(view)
     changes = {field: state[block] for block, field, _ in MODAL_FIELDS if block in state}
-    c = await ctx.services.customers.update(actor, int(meta(view)["id"]), **changes)
+    with parsing("customer modal"):
+        customer_id = int(meta(view)["id"])
+    c = await ctx.services.customers.update(actor, customer_id, **changes)
     return f"Cliente {c.id} ({c.display}) guardado."
 
 
@@ -96,27 +99,31 @@ class CustomerActions:
     async def edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """✏️ Editar cliente: the modal, opened within the click's 3 seconds."""
         await ack()
-        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        with parsing("customer button"):
+            user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+            customer_id, trigger_id = int(action["value"]), str(body["trigger_id"])
         if await identity.require(self.ctx, user, channel) is None:
             return
         try:
-            c = await self.ctx.services.customers.get(int(action["value"]))
+            c = await self.ctx.services.customers.get(customer_id)
         except DomainError as exc:
             await self.ctx.tell(user, escape(str(exc)), channel)
             return
-        await self.ctx.client.views_open(trigger_id=body["trigger_id"],
+        await self.ctx.client.views_open(trigger_id=trigger_id,
                                          view=edit_view(c, channel))
 
     async def merge(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """🔗 Fusionar: the merge, told privately (the cards redraw from the events)."""
         await ack()
-        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        with parsing("merge button"):
+            user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+            keep, _, drop = str(action["value"]).partition(":")
+            keep_id, drop_id = int(keep), int(drop)
         actor = await identity.require(self.ctx, user, channel)
         if actor is None:
             return
-        keep, _, drop = str(action["value"]).partition(":")
         try:
-            kept = await self.ctx.services.customers.merge(int(keep), int(drop), actor)
+            kept = await self.ctx.services.customers.merge(keep_id, drop_id, actor)
         except DomainError as exc:
             await self.ctx.tell(user, escape(str(exc)), channel)
             return

@@ -16,6 +16,7 @@ from bot.views import Actor
 from handlers.slack.blocks import option
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape, literal, plain
+from handlers.slack.payload import parsing
 
 REPLY, NOTE, DISCARD, NEW = "atiende_reply", "atiende_note", "atiende_discard", "atiende_new"
 TEMPLATE_SELECT = "atiende_modal_tpl"
@@ -114,9 +115,10 @@ async def reply_view(ctx: SlackContext, actor: Actor, number: int, channel: str 
 
 async def submit_reply(ctx: SlackContext, actor: Actor, view: View) -> str:
     m, state = meta(view), values(view)
-    number, chosen = int(m["n"]), state.get("tpl") or m.get("t") or FREE_TEXT
+    with parsing("reply modal"):
+        number, chosen = int(m["n"]), state.get("tpl") or m.get("t") or FREE_TEXT
+        template = None if chosen == FREE_TEXT else TemplateName(chosen)
     text = next((v for k, v in state.items() if k.startswith("text:")), "")
-    template = None if chosen == FREE_TEXT else TemplateName(chosen)
     if template is not None and text:
         d = await ctx.services.tickets.draft(actor, number, template)
         preview = d.message.whatsapp if d.channel is Canal.WHATSAPP else d.message.text
@@ -159,24 +161,28 @@ async def submit_new(ctx: SlackContext, actor: Actor, view: View) -> str:
     v = values(view)
     contact = v.get("contacto", "").strip()
     email, phone = (contact, None) if "@" in contact else (None, contact)
+    with parsing("new ticket modal"):
+        canal = Canal(v.get("canal") or Canal.PHONE)
+        tipo = TipoIncidencia(v["tipo"]) if v.get("tipo") else None
+        prioridad = Prioridad(v["prioridad"]) if v.get("prioridad") else None
     customer = await ctx.services.customers.find_or_create(email=email, phone=phone,
                                                            name=v.get("nombre", ""))
     ticket = await ctx.services.tickets.open(
-        actor, customer_id=customer.id, channel=Canal(v.get("canal") or Canal.PHONE),
-        description=v.get("descripcion", ""),
-        tipo=TipoIncidencia(v["tipo"]) if v.get("tipo") else None,
-        prioridad=Prioridad(v["prioridad"]) if v.get("prioridad") else None)
+        actor, customer_id=customer.id, channel=canal, description=v.get("descripcion", ""),
+        tipo=tipo, prioridad=prioridad)
     return f"Ticket #{ticket.number} creado."
 
 
 async def submit_note(ctx: SlackContext, actor: Actor, view: View) -> str:
-    number = int(meta(view)["n"])
+    with parsing("note modal"):
+        number = int(meta(view)["n"])
     await ctx.services.tickets.note(actor, number, values(view).get("nota", ""))
     return f"Nota guardada en el ticket #{number}."
 
 
 async def submit_discard(ctx: SlackContext, actor: Actor, view: View) -> str:
-    number = int(meta(view)["n"])
+    with parsing("discard modal"):
+        number = int(meta(view)["n"])
     await ctx.services.tickets.discard(actor, number, values(view).get("motivo", ""))
     return f"Ticket #{number} descartado."
 
