@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from bot.commands import (
     UsageError,
     register_all,
     say,
+    with_services,
 )
 from bot.domain import Estado, Rol
 from bot.errors import DomainError
@@ -94,14 +95,6 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     return p, register_all(sub)
 
 
-async def _with_db(settings: Settings, work: Callable[[Services], Awaitable[int]]) -> int:
-    from bot.services import build_services
-    from db.connection import database
-
-    async with database(settings.effective_database_url):
-        return await work(build_services(settings))
-
-
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
 
@@ -120,7 +113,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
         await worker
         return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -153,7 +146,7 @@ async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Enlace para {member.name} (un solo uso): {link}")
         return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def _telegram_username(settings: Settings) -> str | None:
@@ -185,7 +178,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.flush()
         return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -206,7 +199,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  Resueltos con conformidad tácita: {tacit}")
         return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
@@ -225,7 +218,7 @@ async def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
         say(args, report.summary())
         return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
@@ -236,8 +229,10 @@ async def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
         print("\n".join(lines) if lines else "Nada que enviar ahora.")
         return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
+
+_with_db = with_services  # the former name, for sub-commands not yet renamed
 
 COMMANDS: dict[str, Command] = {
     "run": cmd_run, "console": cmd_console, "db": cmd_db, "team": cmd_team,

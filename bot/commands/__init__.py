@@ -18,10 +18,13 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import DomainError
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
@@ -32,6 +35,16 @@ EXIT_CODES = ("Códigos de salida: 0 hecho; 1 falló (el motivo, en una línea);
 
 class UsageError(DomainError):
     """The command line names something wrong (a missing file, a missing option): exit 2."""
+
+
+async def with_services(settings: Settings,
+                        work: Callable[[Services], Awaitable[int]]) -> int:
+    """Open the database, build the services, run ``work`` with them, close it."""
+    from bot.services import build_services
+    from db.connection import database
+
+    async with database(settings.effective_database_url):
+        return await work(build_services(settings))
 
 
 def say(args: argparse.Namespace, text: str, *, file: TextIO | None = None) -> None:

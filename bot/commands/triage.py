@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.commands import Command, UsageError
+from bot.commands import Command, UsageError, with_services
 from bot.domain import Prioridad, TipoIncidencia
 from bot.settings import Settings
 from bot.triage.evaluate import Score, confusion_lines, read_labelled, score
@@ -42,8 +42,6 @@ def register(sub: Any) -> dict[str, Command]:
 async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     if args.triage_command == "eval":
         return evaluate(args)
-    from bot.cli import _with_db
-
     async def work(services) -> int:  # type: ignore[no-untyped-def]
         verdicts = await services.triage.retrain()
         if args.triage_command == "retrain":
@@ -56,7 +54,7 @@ async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
               else describe(suggestion))
         return 0
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 def describe(s: Suggestion) -> str:

@@ -75,7 +75,7 @@ class Commands:
 
     def _listing(self, title: str, tickets: tuple[TicketView, ...]) -> list[dict[str, Any]]:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
-        blocks += [home._line(self.ctx, t) for t in tickets] or [
+        blocks += [home.ticket_line(self.ctx, t) for t in tickets] or [
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "Ninguno."}]}]
         return blocks
 

@@ -13,7 +13,7 @@ from bot.views import Actor, CustomerView
 from handlers.slack import home, identity
 from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext
-from handlers.slack.modals import _input, _modal, meta, values
+from handlers.slack.modals import input_block, meta, modal_view, values
 from handlers.slack.mrkdwn import escape, literal
 from handlers.slack.payload import parsing
 
@@ -50,7 +50,7 @@ async def lookup_blocks(ctx: SlackContext, ref: str) -> Blocks:
                       {"type": "actions", "elements": [
                           _button("✏️ Editar cliente", EDIT_BUTTON, str(c.id))]}]
     tickets = await ctx.services.queries.for_customer(c.id, limit=15)
-    blocks += [home._line(ctx, t) for t in tickets] or [_section("No tiene tickets.")]
+    blocks += [home.ticket_line(ctx, t) for t in tickets] or [_section("No tiene tickets.")]
     return blocks
 
 
@@ -72,11 +72,11 @@ def edit_view(c: CustomerView, channel: str | None) -> dict[str, Any]:
                "form_of_address": c.form_of_address, "rut": c.rut_display,
                "email": c.email or "", "phone": c.phone or "", "company": c.company,
                "notes": c.notes}
-    blocks = [_input(block, label, multiline=field == "notes", initial=initial[field],
+    blocks = [input_block(block, label, multiline=field == "notes", initial=initial[field],
                      optional=True) for block, field, label in MODAL_FIELDS]
     blocks.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": (
         "Nombre de pila vacío: se toma la primera palabra del nombre.")}]})
-    return _modal(EDIT_MODAL, f"Cliente {c.id}", blocks, {"id": c.id, "c": channel},
+    return modal_view(EDIT_MODAL, f"Cliente {c.id}", blocks, {"id": c.id, "c": channel},
                   submit="Guardar")
 
 

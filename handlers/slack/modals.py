@@ -28,14 +28,14 @@ def _t(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text}
 
 
-def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], meta: dict[str, Any],
+def modal_view(callback_id: str, title: str, blocks: list[dict[str, Any]], meta: dict[str, Any],
            submit: str = "Enviar") -> View:
     return {"type": "modal", "callback_id": callback_id, "title": _t(title[:24]),
             "submit": _t(submit), "close": _t("Cancelar"), "blocks": blocks,
             "private_metadata": json.dumps(meta)}
 
 
-def _input(block_id: str, label: str, *, multiline: bool = False, initial: str = "",
+def input_block(block_id: str, label: str, *, multiline: bool = False, initial: str = "",
            optional: bool = False) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value",
                                "multiline": multiline}
@@ -105,11 +105,11 @@ async def reply_view(ctx: SlackContext, actor: Actor, number: int, channel: str 
         preview = d.message.whatsapp if d.channel is Canal.WHATSAPP else d.message.text
     if first.free_text_allowed:
         # the block_id changes with the template, or Slack would keep the old text
-        blocks.append(_input(f"text:{chosen}", "Mensaje (puede editarlo)", multiline=True,
+        blocks.append(input_block(f"text:{chosen}", "Mensaje (puede editarlo)", multiline=True,
                              initial=preview))
     else:
         blocks.append({"type": "section", "text": _t(plain(preview, 2900))})
-    return _modal(REPLY, f"Responder #{number}", blocks,
+    return modal_view(REPLY, f"Responder #{number}", blocks,
                   {"n": number, "c": channel, "t": chosen})
 
 
@@ -130,14 +130,14 @@ async def submit_reply(ctx: SlackContext, actor: Actor, view: View) -> str:
 
 # --- note, discard, new ---------------------------------------------------------------
 def note_view(number: int, channel: str | None) -> View:
-    return _modal(NOTE, f"Nota #{number}", [
-        _input("nota", "Nota interna (el cliente no la ve)", multiline=True)],
+    return modal_view(NOTE, f"Nota #{number}", [
+        input_block("nota", "Nota interna (el cliente no la ve)", multiline=True)],
         {"n": number, "c": channel}, submit="Guardar")
 
 
 def discard_view(number: int, channel: str | None) -> View:
-    return _modal(DISCARD, f"Descartar #{number}", [
-        _input("motivo", "Motivo (spam, duplicado, …)", multiline=True)],
+    return modal_view(DISCARD, f"Descartar #{number}", [
+        input_block("motivo", "Motivo (spam, duplicado, …)", multiline=True)],
         {"n": number, "c": channel}, submit="Descartar")
 
 
@@ -145,11 +145,11 @@ CHANNELS = [Canal.PHONE, Canal.EMAIL, Canal.WHATSAPP, Canal.SLACK, Canal.TELEGRA
 
 
 def new_ticket_view(channel: str | None) -> View:
-    return _modal(NEW, "Nuevo ticket", [
-        _input("contacto", "Correo o teléfono del cliente"),
-        _input("nombre", "Nombre del cliente", optional=True),
+    return modal_view(NEW, "Nuevo ticket", [
+        input_block("contacto", "Correo o teléfono del cliente"),
+        input_block("nombre", "Nombre del cliente", optional=True),
         _select("canal", "Canal", [(c.label, c.value) for c in CHANNELS], Canal.PHONE.value),
-        _input("descripcion", "Descripción", multiline=True),
+        input_block("descripcion", "Descripción", multiline=True),
         _select("tipo", "Tipo_Incidencia", [(t.value, t.value) for t in TipoIncidencia],
                 optional=True),
         _select("prioridad", "Prioridad", [(p.value, p.value) for p in Prioridad],
