@@ -154,8 +154,8 @@ async def _telegram_username(settings: Settings) -> str | None:
         return None
     from telegram import Bot
 
-    kwargs = {"base_url": settings.telegram_api_url} if settings.telegram_api_url else {}
-    async with Bot(settings.telegram_token, **kwargs) as bot:
+    base_url = settings.telegram_api_url or "https://api.telegram.org/bot"
+    async with Bot(settings.telegram_token, base_url=base_url) as bot:
         return bot.username
 
 

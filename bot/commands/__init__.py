@@ -17,7 +17,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import DomainError
@@ -26,7 +26,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.services import Services
 
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 DONE, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES = ("Códigos de salida: 0 hecho; 1 falló (el motivo, en una línea); "

@@ -12,13 +12,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.commands import Command, UsageError, with_services
 from bot.domain import Prioridad, TipoIncidencia
 from bot.settings import Settings
 from bot.triage.evaluate import Score, confusion_lines, read_labelled, score
 from bot.triage.rules import Suggestion, suggest_rules
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 MAX_TEXT = 20_000
 
@@ -42,7 +45,7 @@ def register(sub: Any) -> dict[str, Command]:
 async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     if args.triage_command == "eval":
         return evaluate(args)
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         verdicts = await services.triage.retrain()
         if args.triage_command == "retrain":
             for verdict in verdicts:
