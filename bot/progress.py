@@ -47,10 +47,11 @@ class Progress:
         if mode == "bar":
             from tqdm import tqdm
 
-            # a terminal that reports no width (some ptys) would get an empty bar
-            width = {"dynamic_ncols": True} if _width(stream) else {"ncols": 80}
+            # a terminal that reports no size (some ptys: 0x0) would hide the bar
+            size: dict[str, Any] = ({"dynamic_ncols": True} if _width(stream)
+                                    else {"ncols": 80, "nrows": 24})
             self._bar = tqdm(total=total, desc=label, unit=f" {unit}", file=stream,
-                             leave=False, mininterval=0.2, **width)
+                             leave=False, mininterval=0.2, **size)
 
     @property
     def total(self) -> int | None:
