@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return INTERRUPTED
     except Exception as exc:  # a bug: the traceback goes to the log, one line to the person
-        log.exception("atiende %s failed", args.command, extra={logs.TERMINAL_ONLY_FILE: True})
+        log.exception("atiende %s failed", args.command, extra={logs.FILE_ONLY: True})
         where = f"; detalle en {log_file}" if log_file else ""
         print(f"✗ Error interno ({type(exc).__name__}: {exc}){where}.", file=sys.stderr)
         return FAILED

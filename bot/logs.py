@@ -22,7 +22,7 @@ LOG_FILE = "atiende.log"
 LOG_FILE_BYTES = 5 * 1024 * 1024
 LOG_FILE_BACKUPS = 3
 TERMINAL_LINE = 300  # characters of one brief terminal line
-TERMINAL_ONLY_FILE = "file_only"  # ``extra={TERMINAL_ONLY_FILE: True}``: not on the terminal
+FILE_ONLY = "file_only"  # ``extra={FILE_ONLY: True}``: to the log file, not the terminal
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,7 +48,7 @@ class BriefFormatter(logging.Formatter):
 
 
 def _not_file_only(record: logging.LogRecord) -> bool:
-    return not getattr(record, TERMINAL_ONLY_FILE, False)
+    return not getattr(record, FILE_ONLY, False)
 
 
 def _formatter(fmt: str) -> logging.Formatter:
