@@ -98,12 +98,16 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
 
+    if not (settings.telegram_enabled or settings.slack_enabled):
+        _tell_where_the_log_is(args, settings)  # the console opens: its logs go to the file
     await run(settings)
     return DONE
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_console
+
+    _tell_where_the_log_is(args, settings)
 
     async def work(services: Services) -> int:
         stop = asyncio.Event()
@@ -114,6 +118,10 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
         return DONE
 
     return await with_services(settings, work)
+
+
+def _tell_where_the_log_is(args: argparse.Namespace, settings: Settings) -> None:
+    say(args, f"(registro de eventos en {settings.data_dir / logs.LOG_FILE})", file=sys.stderr)
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:

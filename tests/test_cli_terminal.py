@@ -111,6 +111,10 @@ def test_the_console_is_a_conversation_log_lines_go_to_the_file(tmp_path: Path) 
         assert "✓ Ticket creado." in done.stdout
         for stream in (done.stdout, done.stderr):
             assert "INFO" not in stream and "bot.tickets" not in stream
+        # besides the conversation: where the log went, then only brief warnings
+        first, *others = done.stderr.splitlines()
+        assert first == f"(registro de eventos en {tmp_path / 'data' / 'atiende.log'})"
+        assert all(line.startswith(("WARNING ", "ERROR ")) for line in others), others
     written = log_of(tmp_path)
     assert "INFO bot.tickets: ticket opened ticket=#1" in written
     assert "ticket opened ticket=#2" in written

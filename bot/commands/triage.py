@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands import Command, UsageError, with_services
 from bot.domain import Prioridad, TipoIncidencia
+from bot.progress import track
 from bot.settings import Settings
 from bot.triage.evaluate import Score, confusion_lines, read_labelled, score
 from bot.triage.rules import Suggestion, suggest_rules
@@ -76,7 +77,8 @@ def evaluate(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise UsageError(f"No existe {args.file}.")
     rows, skipped = read_labelled(path, args.split)
-    result = score(rows, suggest_rules)
+    result = score(track(rows, "Evaluando", unit="mensajes", quiet=args.quiet),
+                   suggest_rules)
     result.skipped = skipped
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
