@@ -12,8 +12,9 @@ import pytest
 from bot.domain import Canal
 from bot.intake import IncomingMessage
 from handlers.slack.app import INTERNAL_ERROR
+from handlers.slack.modals import note_view
 from tests.conftest import Team
-from tests.slack_support import CHANNEL, SlackRig, rig
+from tests.slack_support import CHANNEL, SlackRig, rig, submission
 
 __all__ = ["rig"]
 
@@ -71,3 +72,16 @@ async def test_a_bug_in_the_core_is_logged_with_its_traceback_and_told(
     assert not any("malformed" in r.getMessage() for r in caplog.records)
     told = _ephemerals(rig, "UDIEGO")[-1]
     assert told["text"] == INTERNAL_ERROR and told["channel"] == CHANNEL
+
+
+async def test_a_forged_modal_is_refused_in_words_not_as_a_bug(
+        rig: SlackRig, team: Team, caplog: pytest.LogCaptureFixture) -> None:
+    number = await _ticket(rig)
+    view = note_view(number, CHANNEL)
+    view.update(id="V1", private_metadata='{"n": "doce", "c": "C0SOPORTE"}')
+    caplog.clear()
+    response = await rig.interact(submission("UDIEGO", view, {"nota": "revisado"}))
+    assert response.status_code == 200
+    assert _ephemerals(rig, "UDIEGO")[-1]["text"] == "No entendí el formulario; vuelva a intentarlo."
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [i for i in await rig.services.queries.history(number) if i.body == "revisado"] == []

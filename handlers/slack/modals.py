@@ -58,10 +58,11 @@ def _select(block_id: str, label: str, options: list[tuple[str, str]],
 def values(view: View) -> dict[str, str]:
     """``{block_id: value}`` from a submitted view's state (selects give their value)."""
     found: dict[str, str] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        for state in actions.values():
-            picked = state.get("selected_option") or {}
-            found[block_id] = str(picked.get("value") or state.get("value") or "")
+    with parsing("view state"):
+        for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+            for state in actions.values():
+                picked = state.get("selected_option") or {}
+                found[block_id] = str(picked.get("value") or state.get("value") or "")
     return found
 
 
