@@ -129,7 +129,7 @@ def ticket_card(t: TicketView, now: datetime, settings: Settings, message: str =
     customer = t.customer.display
     if t.customer.contact and t.customer.contact != customer:
         customer += f" ({t.customer.contact})"
-    fields = (
+    fields: tuple[tuple[str, str], ...] = (
         ("Cliente", customer),
         ("Canal", t.channel.label),
         ("Asunto", t.subject),

@@ -1,26 +1,69 @@
 """The ``atiende`` command line.
 
 Every sub-command loads the settings once (a bad one is a one-line error naming the
-variable), opens the database, does its work, and closes it.
+variable), opens the database, does its work, and closes it. ``--quiet``/``--verbose``
+are on every parser; the exit codes (``bot.commands.EXIT_CODES``) are in every
+``--help``. Only the service (``run`` with a chat configured) logs to standard error;
+everything else logs to ``atiende.log`` in the data directory (see ``bot.logs``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot import logs
-from bot.commands import Command, register_all
+from bot.commands import (
+    DONE,
+    EXIT_CODES,
+    FAILED,
+    INTERRUPTED,
+    USAGE,
+    Command,
+    UsageError,
+    register_all,
+    say,
+    with_services,
+)
 from bot.domain import Rol
 from bot.errors import DomainError
 from bot.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+log = logging.getLogger(__name__)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """Every parser of ``atiende``, at any depth (argparse builds sub-parsers with the
+    parent's class): ``--quiet``/``--verbose`` and the exit codes in ``--help``.
+
+    Sub-parsers default to ``SUPPRESS`` so an option given before the sub-command is
+    not reset by it; a sub-command's own ``-q``/``-v`` would win (``resolve``)."""
+
+    def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("conflict_handler", "resolve")
+        super().__init__(*args, **kwargs)
+        default: Any = False if top else argparse.SUPPRESS
+        loud = self.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true", default=default,
+                          help="sin barra de progreso ni mensajes de estado: solo los "
+                               "errores y el resultado pedido")
+        loud.add_argument("-v", "--verbose", action="store_true", default=default,
+                          help="muestra también en la terminal cada línea del registro")
+
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    p = argparse.ArgumentParser(prog="atiende", description="Atiende: mesa de ayuda por chat.")
+    p = CommandParser(prog="atiende", description="Atiende: mesa de ayuda por chat.", top=True)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="el trabajo principal: todos los frentes configurados")
     sub.add_parser("console", help="la consola del administrador en la terminal")
@@ -67,45 +110,45 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     return p, register_all(sub)
 
 
-async def _with_db(settings: Settings, work: Callable[[object], Awaitable[int]]) -> int:
-    from bot.services import build_services
-    from db.connection import database
-
-    async with database(settings.effective_database_url):
-        return await work(build_services(settings))
-
-
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
 
+    if not (settings.telegram_enabled or settings.slack_enabled):
+        _tell_where_the_log_is(args, settings)  # the console opens: its logs go to the file
     await run(settings)
-    return 0
+    return DONE
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_console
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    _tell_where_the_log_is(args, settings)
+
+    async def work(services: Services) -> int:
         stop = asyncio.Event()
         worker = asyncio.create_task(services.outbox.run(stop, idle_seconds=1.0))
         await run_console(services, _print, stop)
         stop.set()
         await worker
-        return 0
+        return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
+
+
+def _tell_where_the_log_is(args: argparse.Namespace, settings: Settings) -> None:
+    say(args, f"(registro de eventos en {settings.data_dir / logs.LOG_FILE})", file=sys.stderr)
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from db.connection import masked_url, upgrade
 
     await upgrade(settings.effective_database_url)
-    print(f"Base de datos al día: {masked_url(settings.effective_database_url)}")
-    return 0
+    say(args, f"Base de datos al día: {masked_url(settings.effective_database_url)}")
+    return DONE
 
 
 async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         if args.team_command == "add":
             m = await services.team.add(args.name, Rol(args.role), email=args.email,
                                         telegram_user_id=args.telegram_id,
@@ -136,9 +179,9 @@ async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
             username = await _telegram_username(settings)
             link = f"https://t.me/{username}?start={code}" if username else f"/start {code}"
             print(f"Enlace para {member.name} (un solo uso): {link}")
-        return 0
+        return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def _telegram_username(settings: Settings) -> str | None:
@@ -146,32 +189,36 @@ async def _telegram_username(settings: Settings) -> str | None:
         return None
     from telegram import Bot
 
-    kwargs = {"base_url": settings.telegram_api_url} if settings.telegram_api_url else {}
-    async with Bot(settings.telegram_token, **kwargs) as bot:
+    base_url = settings.telegram_api_url or "https://api.telegram.org/bot"
+    async with Bot(settings.telegram_token, base_url=base_url) as bot:
         return bot.username
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.export import TABLE_NAMES, to_csv, to_xlsx
     from bot.export_data import load_tables
+    from bot.progress import track
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
-        if args.format == "xlsx":
-            if not args.output:
-                raise DomainError("Para xlsx indique el archivo con --output.")
-            data = to_xlsx(await load_tables(services.queries, TABLE_NAMES), settings.zone)
-        else:
-            (table,) = await load_tables(services.queries, (args.table,))
-            data = to_csv(table, settings.zone)
+    if args.format == "xlsx" and not args.output:
+        raise UsageError("Para xlsx indique el archivo con --output.")
+
+    async def work(services: Services) -> int:
+        names = TABLE_NAMES if args.format == "xlsx" else (args.table,)
+        tables = await load_tables(services.queries, names)
+        # rows go by as they are written
+        tables = [replace(t, rows=track(t.rows, f"Exportando {t.name}", unit="filas",
+                                        quiet=args.quiet)) for t in tables]
+        data = to_xlsx(tables, settings.zone) if args.format == "xlsx" else \
+            to_csv(tables[0], settings.zone)
         if args.output:
             Path(args.output).write_bytes(data)
-            print(f"Exportado a {args.output}", file=sys.stderr)
+            say(args, f"Exportado a {args.output}", file=sys.stderr)
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
-        return 0
+        return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -182,41 +229,49 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.date_to and not args.date_from:
         raise DomainError("Indique también --from.")
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         reports = ReportService(settings, services.clock)
         report = await reports.build(words, charts=bool(args.out))
         print(report.text)
         if args.out:
             for path in report.write(Path(args.out)):
                 print(f"  {path}")
-        return 0
+        return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 async def cmd_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.progress import progress
     from handlers.email import import_path
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
-        if not Path(args.path).exists():
-            raise DomainError(f"No existe {args.path}.")
-        report = await import_path(services, args.path)
-        print(report.summary())
-        return 1 if report.errors else 0
+    if not Path(args.path).exists():
+        raise UsageError(f"No existe {args.path}.")
 
-    return await _with_db(settings, work)
+    async def work(services: Services) -> int:
+        with progress("Importando correos", unit="correos", quiet=args.quiet) as bar:
+            report = await import_path(services, args.path, progress=bar)
+        if report.errors:
+            print(report.summary())  # with the errors: shown even with --quiet
+            return FAILED
+        say(args, report.summary())
+        return DONE
+
+    return await with_services(settings, work)
 
 
 async def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reminders import describe_due
 
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         lines = await describe_due(services)
         print("\n".join(lines) if lines else "Nada que enviar ahora.")
-        return 0
+        return DONE
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
+
+_with_db = with_services  # the former name, for sub-commands not yet renamed
 
 COMMANDS: dict[str, Command] = {
     "run": cmd_run, "console": cmd_console, "db": cmd_db, "team": cmd_team,
@@ -231,20 +286,36 @@ def _print(text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, extra = _parser()
     args = parser.parse_args(argv)
+    if args.quiet and args.verbose:  # one before the sub-command, one after it
+        parser.error("--quiet y --verbose no se pueden usar juntas")
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"Error de configuración: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(settings.log_level, settings.log_format)
+        return USAGE
+    log_file = _configure_logs(args, settings)
     try:
         return asyncio.run({**COMMANDS, **extra}[args.command](args, settings))
+    except UsageError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return USAGE
     except DomainError as exc:
         print(f"✗ {exc}", file=sys.stderr)
-        return 1
+        return FAILED
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+    except Exception as exc:  # a bug: the traceback goes to the log, one line to the person
+        log.exception("atiende %s failed", args.command, extra={logs.FILE_ONLY: True})
+        where = f"; detalle en {log_file}" if log_file else ""
+        print(f"✗ Error interno ({type(exc).__name__}: {exc}){where}.", file=sys.stderr)
+        return FAILED
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _configure_logs(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """The service logs to standard error; a person at a terminal gets the log file."""
+    level = "DEBUG" if args.verbose else settings.log_level
+    if args.command == "run" and (settings.telegram_enabled or settings.slack_enabled):
+        return logs.configure("WARNING" if args.quiet else level, settings.log_format)
+    terminal = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    return logs.configure(level, settings.log_format, log_file=settings.data_dir / logs.LOG_FILE,
+                          terminal_level=terminal)

@@ -139,7 +139,7 @@ async def merge(service: CustomerService, keep_id: int, drop_id: int,
         now = service.clock.now()
         moved = await Ticket.filter(customer_id=drop.id).order_by("id").select_for_update()
         for ticket in moved:
-            ticket.customer_id = keep.id  # type: ignore[attr-defined]
+            ticket.customer_id = keep.id
             ticket.version += 1
             ticket.updated_at = now
             await ticket.save(update_fields=["customer_id", "version", "updated_at"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from bot.clock import Clock
 from bot.domain import Estado, InteractionKind
@@ -39,7 +41,7 @@ class TicketQueries:
             raise TicketNotFound(number)
         return ticket_view(ticket)
 
-    async def history(self, number: int, limit: int | None = None) -> list[InteractionView]:
+    async def history(self, number: int, limit: int | None = None) -> builtins.list[InteractionView]:
         """The ticket's interactions, oldest first (the last ``limit`` when given)."""
         if not await Ticket.exists(id=number):
             raise TicketNotFound(number)
@@ -53,7 +55,7 @@ class TicketQueries:
             files.setdefault(a.interaction_id, []).append(a)  # type: ignore[attr-defined]
         return [interaction_view(r, files.get(r.id)) for r in rows]
 
-    def _filtered(self, f: TicketFilter, now: datetime):  # type: ignore[no-untyped-def]
+    def _filtered(self, f: TicketFilter, now: datetime) -> QuerySet[Ticket]:
         query = Ticket.all()
         if f.estado is not None:
             query = query.filter(estado=f.estado)
@@ -81,7 +83,7 @@ class TicketQueries:
                       .select_related(*TICKET_RELATED))
         return Page(tuple(ticket_view(t) for t in rows), page, pages, total)
 
-    async def search(self, text: str, limit: int = 10) -> list[TicketView]:
+    async def search(self, text: str, limit: int = 10) -> builtins.list[TicketView]:
         """Tickets whose subject, description, messages or customer match ``text``."""
         text = text.strip()
         if not text:
@@ -101,12 +103,12 @@ class TicketQueries:
         rows = await query.order_by("-id").limit(limit).select_related(*TICKET_RELATED)
         return [ticket_view(t) for t in rows]
 
-    async def for_customer(self, customer_id: int, limit: int = 20) -> list[TicketView]:
+    async def for_customer(self, customer_id: int, limit: int = 20) -> builtins.list[TicketView]:
         rows = await (Ticket.filter(customer_id=customer_id).order_by("-id").limit(limit)
                       .select_related(*TICKET_RELATED))
         return [ticket_view(t) for t in rows]
 
-    async def all(self) -> list[TicketView]:
+    async def all(self) -> builtins.list[TicketView]:
         """Every ticket, oldest first (exports)."""
         rows = await Ticket.all().order_by("id").select_related(*TICKET_RELATED)
         return [ticket_view(t) for t in rows]

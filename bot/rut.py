@@ -45,7 +45,7 @@ def normalise_rut(raw: str) -> str:
 def format_rut(rut: str) -> str:
     """A stored RUT as Chileans read it: ``"12345678-5"`` -> ``"12.345.678-5"``."""
     body, _, digit = rut.partition("-")
-    groups = []
+    groups: list[str] = []
     while body:
         groups.insert(0, body[-3:])
         body = body[:-3]

@@ -24,6 +24,7 @@ from bot.team import TeamService
 from bot.templates import TemplateRenderer, default_templates_dir
 from bot.tickets import TicketService
 from bot.triage.service import TriageService
+from bot.views import InteractionView, TicketView
 
 
 @dataclass
@@ -57,7 +58,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     renderer = TemplateRenderer(default_templates_dir(), settings.zone)
     queries = TicketQueries(clock)
 
-    async def load_views(ticket_id: int, interaction_id: int):  # type: ignore[no-untyped-def]
+    async def load_views(ticket_id: int,
+                         interaction_id: int) -> tuple[TicketView, InteractionView]:
         return await queries.get(ticket_id), await queries.interaction(interaction_id)
 
     outbox = OutboxWorker(clock, bus, load_views)

@@ -197,7 +197,7 @@ class TemplateContext:
 class RenderedMessage:
     """One message in every form a channel needs."""
 
-    template: TemplateName
+    template: TemplateName | None  # None: a free-text reply
     subject: str  # one line, always carries "[#<numero>]"
     text: str  # plain-text email body
     html: str  # HTML email body (a whole document)
@@ -463,5 +463,5 @@ def plain_message(numero: int, asunto: str, text: str, agente: str,
     """A free-text reply (no template): the person's words as typed, with our subject tag."""
     subject = _one_line(f"Re: {clean_subject(asunto) or 'Su solicitud'} [#{numero}]")
     words = _tidy(text)
-    return RenderedMessage(template=None, subject=subject, text=words,  # type: ignore[arg-type]
+    return RenderedMessage(template=None, subject=subject, text=words,
                            html=text_to_html(words), whatsapp=words)

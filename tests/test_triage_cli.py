@@ -70,7 +70,7 @@ def test_eval_text_report_and_split(tmp_path: Path) -> None:
 
 def test_eval_of_a_missing_file_fails_in_spanish(tmp_path: Path) -> None:
     done = atiende(tmp_path, "eval", str(tmp_path / "nada.jsonl"))
-    assert done.returncode == 1 and "No existe" in done.stderr
+    assert done.returncode == 2 and "No existe" in done.stderr  # a usage error
 
 
 def test_suggest_prints_the_suggestion_with_the_customers_words(tmp_path: Path) -> None:

@@ -12,14 +12,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.commands import Command
+from bot.commands import Command, UsageError, with_services
 from bot.domain import Prioridad, TipoIncidencia
-from bot.errors import DomainError
+from bot.progress import track
 from bot.settings import Settings
 from bot.triage.evaluate import Score, confusion_lines, read_labelled, score
 from bot.triage.rules import Suggestion, suggest_rules
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 MAX_TEXT = 20_000
 
@@ -43,9 +46,7 @@ def register(sub: Any) -> dict[str, Command]:
 async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     if args.triage_command == "eval":
         return evaluate(args)
-    from bot.cli import _with_db
-
-    async def work(services) -> int:  # type: ignore[no-untyped-def]
+    async def work(services: Services) -> int:
         verdicts = await services.triage.retrain()
         if args.triage_command == "retrain":
             for verdict in verdicts:
@@ -57,7 +58,7 @@ async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
               else describe(suggestion))
         return 0
 
-    return await _with_db(settings, work)
+    return await with_services(settings, work)
 
 
 def describe(s: Suggestion) -> str:
@@ -74,9 +75,10 @@ def describe(s: Suggestion) -> str:
 def evaluate(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
-        raise DomainError(f"No existe {args.file}.")
+        raise UsageError(f"No existe {args.file}.")
     rows, skipped = read_labelled(path, args.split)
-    result = score(rows, suggest_rules)
+    result = score(track(rows, "Evaluando", unit="mensajes", quiet=args.quiet),
+                   suggest_rules)
     result.skipped = skipped
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))

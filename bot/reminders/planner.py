@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -40,7 +41,8 @@ async def sent_keys(keys: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(wanted), 500):  # stay far below SQLite's variable limit
         chunk = wanted[start:start + 500]
-        found.update(await SentReminder.filter(key__in=chunk).values_list("key", flat=True))
+        keys_found = await SentReminder.filter(key__in=chunk).values_list("key", flat=True)
+        found.update(cast(list[str], keys_found))  # flat=True: values, not tuples
     return found
 
 

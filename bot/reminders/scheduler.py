@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -180,7 +181,7 @@ class ReminderService:
         first = await Ticket.filter(next_reminder_at__gte=EPOCH).order_by(
             "next_reminder_at").first().values_list("next_reminder_at", flat=True)
         if first is not None:
-            candidates.append(first)  # type: ignore[arg-type]
+            candidates.append(cast(datetime, first))  # flat=True: the value itself
         if self._quiet.is_quiet(now):
             candidates.append(self._quiet.end(now))
         return min(candidates)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -111,8 +112,8 @@ class MorningSummary:
         overdue_q = Ticket.filter(estado__in=OPEN_ESTADOS).filter(_overdue(now))
         for title, query in (("Vencen hoy", today_q), ("Vencidos", overdue_q)):
             count = await query.count()
-            ids = list(await query.order_by("id").limit(_MAX_LISTED)
-                       .values_list("id", flat=True))
+            ids = cast(list[int], list(await query.order_by("id").limit(_MAX_LISTED)
+                                       .values_list("id", flat=True)))
             lines.append(f"{title}: {count}" + (f" ({_numbers(ids, count)})" if count else ""))
         lines.extend(await self._unclassified())
         lines.append("Por responsable:")
@@ -126,7 +127,8 @@ class MorningSummary:
         count = await query.count()
         if not count:
             return []
-        ids = list(await query.order_by("id").limit(_MAX_LISTED).values_list("id", flat=True))
+        ids = cast(list[int], list(await query.order_by("id").limit(_MAX_LISTED)
+                                   .values_list("id", flat=True)))
         return [f"Sin clasificar: {count} ({_numbers(ids, count)})"]
 
     async def _per_assignee(self, now: datetime) -> list[str]:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -113,7 +114,7 @@ class TriageService:
         accepted = (ticket.suggested_tipo is not None and ticket.tipo == ticket.suggested_tipo
                     and ticket.prioridad == ticket.suggested_prioridad)
         source = str((ticket.suggestion_reasons or {}).get("source", ""))
-        values = {"channel": ticket.channel, "subject": ticket.subject[:300],
+        values: dict[str, Any] = {"channel": ticket.channel, "subject": ticket.subject[:300],
                   "text": ticket.description, "tipo": ticket.tipo,
                   "prioridad": ticket.prioridad, "suggested_tipo": ticket.suggested_tipo,
                   "suggested_prioridad": ticket.suggested_prioridad, "accepted": accepted,

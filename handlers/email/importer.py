@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from bot.progress import Progress
 from bot.services import Services
 from handlers.email.ingest import EmailIngestor
 
@@ -59,44 +60,63 @@ class ImportReport:
         return text
 
 
-async def import_path(services: Services, path: Path | str) -> ImportReport:
-    """Import every message under ``path``; never stops at one bad message."""
+async def import_path(services: Services, path: Path | str,
+                      progress: Progress | None = None) -> ImportReport:
+    """Import every message under ``path``; never stops at one bad message.
+    ``progress`` (``bot.progress``) learns the total once the messages are listed."""
     path = Path(path)
     report = ImportReport(str(path))
     ingestor = EmailIngestor(services)
-    for source, raw in iter_messages(path):
+    count, messages = list_messages(path)
+    if progress is not None:
+        progress.total = count
+    for source, raw in messages:
         report.total += 1
-        try:
-            result = await ingestor.ingest(raw)
-        except Exception as exc:  # one broken message must not stop a migration
-            log.exception("import failed source=%s", source)
-            report.errors.append((source, f"{type(exc).__name__}: {exc}"))
-            continue
-        report.outcomes[result.outcome] += 1
-        if result.ticket_number is not None:
-            report.tickets.add(result.ticket_number)
+        await _import_one(ingestor, report, source, raw)
+        if progress is not None:
+            progress.advance()
     log.info("mail import done path=%s total=%s outcomes=%s errors=%s", path, report.total,
              dict(report.outcomes), len(report.errors))
     return report
 
 
+async def _import_one(ingestor: EmailIngestor, report: ImportReport, source: str,
+                      raw: bytes) -> None:
+    try:
+        result = await ingestor.ingest(raw)
+    except Exception as exc:  # one broken message must not stop a migration
+        log.exception("import failed source=%s", source)
+        report.errors.append((source, f"{type(exc).__name__}: {exc}"))
+        return
+    report.outcomes[result.outcome] += 1
+    if result.ticket_number is not None:
+        report.tickets.add(result.ticket_number)
+
+
 def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
     """(source label, raw bytes) for every message in a file, directory, Maildir or mbox."""
+    yield from list_messages(path)[1]
+
+
+def list_messages(path: Path) -> tuple[int, Iterator[tuple[str, bytes]]]:
+    """How many messages ``path`` holds, and (source label, raw bytes) for each: the
+    count comes from the listing (file names, the mbox's index), not from reading them."""
     if not path.exists():
         raise FileNotFoundError(f"no existe {path}")
     if path.is_dir() and all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
         # A Maildir is files in new/ and cur/ (tmp/ holds deliveries in progress).
-        yield from _by_date(path, [p for sub in ("new", "cur") for p in (path / sub).iterdir()
-                                   if p.is_file() and not p.name.startswith(".")])
-    elif path.is_dir():
-        yield from _by_date(path, [p for p in path.rglob("*")
-                                   if p.is_file() and _looks_like_mail(p)])
-    elif _is_mbox(path):
+        files = [p for sub in ("new", "cur") for p in (path / sub).iterdir()
+                 if p.is_file() and not p.name.startswith(".")]
+        return len(files), _by_date(path, files)
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file() and _looks_like_mail(p)]
+        return len(files), _by_date(path, files)
+    if _is_mbox(path):
         box = mailbox.mbox(path, create=False)
-        for i, key in enumerate(box.keys()):
-            yield f"{path.name}#{i + 1}", box.get_bytes(key)
-    else:
-        yield path.name, path.read_bytes()
+        keys = box.keys()
+        return len(keys), ((f"{path.name}#{i + 1}", box.get_bytes(key))
+                           for i, key in enumerate(keys))
+    return 1, iter([(path.name, path.read_bytes())])
 
 
 def _looks_like_mail(path: Path) -> bool:

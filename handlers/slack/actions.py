@@ -18,6 +18,7 @@ from handlers.slack import identity, modals
 from handlers.slack.blocks import parse_ref
 from handlers.slack.context import SlackContext
 from handlers.slack.events import CardPoster
+from handlers.slack.payload import parsing
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,15 @@ Body = dict[str, Any]
 
 def _ticket_ref(body: Body, action: Body) -> tuple[int, int | None]:
     """Buttons carry ``"12:7"`` as value; selects carry it in their block_id."""
-    if action.get("type") == "button":
-        return parse_ref(action.get("value"))
-    return parse_ref(str(action.get("block_id", "")).partition(":")[2])
+    with parsing("ticket reference"):
+        if action.get("type") == "button":
+            return parse_ref(action.get("value"))
+        return parse_ref(str(action.get("block_id", "")).partition(":")[2])
 
 
 def _where(body: Body) -> tuple[str, str | None]:
-    return body["user"]["id"], (body.get("channel") or {}).get("id")
+    with parsing("user and channel"):
+        return str(body["user"]["id"]), (body.get("channel") or {}).get("id")
 
 
 async def guarded(ctx: SlackContext, poster: CardPoster, body: Body,
@@ -69,7 +72,8 @@ class Actions:
         """Tipo_Incidencia select."""
         await ack()
         number, version = _ticket_ref(body, action)
-        tipo = TipoIncidencia(action["selected_option"]["value"])
+        with parsing("Tipo_Incidencia option"):
+            tipo = TipoIncidencia(action["selected_option"]["value"])
         await guarded(self.ctx, self.poster, body, lambda a: self.t.classify(
             a, number, tipo=tipo, expected_version=version))
 
@@ -77,7 +81,8 @@ class Actions:
         """Prioridad select."""
         await ack()
         number, version = _ticket_ref(body, action)
-        prioridad = Prioridad(action["selected_option"]["value"])
+        with parsing("Prioridad option"):
+            prioridad = Prioridad(action["selected_option"]["value"])
         await guarded(self.ctx, self.poster, body, lambda a: self.t.classify(
             a, number, prioridad=prioridad, expected_version=version))
 
@@ -140,12 +145,14 @@ class Actions:
         """Responder, Nota, Descartar: a modal (needs the trigger_id within 3 s)."""
         await ack()
         number, version = _ticket_ref(body, action)
-        kind = str(action["action_id"]).removeprefix("atiende_")
         _, channel = _where(body)
+        with parsing("modal button"):
+            kind = str(action["action_id"]).removeprefix("atiende_")
+            trigger_id = str(body["trigger_id"])
 
         async def call(actor: Actor) -> object:
             await self._current(number, version)
-            return await modals.open_for(self.ctx, kind, body["trigger_id"], actor, number,
+            return await modals.open_for(self.ctx, kind, trigger_id, actor, number,
                                          channel)
 
         await guarded(self.ctx, self.poster, body, call)

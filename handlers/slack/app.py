@@ -39,6 +39,7 @@ from handlers.slack.customers import EDIT_BUTTON, MERGE_BUTTON, CustomerActions
 from handlers.slack.events import CardPoster
 from handlers.slack.modals import TEMPLATE_SELECT
 from handlers.slack.notifier import SlackNotifier
+from handlers.slack.payload import Malformed, who_and_where
 from handlers.slack.records import CaseFiles
 from handlers.slack.submissions import Modals
 from handlers.slack.threads import Threads
@@ -61,23 +62,33 @@ def build_client(settings: Settings) -> AsyncWebClient:
                         AsyncRateLimitErrorRetryHandler(max_retry_count=6)])
 
 
-def tolerant(listener: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """A forged or malformed value inside a well-formed payload (a button value that is
-    not ``"12:7"``, an unknown select option, unreadable private_metadata) is the
-    sender's fault: log it and ignore the request instead of letting bolt answer 500.
-    ``functools.wraps`` keeps the signature bolt reads to inject arguments."""
+INTERNAL_ERROR = ("Error interno: no se pudo completar la acción. Quedó registrado; "
+                  "vuelva a intentarlo en un momento o avise al administrador.")
+
+
+def tolerant(listener: Callable[..., Awaitable[Any]],
+             ctx: SlackContext | None = None) -> Callable[..., Awaitable[Any]]:
+    """A forged or malformed value inside a well-formed payload (``payload.Malformed``,
+    raised only while a listener reads the payload) is the sender's fault: one warning,
+    and the request is acknowledged instead of bolt answering 500. Anything else is a
+    bug: logged with its traceback, and the person who clicked is told "error interno"
+    privately, so nothing fails silently. ``functools.wraps`` keeps the signature bolt
+    reads to inject arguments."""
+    name = getattr(listener, "__name__", "listener")
 
     @functools.wraps(listener)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return await listener(*args, **kwargs)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
-            log.warning("slack request ignored: malformed %s (%s: %s)",
-                        getattr(listener, "__name__", "listener"), type(exc).__name__, exc)
-            ack = kwargs.get("ack")
-            if ack is not None and getattr(ack, "response", None) is None:
-                await ack()  # unacknowledged, bolt would answer with an error status
-            return None
+        except Malformed as exc:
+            log.warning("slack request ignored: malformed %s (%s)", name, exc)
+        except Exception:
+            log.exception("slack listener %s failed", name)
+            await _tell_internal_error(ctx, kwargs)
+        ack = kwargs.get("ack")
+        if ack is not None and getattr(ack, "response", None) is None:
+            await ack()  # unacknowledged, bolt would answer with an error status
+        return None
 
     return wrapper
 
@@ -92,42 +103,54 @@ def quiet_bolt_loggers() -> None:
             logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
 
 
+async def _tell_internal_error(ctx: SlackContext | None, kwargs: dict[str, Any]) -> None:
+    payload = kwargs.get("body") or kwargs.get("command") or kwargs.get("event") or {}
+    user, channel = who_and_where(payload)
+    if ctx is None or user is None:
+        return
+    try:
+        await ctx.tell(user, INTERNAL_ERROR, channel)
+    except Exception:  # telling is best effort: the error is already logged
+        log.warning("could not tell user=%s about the internal error", user)
+
+
 def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
     """Every listener. bolt runs the *first* listener whose matcher fits, so the
     specific ones come first and each catch-all (which only acks) comes last."""
     actions, modals, commands, threads = (Actions(ctx, poster), Modals(ctx), Commands(ctx),
                                           Threads(ctx))
     customers = CustomerActions(ctx)
+    guard = functools.partial(tolerant, ctx=ctx)
     # card elements
-    app.action(TIPO)(tolerant(actions.tipo))
-    app.action(PRIORIDAD)(tolerant(actions.prioridad))
-    app.action(ASSIGN)(tolerant(actions.assign))
-    app.action(PROPOSE_ID)(tolerant(actions.propose))
-    app.action(CONFIRM_ID)(tolerant(actions.confirm))
-    app.action(REJECT_ID)(tolerant(actions.reject))
-    app.action(ACCEPT_ID)(tolerant(actions.accept))
-    app.action(REOPEN_ID)(tolerant(actions.reopen))
-    app.action(MODAL_BUTTONS)(tolerant(actions.open_modal))
+    app.action(TIPO)(guard(actions.tipo))
+    app.action(PRIORIDAD)(guard(actions.prioridad))
+    app.action(ASSIGN)(guard(actions.assign))
+    app.action(PROPOSE_ID)(guard(actions.propose))
+    app.action(CONFIRM_ID)(guard(actions.confirm))
+    app.action(REJECT_ID)(guard(actions.reject))
+    app.action(ACCEPT_ID)(guard(actions.accept))
+    app.action(REOPEN_ID)(guard(actions.reopen))
+    app.action(MODAL_BUTTONS)(guard(actions.open_modal))
     # buttons of /ticket cliente and /ticket fusionar
-    app.action(EDIT_BUTTON)(tolerant(customers.edit))
-    app.action(MERGE_BUTTON)(tolerant(customers.merge))
-    app.action(CASE_FILE_ID)(tolerant(CaseFiles(ctx).case_file))
+    app.action(EDIT_BUTTON)(guard(customers.edit))
+    app.action(MERGE_BUTTON)(guard(customers.merge))
+    app.action(CASE_FILE_ID)(guard(CaseFiles(ctx).case_file))
     # inside the reply modal: before the catch-all, or the preview never changes
-    app.action(TEMPLATE_SELECT)(tolerant(modals.template_changed))
-    inbox.register(app, ctx, tolerant)  # Reintentar, Es del cliente
-    app.action(ANY)(tolerant(actions.ignore))
+    app.action(TEMPLATE_SELECT)(guard(modals.template_changed))
+    inbox.register(app, ctx, guard)  # Reintentar, Es del cliente
+    app.action(ANY)(guard(actions.ignore))
     # modals
-    app.view(re.compile("^atiende_"))(tolerant(modals.submitted))
-    app.view(ANY)(tolerant(modals.closed))
-    app.view_closed(ANY)(tolerant(modals.closed))
+    app.view(re.compile("^atiende_"))(guard(modals.submitted))
+    app.view(ANY)(guard(modals.closed))
+    app.view_closed(ANY)(guard(modals.closed))
     # slash commands and shortcuts
-    app.command("/ticket")(tolerant(commands.ticket))
-    app.command(ANY)(tolerant(modals.closed))
-    app.shortcut(ANY)(tolerant(modals.closed))
+    app.command("/ticket")(guard(commands.ticket))
+    app.command(ANY)(guard(modals.closed))
+    app.shortcut(ANY)(guard(modals.closed))
     # events (bolt acks events itself; ignoring_self_events drops our own posts)
-    app.event("app_home_opened")(tolerant(threads.home_opened))
-    app.event("message")(tolerant(threads.message))
-    app.event(ANY)(tolerant(threads.ignore))
+    app.event("app_home_opened")(guard(threads.home_opened))
+    app.event("message")(guard(threads.message))
+    app.event(ANY)(guard(threads.ignore))
 
 
 class SlackFrontEnd:

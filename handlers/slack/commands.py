@@ -15,6 +15,7 @@ from handlers.slack.actions import Ack
 from handlers.slack.blocks import fallback_text, ticket_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape, literal
+from handlers.slack.payload import parsing
 
 HELP = ("Uso de `/ticket`:\n• `/ticket nuevo`: crear un ticket\n"
         "• `/ticket lista [mios|vencidos]`: tickets abiertos\n"
@@ -31,7 +32,8 @@ class Commands:
     async def ticket(self, ack: Ack, command: dict[str, Any]) -> None:
         """``/ticket ...``: ack at once (Slack's 3 s), then answer privately."""
         await ack()
-        user, channel = command["user_id"], command["channel_id"]
+        with parsing("slash command"):
+            user, channel = str(command["user_id"]), str(command["channel_id"])
         actor = await identity.require(self.ctx, user, channel)
         if actor is None:
             return
@@ -78,7 +80,7 @@ class Commands:
 
     def _listing(self, title: str, tickets: tuple[TicketView, ...]) -> list[dict[str, Any]]:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
-        blocks += [home._line(self.ctx, t) for t in tickets] or [
+        blocks += [home.ticket_line(self.ctx, t) for t in tickets] or [
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "Ninguno."}]}]
         return blocks
 

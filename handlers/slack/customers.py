@@ -13,8 +13,9 @@ from bot.views import Actor, CustomerView
 from handlers.slack import home, identity
 from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext
-from handlers.slack.modals import _input, _modal, meta, values
+from handlers.slack.modals import input_block, meta, modal_view, values
 from handlers.slack.mrkdwn import escape, literal
+from handlers.slack.payload import parsing
 
 EDIT_BUTTON = "atiende_cliente_editar"  # value: the customer's id
 MERGE_BUTTON = "atiende_fusionar"  # value: "<kept id>:<merged id>"
@@ -49,7 +50,7 @@ async def lookup_blocks(ctx: SlackContext, ref: str) -> Blocks:
                       {"type": "actions", "elements": [
                           _button("✏️ Editar cliente", EDIT_BUTTON, str(c.id))]}]
     tickets = await ctx.services.queries.for_customer(c.id, limit=15)
-    blocks += [home._line(ctx, t) for t in tickets] or [_section("No tiene tickets.")]
+    blocks += [home.ticket_line(ctx, t) for t in tickets] or [_section("No tiene tickets.")]
     return blocks
 
 
@@ -71,11 +72,11 @@ def edit_view(c: CustomerView, channel: str | None) -> dict[str, Any]:
                "form_of_address": c.form_of_address, "rut": c.rut_display,
                "email": c.email or "", "phone": c.phone or "", "company": c.company,
                "notes": c.notes}
-    blocks = [_input(block, label, multiline=field == "notes", initial=initial[field],
+    blocks = [input_block(block, label, multiline=field == "notes", initial=initial[field],
                      optional=True) for block, field, label in MODAL_FIELDS]
     blocks.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": (
         "Nombre de pila vacío: se toma la primera palabra del nombre.")}]})
-    return _modal(EDIT_MODAL, f"Cliente {c.id}", blocks, {"id": c.id, "c": channel},
+    return modal_view(EDIT_MODAL, f"Cliente {c.id}", blocks, {"id": c.id, "c": channel},
                   submit="Guardar")
 
 
@@ -83,7 +84,9 @@ async def submit_edit(ctx: SlackContext, actor: Actor, view: dict[str, Any]) -> 
     """The edit modal was sent: every field as typed ("" clears it), recorded by the core."""
     state = values(view)
     changes = {field: state[block] for block, field, _ in MODAL_FIELDS if block in state}
-    c = await ctx.services.customers.update(actor, int(meta(view)["id"]), **changes)
+    with parsing("customer modal"):
+        customer_id = int(meta(view)["id"])
+    c = await ctx.services.customers.update(actor, customer_id, **changes)
     return f"Cliente {c.id} ({c.display}) guardado."
 
 
@@ -96,27 +99,31 @@ class CustomerActions:
     async def edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """✏️ Editar cliente: the modal, opened within the click's 3 seconds."""
         await ack()
-        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        with parsing("customer button"):
+            user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+            customer_id, trigger_id = int(action["value"]), str(body["trigger_id"])
         if await identity.require(self.ctx, user, channel) is None:
             return
         try:
-            c = await self.ctx.services.customers.get(int(action["value"]))
+            c = await self.ctx.services.customers.get(customer_id)
         except DomainError as exc:
             await self.ctx.tell(user, escape(str(exc)), channel)
             return
-        await self.ctx.client.views_open(trigger_id=body["trigger_id"],
+        await self.ctx.client.views_open(trigger_id=trigger_id,
                                          view=edit_view(c, channel))
 
     async def merge(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """🔗 Fusionar: the merge, told privately (the cards redraw from the events)."""
         await ack()
-        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        with parsing("merge button"):
+            user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+            keep, _, drop = str(action["value"]).partition(":")
+            keep_id, drop_id = int(keep), int(drop)
         actor = await identity.require(self.ctx, user, channel)
         if actor is None:
             return
-        keep, _, drop = str(action["value"]).partition(":")
         try:
-            kept = await self.ctx.services.customers.merge(int(keep), int(drop), actor)
+            kept = await self.ctx.services.customers.merge(keep_id, drop_id, actor)
         except DomainError as exc:
             await self.ctx.tell(user, escape(str(exc)), channel)
             return

@@ -24,7 +24,7 @@ HOME_USERS = "slack.home"  # kv namespace: Slack users who opened the Home tab
 LIMIT = 20
 
 
-def _line(ctx: SlackContext, t: TicketView) -> dict[str, Any]:
+def ticket_line(ctx: SlackContext, t: TicketView) -> dict[str, Any]:
     now, settings = ctx.services.clock.now(), ctx.services.settings
     label = " · ".join(x for x in (t.tipo and t.tipo.value, t.prioridad and t.prioridad.value,
                                    t.estado.value) if x)
@@ -41,7 +41,7 @@ def _section(ctx: SlackContext, title: str, tickets: tuple[TicketView, ...], tot
              empty: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{title} ({total})"}}]
-    blocks += [_line(ctx, t) for t in tickets] or [
+    blocks += [ticket_line(ctx, t) for t in tickets] or [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": empty}]}]
     if total > len(tickets):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":

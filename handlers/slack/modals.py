@@ -16,6 +16,7 @@ from bot.views import Actor
 from handlers.slack.blocks import option
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape, literal, plain
+from handlers.slack.payload import parsing
 
 REPLY, NOTE, DISCARD, NEW = "atiende_reply", "atiende_note", "atiende_discard", "atiende_new"
 TEMPLATE_SELECT = "atiende_modal_tpl"
@@ -27,14 +28,14 @@ def _t(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text}
 
 
-def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], meta: dict[str, Any],
+def modal_view(callback_id: str, title: str, blocks: list[dict[str, Any]], meta: dict[str, Any],
            submit: str = "Enviar") -> View:
     return {"type": "modal", "callback_id": callback_id, "title": _t(title[:24]),
             "submit": _t(submit), "close": _t("Cancelar"), "blocks": blocks,
             "private_metadata": json.dumps(meta)}
 
 
-def _input(block_id: str, label: str, *, multiline: bool = False, initial: str = "",
+def input_block(block_id: str, label: str, *, multiline: bool = False, initial: str = "",
            optional: bool = False) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value",
                                "multiline": multiline}
@@ -57,10 +58,11 @@ def _select(block_id: str, label: str, options: list[tuple[str, str]],
 def values(view: View) -> dict[str, str]:
     """``{block_id: value}`` from a submitted view's state (selects give their value)."""
     found: dict[str, str] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        for state in actions.values():
-            picked = state.get("selected_option") or {}
-            found[block_id] = str(picked.get("value") or state.get("value") or "")
+    with parsing("view state"):
+        for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+            for state in actions.values():
+                picked = state.get("selected_option") or {}
+                found[block_id] = str(picked.get("value") or state.get("value") or "")
     return found
 
 
@@ -104,19 +106,20 @@ async def reply_view(ctx: SlackContext, actor: Actor, number: int, channel: str 
         preview = d.message.whatsapp if d.channel is Canal.WHATSAPP else d.message.text
     if first.free_text_allowed:
         # the block_id changes with the template, or Slack would keep the old text
-        blocks.append(_input(f"text:{chosen}", "Mensaje (puede editarlo)", multiline=True,
+        blocks.append(input_block(f"text:{chosen}", "Mensaje (puede editarlo)", multiline=True,
                              initial=preview))
     else:
         blocks.append({"type": "section", "text": _t(plain(preview, 2900))})
-    return _modal(REPLY, f"Responder #{number}", blocks,
+    return modal_view(REPLY, f"Responder #{number}", blocks,
                   {"n": number, "c": channel, "t": chosen})
 
 
 async def submit_reply(ctx: SlackContext, actor: Actor, view: View) -> str:
     m, state = meta(view), values(view)
-    number, chosen = int(m["n"]), state.get("tpl") or m.get("t") or FREE_TEXT
+    with parsing("reply modal"):
+        number, chosen = int(m["n"]), state.get("tpl") or m.get("t") or FREE_TEXT
+        template = None if chosen == FREE_TEXT else TemplateName(chosen)
     text = next((v for k, v in state.items() if k.startswith("text:")), "")
-    template = None if chosen == FREE_TEXT else TemplateName(chosen)
     if template is not None and text:
         d = await ctx.services.tickets.draft(actor, number, template)
         preview = d.message.whatsapp if d.channel is Canal.WHATSAPP else d.message.text
@@ -128,14 +131,14 @@ async def submit_reply(ctx: SlackContext, actor: Actor, view: View) -> str:
 
 # --- note, discard, new ---------------------------------------------------------------
 def note_view(number: int, channel: str | None) -> View:
-    return _modal(NOTE, f"Nota #{number}", [
-        _input("nota", "Nota interna (el cliente no la ve)", multiline=True)],
+    return modal_view(NOTE, f"Nota #{number}", [
+        input_block("nota", "Nota interna (el cliente no la ve)", multiline=True)],
         {"n": number, "c": channel}, submit="Guardar")
 
 
 def discard_view(number: int, channel: str | None) -> View:
-    return _modal(DISCARD, f"Descartar #{number}", [
-        _input("motivo", "Motivo (spam, duplicado, …)", multiline=True)],
+    return modal_view(DISCARD, f"Descartar #{number}", [
+        input_block("motivo", "Motivo (spam, duplicado, …)", multiline=True)],
         {"n": number, "c": channel}, submit="Descartar")
 
 
@@ -143,11 +146,11 @@ CHANNELS = [Canal.PHONE, Canal.EMAIL, Canal.WHATSAPP, Canal.SLACK, Canal.TELEGRA
 
 
 def new_ticket_view(channel: str | None) -> View:
-    return _modal(NEW, "Nuevo ticket", [
-        _input("contacto", "Correo o teléfono del cliente"),
-        _input("nombre", "Nombre del cliente", optional=True),
+    return modal_view(NEW, "Nuevo ticket", [
+        input_block("contacto", "Correo o teléfono del cliente"),
+        input_block("nombre", "Nombre del cliente", optional=True),
         _select("canal", "Canal", [(c.label, c.value) for c in CHANNELS], Canal.PHONE.value),
-        _input("descripcion", "Descripción", multiline=True),
+        input_block("descripcion", "Descripción", multiline=True),
         _select("tipo", "Tipo_Incidencia", [(t.value, t.value) for t in TipoIncidencia],
                 optional=True),
         _select("prioridad", "Prioridad", [(p.value, p.value) for p in Prioridad],
@@ -159,24 +162,28 @@ async def submit_new(ctx: SlackContext, actor: Actor, view: View) -> str:
     v = values(view)
     contact = v.get("contacto", "").strip()
     email, phone = (contact, None) if "@" in contact else (None, contact)
+    with parsing("new ticket modal"):
+        canal = Canal(v.get("canal") or Canal.PHONE)
+        tipo = TipoIncidencia(v["tipo"]) if v.get("tipo") else None
+        prioridad = Prioridad(v["prioridad"]) if v.get("prioridad") else None
     customer = await ctx.services.customers.find_or_create(email=email, phone=phone,
                                                            name=v.get("nombre", ""))
     ticket = await ctx.services.tickets.open(
-        actor, customer_id=customer.id, channel=Canal(v.get("canal") or Canal.PHONE),
-        description=v.get("descripcion", ""),
-        tipo=TipoIncidencia(v["tipo"]) if v.get("tipo") else None,
-        prioridad=Prioridad(v["prioridad"]) if v.get("prioridad") else None)
+        actor, customer_id=customer.id, channel=canal, description=v.get("descripcion", ""),
+        tipo=tipo, prioridad=prioridad)
     return f"Ticket #{ticket.number} creado."
 
 
 async def submit_note(ctx: SlackContext, actor: Actor, view: View) -> str:
-    number = int(meta(view)["n"])
+    with parsing("note modal"):
+        number = int(meta(view)["n"])
     await ctx.services.tickets.note(actor, number, values(view).get("nota", ""))
     return f"Nota guardada en el ticket #{number}."
 
 
 async def submit_discard(ctx: SlackContext, actor: Actor, view: View) -> str:
-    number = int(meta(view)["n"])
+    with parsing("discard modal"):
+        number = int(meta(view)["n"])
     await ctx.services.tickets.discard(actor, number, values(view).get("motivo", ""))
     return f"Ticket #{number} descartado."
 

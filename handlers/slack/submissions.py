@@ -15,6 +15,7 @@ from handlers.slack.context import SlackContext
 from handlers.slack.customers import SUBMITS as CUSTOMER_SUBMITS
 from handlers.slack.modals import SUBMITS, meta, reply_view
 from handlers.slack.mrkdwn import escape
+from handlers.slack.payload import Malformed, parsing
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,15 @@ class Modals:
     async def submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Any of our modals was sent: close it, act, tell the result privately."""
         await ack()
-        user, channel = body["user"]["id"], meta(view).get("c")
+        with parsing("modal submission"):
+            user, channel = str(body["user"]["id"]), meta(view).get("c")
         actor = await identity.require(self.ctx, user, channel)
         submit = {**SUBMITS, **CUSTOMER_SUBMITS}.get(str(view.get("callback_id")))
         if actor is None or submit is None:
             return
         try:
             done = await submit(self.ctx, actor, view)
-        except (DomainError, KeyError, ValueError) as exc:
+        except (DomainError, Malformed) as exc:
             message = escape(str(exc)) if isinstance(exc, DomainError) else \
                 "No entendí el formulario; vuelva a intentarlo."
             await self.ctx.tell(user, message, channel)
@@ -46,12 +48,15 @@ class Modals:
         await ack()
         view = body.get("view") or {}
         m = meta(view)
-        actor = await identity.resolve(self.ctx, body["user"]["id"])
-        if actor is None or "n" not in m:
+        with parsing("template select"):
+            user = str(body["user"]["id"])
+            number = int(m["n"]) if "n" in m else None
+            picked = (action.get("selected_option") or {}).get("value")
+        actor = await identity.resolve(self.ctx, user)
+        if actor is None or number is None:
             return
-        picked = (action.get("selected_option") or {}).get("value")
         try:
-            new = await reply_view(self.ctx, actor, int(m["n"]), m.get("c"), picked)
+            new = await reply_view(self.ctx, actor, number, m.get("c"), picked)
             await self.ctx.client.views_update(view_id=view["id"], hash=view.get("hash"),
                                                view=new)
         except (DomainError, SlackApiError) as exc:  # hash_conflict: a newer view won

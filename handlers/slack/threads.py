@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import DomainError
 from handlers.slack import home, identity
 from handlers.slack.context import PLATFORM, SlackContext
+from handlers.slack.payload import parsing
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,10 @@ class Threads:
         """A thread reply under a ticket card -> ``tickets.note``."""
         if not self._is_team_reply(event):
             return
-        channel, ts, user = event["channel"], str(event.get("ts")), event["user"]
-        ref = await self.ctx.services.cards.by_message(PLATFORM, channel, event["thread_ts"])
+        with parsing("thread reply"):
+            channel, ts, user = str(event["channel"]), str(event.get("ts")), str(event["user"])
+            thread_ts, text = str(event["thread_ts"]), str(event["text"]).strip()
+        ref = await self.ctx.services.cards.by_message(PLATFORM, channel, thread_ts)
         if ref is None:
             return
         actor = await identity.require(self.ctx, user, channel)
@@ -48,7 +51,6 @@ class Threads:
         if not await self.ctx.services.kv.add_if_absent(SEEN, f"{channel}:{ts}", True):
             log.info("slack retry of an already noted message ts=%s", ts)
             return
-        text = event["text"].strip()
         self.ctx.quiet_notes.add((ref.ticket_number, text))  # already visible in the thread
         try:
             await self.ctx.services.tickets.note(actor, ref.ticket_number, text)
