@@ -23,7 +23,7 @@ import logging
 import re
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tortoise.transactions import in_transaction
 
@@ -111,7 +111,7 @@ class CsatService:
     async def on_event(self, event: TicketEvent) -> None:
         meta = event.interaction.meta if event.interaction is not None else {}
         if event.kind is EventKind.CUSTOMER_MESSAGE and meta.get("csat_new"):
-            if int(meta.get("csat", 0)) <= LOW:
+            if int(str(meta.get("csat", 0))) <= LOW:
                 await self._alert(event)
             return
         if (event.kind is EventKind.UPDATED and event.ticket.estado is Estado.RESOLVED
@@ -129,9 +129,9 @@ class CsatService:
             if ticket is None or ticket.csat_requested_at is not None or \
                     Estado(ticket.estado) is not Estado.RESOLVED:
                 return False
-            channel, recipient = tickets._route(ticket)
+            channel, recipient = tickets.route(ticket)
             approved = None
-            if channel is Canal.WHATSAPP and not tickets._window_open(ticket):
+            if channel is Canal.WHATSAPP and not tickets.window_open(ticket):
                 approved = s.whatsapp_templates.get(TEMPLATE)
                 if approved is None:
                     log.info("csat not asked ticket=#%s: WhatsApp window closed and no "
@@ -172,8 +172,9 @@ class CsatService:
         """At start-up: tickets that became Resuelto while no process could ask (a crash
         between the commit and its event). Only recent ones: a survey days later is noise."""
         since = self._s.clock.now() - MISSED_WINDOW
-        numbers = await Ticket.filter(estado=Estado.RESOLVED, csat_requested_at__isnull=True,
-                                      resolved_at__gte=since).values_list("id", flat=True)
+        numbers = cast(list[int], await Ticket.filter(
+            estado=Estado.RESOLVED, csat_requested_at__isnull=True,
+            resolved_at__gte=since).values_list("id", flat=True))
         return sum([await self.ask(n) for n in numbers])
 
     async def _alert(self, event: TicketEvent) -> None:

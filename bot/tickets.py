@@ -275,7 +275,7 @@ class TicketService:
 
     def _draft(self, ticket: Ticket, template: TemplateName | None, agent: str,
                detalle: str, closed_without_answer: bool = False) -> OutgoingDraft:
-        channel, recipient = self._route(ticket)
+        channel, recipient = self.route(ticket)
         rendered = (self.render(ticket, template, agent, detalle, closed_without_answer)
                     if template
                     else _free_text(ticket, detalle, agent, self._settings.company_name))
@@ -283,7 +283,7 @@ class TicketService:
         params: tuple[str, ...] = ()
         free_ok = True
         notice = ""
-        if channel is Canal.WHATSAPP and not self._window_open(ticket):
+        if channel is Canal.WHATSAPP and not self.window_open(ticket):
             free_ok = False
             found = approved_template(self._settings.whatsapp_templates, template,
                                       closed_without_answer)
@@ -296,11 +296,11 @@ class TicketService:
                       "plantilla aprobada, con su texto fijo.")
         return OutgoingDraft(channel, recipient, rendered, approved, free_ok, notice, params)
 
-    def _window_open(self, ticket: Ticket) -> bool:
+    def window_open(self, ticket: Ticket) -> bool:
         last = ticket.last_customer_message_at
         return last is not None and self._clock.now() - last < WHATSAPP_WINDOW
 
-    def _route(self, ticket: Ticket) -> tuple[Canal, str]:
+    def route(self, ticket: Ticket) -> tuple[Canal, str]:
         """Reply on the ticket's own channel; else by email, else by WhatsApp."""
         customer = ticket.customer
         channel = Canal(ticket.channel)

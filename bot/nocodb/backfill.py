@@ -8,6 +8,8 @@ found by our id, never inserted twice.
 
 from __future__ import annotations
 
+from typing import cast
+
 from bot.clock import Clock
 from bot.nocodb.push import Pusher
 from bot.nocodb.queue import many
@@ -21,8 +23,8 @@ async def enqueue_missing(clock: Clock) -> int:
     for kind, model in (("cliente", Customer), ("ticket", Ticket),
                         ("interaccion", Interaction)):
         known = set(await NocoRow.filter(kind=kind).values_list("ref_id", flat=True))
-        ids = [i for i in await model.all().order_by("id").values_list("id", flat=True)
-               if i not in known]
+        every = cast(list[int], await model.all().order_by("id").values_list("id", flat=True))
+        ids = [i for i in every if i not in known]
         total += await many(kind, ids, now)
     return total
 

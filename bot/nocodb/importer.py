@@ -94,10 +94,10 @@ async def import_base(api: NocoApi, services: Any, pusher: Pusher) -> ImportRepo
 async def _customer(services: Any, schema: Schema, row: dict[str, Any],
                     report: ImportReport) -> int | None:
     try:
-        email = _text(row, schema, CLIENTES, "Correo")
-        email = normalise_email(email) if email else None
-        phone = _text(row, schema, CLIENTES, "Telefono")
-        phone = normalise_phone(phone) if phone else None
+        typed_email = _text(row, schema, CLIENTES, "Correo")
+        email = normalise_email(typed_email) if typed_email else None
+        typed_phone = _text(row, schema, CLIENTES, "Telefono")
+        phone = normalise_phone(typed_phone) if typed_phone else None
     except InvalidInput as exc:
         report.skipped.append(f"Clientes fila {row['Id']}: {exc}")
         return None

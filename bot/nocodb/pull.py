@@ -66,8 +66,10 @@ class Puller:
 
     async def receive(self, payload: dict[str, Any]) -> int:
         """A webhook body (``records.after.update``/``bulkUpdate``): returns edits handled."""
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-        rows = data.get("rows") if isinstance(data.get("rows"), list) else []
+        raw_data = payload.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+        raw_rows = data.get("rows")
+        rows: list[Any] = raw_rows if isinstance(raw_rows, list) else []
         schema = await self._pusher.ensure_schema()
         table = schema.table_of(str(data.get("table_id", "")))
         if table not in PULLED:

@@ -76,7 +76,7 @@ class ArchiveWriter:
         member.mode = 0o600
         with source.open("rb") as fh:
             reader = _HashingReader(fh, digest)
-            self._tar.addfile(member, reader)  # type: ignore[arg-type]
+            self._tar.addfile(member, reader)
         self._entries.append({"path": name, "size": size, "sha256": digest.hexdigest()})
 
     def names(self) -> set[str]:

@@ -11,15 +11,12 @@ import re
 
 from bot.customers import normalise_email, normalise_phone
 from bot.errors import CustomerNotFound, InvalidInput
+from bot.rut import normalise_rut
 from db.models import Customer
 
 # 12.345.678-5, 12345678-5, 9.876.543-K: the dash before the check digit tells a RUT
 # from a phone number.
 _RUT = re.compile(r"^\d{1,2}(?:\.?\d{3}){2}-[\dkK]$")
-
-
-def has_rut_field() -> bool:
-    return "rut" in Customer._meta.fields_map
 
 
 def rut_candidates(ref: str) -> list[str]:
@@ -39,10 +36,7 @@ async def find_person(ref: str, region: str = "CL") -> Customer:
     if "@" in ref:
         found = await Customer.get_or_none(email=normalise_email(ref))
     elif _RUT.match(ref):
-        if not has_rut_field():
-            raise InvalidInput("Esta instalación aún no guarda el RUT de los clientes: "
-                               "búsquelo por correo o teléfono.")
-        found = await Customer.filter(rut__in=rut_candidates(ref)).first()
+        found = await Customer.get_or_none(rut=normalise_rut(ref))
     else:
         found = await Customer.get_or_none(phone=normalise_phone(ref, region))
     if found is None:

@@ -26,7 +26,7 @@ from bot.attachments import safe_filename
 from bot.domain import DeliveryStatus, Estado, InteractionKind
 from bot.errors import DomainError
 from bot.records.archive import ArchiveWriter
-from bot.records.people import has_rut_field, personal_values, scrub_text
+from bot.records.people import personal_values, scrub_text
 from db.models import (
     Attachment,
     Customer,
@@ -123,9 +123,8 @@ async def export_person(customer: Customer, target: Path, zone: ZoneInfo, actor:
 
 def _customer_json(c: Customer, zone: ZoneInfo) -> dict[str, Any]:
     data = {"id": c.id, "nombre": c.name, "correo": c.email, "telefono": c.phone,
-            "empresa": c.company, "notas": c.notes, "creado": _iso(c.created_at, zone)}
-    if has_rut_field():
-        data["rut"] = getattr(c, "rut", None)
+            "empresa": c.company, "notas": c.notes, "creado": _iso(c.created_at, zone),
+            "rut": c.rut, "nombre_de_pila": c.first_name, "tratamiento": c.form_of_address}
     return data
 
 
@@ -247,10 +246,9 @@ async def _customer(customer: Customer) -> None:
     customer.email = customer.phone = None
     customer.company = customer.notes = ""
     customer.first_name = customer.form_of_address = ""
-    update = ["name", "email", "phone", "company", "notes", "first_name", "form_of_address"]
-    if has_rut_field():
-        customer.rut = None  # type: ignore[attr-defined]
-        update.append("rut")
+    customer.rut = None
+    update = ["name", "email", "phone", "company", "notes", "first_name", "form_of_address",
+              "rut"]
     await customer.save(update_fields=update)
 
 

@@ -203,7 +203,7 @@ def compute(rows: list[TicketRow], period: Period, now: datetime,
         backlog=tuple((label, backlog.get(label, 0)) for label, _ in AGE_BUCKETS),
         people=_people(created, open_rows, now),
         closed_confirmed=sum(1 for r in closed if r.conformity_kind is ConformityKind.EXPLICIT),
-        closed_no_answer=sum(1 for r in closed if r.conformity_kind is ConformityKind.TACIT),
+        closed_no_answer=sum(1 for r in closed if r.conformity_kind is ConformityKind.NO_ANSWER),
         satisfaction=Satisfaction(
             asked=sum(1 for r in rows if _in(r.csat_requested_at, period)),
             counts=tuple(rated.count(n) for n in range(1, 6)),  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ _COLUMNS = (
 
 
 def _between(name: str, start: datetime, end: datetime) -> Q:
-    return Q(**{f"{name}__gte": start, f"{name}__lt": end})
+    return Q(**{f"{name}__gte": start, f"{name}__lt": end})  # type: ignore[arg-type]
 
 
 _CANAL = {c.value: c for c in Canal}
@@ -60,7 +60,7 @@ async def load_rows(period: Period) -> list[TicketRow]:
     ]
 
 
-async def _raw(query: ValuesListQuery) -> list[Any]:  # type: ignore[type-arg]
+async def _raw(query: ValuesListQuery) -> list[Any]:
     """Run a values_list query without Tortoise's per-cell conversion; rows by position.
 
     Tortoise parses every datetime cell with the pure-Python ``iso8601`` package: 7 s for

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from bot.export import neutralise
 
@@ -70,7 +71,7 @@ def summary(f: ReportFigures, budget_first: float, budget_resolution: float) -> 
     return "\n".join(lines)
 
 
-def tables(f: ReportFigures) -> dict[str, list[list[object]]]:
+def tables(f: ReportFigures) -> dict[str, list[list[Any]]]:
     """One table per chart (header first), as the CSVs and the chart data."""
     return {
         "cumplimiento": [["Semana (lunes)", "Respondidos a tiempo", "Respondidos (decididos)",
