@@ -102,3 +102,21 @@ async def test_a_long_solution_keeps_the_question_and_the_buttons(whatsapp: What
     assert body.endswith(tail)  # the question, the deadline and the signature, whole
     out = await Interaction.filter(ticket_id=1, kind=InteractionKind.OUTBOUND).first()
     assert out is not None
+
+
+async def test_an_id_over_255_characters_is_never_cut(services: Services, team: Team,
+                                                     smtp_server: SmtpServer) -> None:
+    live = with_smtp(services, smtp_server)
+    build_front_end(live)
+    huge = "<" + "x" * 300 + "@mail.example.cl>"
+    raw = mail(body="Consulta larga", message_id=huge, references=f"<a@b.cl> {huge}")
+    first = await EmailIngestor(live).ingest(raw)
+    again = await EmailIngestor(live).ingest(raw)  # redelivered: recognised all the same
+    assert first.ticket_number is not None and again.ticket_number == first.ticket_number
+    await live.tickets.reply(Actor.of(team.sofia), first.ticket_number, text="Respondemos.")
+    assert await live.outbox.deliver_due() == 1
+    [sent] = await smtp_server.wait_for(1)
+    assert smtp_server.rejected == []
+    headers = f"{sent.message['In-Reply-To'] or ''} {sent.message['References'] or ''}"
+    assert "xxxxx" not in headers  # neither cut nor sent: threads by its [#N] tag
+    assert f"[#{first.ticket_number}]" in sent.message["Subject"]

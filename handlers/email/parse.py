@@ -151,6 +151,9 @@ def _parse(raw: bytes) -> ParsedMail:
         embedded_ids=tuple(body.embedded_ids))
 
 
+MAX_ID = 255  # the external_id and message-reference columns
+
+
 def message_ids(value: str) -> tuple[str, ...]:
     """Every ``<id>`` in a header; a bare ``id@host`` (broken clients) is accepted too."""
     found = _MSGID.findall(value or "")
@@ -158,7 +161,9 @@ def message_ids(value: str) -> tuple[str, ...]:
         bare = (value or "").strip()
         if "@" in bare and not re.search(r"\s", bare):
             found = [f"<{bare.strip('<>')}>"]
-    return tuple(dict.fromkeys(i[:255] for i in found))
+    # An id is kept whole or not at all: one cut to fit our 255-character column would
+    # lose its ">" and name a message nobody sent (the [#N] tag still threads it).
+    return tuple(dict.fromkeys(i for i in found if len(i) <= MAX_ID))
 
 
 # --- headers ------------------------------------------------------------------------
