@@ -60,7 +60,7 @@ async def known_set(services: Services, team: Team) -> dict[str, int]:
     clock.set(santiago(2026, 12, 9, 9, 0))  # type: ignore[attr-defined]
     await t.propose(admin, b, detalle="Reembolso hecho")
     clock.set(santiago(2026, 12, 16, 9, 0))  # type: ignore[attr-defined]
-    await t.confirm(admin, b, kind=ConformityKind.TACIT)
+    await t.confirm(admin, b, kind=ConformityKind.NO_ANSWER)
 
     # C: never answered, resolution clock still running past its due instant.
     c = await open_at(santiago(2026, 12, 7, 9, 0), "caro@example.cl", TipoIncidencia.RECLAMO,

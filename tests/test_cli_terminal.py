@@ -54,7 +54,7 @@ def test_quiet_suppresses_the_status_output_before_or_after_the_command(tmp_path
     assert imported.returncode == 0 and imported.stdout == "" and imported.stderr == ""
     assert log_of(tmp_path).count("ticket opened") == 2  # the work was done
     report = atiende(tmp_path, "--quiet", "report")  # a result is still printed
-    assert "Tickets: 2" in report.stdout
+    assert "Tickets nuevos: 2" in report.stdout
 
 
 def test_verbose_shows_the_log_lines_on_the_terminal_too(tmp_path: Path) -> None:

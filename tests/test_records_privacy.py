@@ -14,7 +14,7 @@ import pytest
 
 from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.errors import NotAllowed
-from bot.export import COLUMNS, to_csv
+from bot.export import COLUMNS, tickets_table, to_csv
 from bot.intake import IncomingMessage
 from bot.logs import JsonFormatter
 from bot.records.archive import verify
@@ -137,7 +137,8 @@ async def test_export_then_anonymise_leaves_no_personal_value(
     for attr in ("estado", "tipo", "prioridad", "created_at", "first_response_at",
                  "first_response_due", "resolution_due", "resolved_at", "conformity_kind"):
         assert getattr(after, attr) == getattr(before, attr), attr
-    row = dict(zip(COLUMNS, to_csv([after], SANTIAGO).decode("utf-8-sig").splitlines()[1]
+    row = dict(zip(COLUMNS, to_csv(tickets_table([after]), SANTIAGO).decode("utf-8-sig")
+                   .splitlines()[1]
                    .split(";"), strict=True))
     assert row["Estado"] == "Resuelto" and row["Tipo_Incidencia"] == "Reclamo"
     assert row["Cliente"].startswith("Cliente anonimizado")

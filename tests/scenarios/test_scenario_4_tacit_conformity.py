@@ -2,7 +2,7 @@
 
 Thu 10 Dec 15:00 Sofía proposes a solution on #2 from Slack (the request goes by SMTP);
 Mon 14 Dec 15:00 (two business days) Ana gets the polite reminder, not a minute before;
-Thu 17 Dec 15:00 (five business days) #2 becomes Resuelto with conformidad tácita, both
+Thu 17 Dec 15:00 (five business days) #2 becomes Resuelto, closed without the customer's answer, both
 cards say so, and ``atiende report`` and the export count it apart.
 """
 
