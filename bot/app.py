@@ -18,6 +18,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.domain import Canal, Rol
 from bot.errors import DomainError
+from bot.leases import Job
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.views import MemberView
@@ -80,7 +81,7 @@ def _web_server(services: Services, fronts: list[FrontEnd]) -> FrontEnd | None:
 
 async def _background(services: Services, stop: asyncio.Event,
                       reminders: object) -> list[asyncio.Task[None]]:
-    async def sweep_conformity() -> None:
+    async def sweep_conformity(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await services.conformity.sweep()
@@ -89,10 +90,27 @@ async def _background(services: Services, stop: asyncio.Event,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
 
+    leased = services.leases.run
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
-            asyncio.create_task(sweep_conformity(), name="conformity"),
-            asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
+            # Once-only loops run where the lease is (issue 14); the outbox claims rows
+            # and the triage learner is per process, so they run on every instance.
+            asyncio.create_task(leased("conformity", sweep_conformity, stop),
+                                name="conformity"),
+            asyncio.create_task(leased("reminders", reminders.run, stop),  # type: ignore[attr-defined]
+                                name="reminders"),
             asyncio.create_task(services.triage.run(stop), name="triage")]
+
+
+def exclusive_jobs(fronts: list[FrontEnd]) -> dict[str, Job]:
+    """Front ends' once-only loops (Telegram long polling, the IMAP reader), by lease
+    name. A front end offers them with ``exclusive_jobs()``, which hands them over: its
+    ``start()`` then leaves them to the caller, who runs each under its lease."""
+    jobs: dict[str, Job] = {}
+    for front in fronts:
+        offer = getattr(front, "exclusive_jobs", None)
+        if offer is not None:
+            jobs.update(offer())
+    return jobs
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -123,10 +141,13 @@ async def run(settings: Settings, *, clock: Clock | None = None,
 
         reminders = build_reminders(services)  # subscribes before any event is published
         fronts = configured_front_ends(services)
+        once_only = exclusive_jobs(fronts)  # before start(): see there
         for front in fronts:
             await front.start()
             log.info("started %s", front.name)
-        tasks = await _background(services, stop, reminders)
+        tasks = [asyncio.create_task(services.leases.run(name, job, stop), name=name)
+                 for name, job in once_only.items()]
+        tasks += await _background(services, stop, reminders)
         chat = settings.telegram_enabled or settings.slack_enabled
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "

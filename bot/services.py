@@ -13,6 +13,7 @@ from bot.delivery import DeliveryReports
 from bot.events import EventBus
 from bot.intake import IntakeService
 from bot.kv import KeyValueStore
+from bot.leases import Leases
 from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
@@ -41,6 +42,7 @@ class Services:
     kv: KeyValueStore
     delivery: DeliveryReports
     triage: TriageService
+    leases: Leases  # issue 14: once-only loops across instances
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -69,4 +71,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                                     settings.mail_max_attachment_bytes),
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
         delivery=DeliveryReports(tickets, queries, bus, kv), triage=triage,
+        leases=Leases(clock, shared=not settings.effective_database_url.startswith("sqlite"),
+                      seconds=settings.lease_seconds, holder=settings.instance_name or None),
     )

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     smtp_from: str = ""
     mail_max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=0)
 
+    # --- several instances on one PostgreSQL (issue 14) ------------------------------
+    # Once-only loops (Telegram polling, IMAP reader, schedulers) run under a lease of
+    # this length, renewed every third of it: a dead holder's loops move within ~4/3 of it.
+    lease_seconds: float = Field(15.0, ge=1.0, le=22.0)
+    instance_name: str = ""  # how this instance signs its leases; empty: host:pid:random
+
     # --- validators ----------------------------------------------------------------
     @field_validator("timezone")
     @classmethod

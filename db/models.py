@@ -324,3 +324,17 @@ class TriageExample(Model):
 
     class Meta:
         table = "triage_ejemplos"
+
+
+# --- leases (issue 14: what runs on one instance at a time) ---------------------------
+class Lease(Model):
+    """Which instance runs a once-only loop (Telegram polling, the IMAP reader, the
+    schedulers) and until when. Its holder renews it, another takes it once expired."""
+
+    name = fields.CharField(max_length=60, primary_key=True)
+    holder = fields.CharField(max_length=120)
+    acquired_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "leases"

@@ -29,7 +29,7 @@ from aioimaplib import IMAP4
 
 from bot.domain import DeliveryStatus
 from bot.outbox import IN_FLIGHT, UNCERTAIN
-from db.models import Interaction, OutboxMessage
+from db.models import Interaction, Lease, OutboxMessage
 from tests.servers import FakeGraph, ImapAccount, SmtpServer, sign_whatsapp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,6 +180,7 @@ async def expire_leases(now: datetime | None = None) -> int:
     120 s would do, without the wait.
     """
     now = now or datetime.now(UTC)
+    await Lease.filter(expires_at__gt=now).update(expires_at=now)  # once-only loops too
     return await OutboxMessage.filter(status=DeliveryStatus.PENDING,
                                       last_error__startswith=IN_FLIGHT,
                                       next_attempt_at__gt=now).update(next_attempt_at=now)
