@@ -27,6 +27,7 @@ from db.connection import close_database, open_database, upgrade
 log = logging.getLogger(__name__)
 
 CONFORMITY_SWEEP_SECONDS = 300.0
+SHARED_WAKE_SECONDS = 20.0  # several instances: how often the reminder loop looks anyway
 
 
 class FrontEnd(Protocol):
@@ -90,15 +91,33 @@ async def _background(services: Services, stop: asyncio.Event,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
 
+    async def reminders_job(job_stop: asyncio.Event) -> None:
+        """The reminder loop; with other instances, looked at every SHARED_WAKE_SECONDS,
+        since a ticket changed on another instance cannot wake it."""
+        poke = None
+        if services.leases.shared:
+            poke = asyncio.create_task(_poke(reminders.wake, job_stop))  # type: ignore[attr-defined]
+        try:
+            await reminders.run(job_stop)  # type: ignore[attr-defined]
+        finally:
+            if poke is not None:
+                poke.cancel()
+
     leased = services.leases.run
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
             # Once-only loops run where the lease is (issue 14); the outbox claims rows
             # and the triage learner is per process, so they run on every instance.
             asyncio.create_task(leased("conformity", sweep_conformity, stop),
                                 name="conformity"),
-            asyncio.create_task(leased("reminders", reminders.run, stop),  # type: ignore[attr-defined]
-                                name="reminders"),
+            asyncio.create_task(leased("reminders", reminders_job, stop), name="reminders"),
             asyncio.create_task(services.triage.run(stop), name="triage")]
+
+
+async def _poke(wake: Callable[[], None], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SHARED_WAKE_SECONDS)
+        wake()
 
 
 def exclusive_jobs(fronts: list[FrontEnd]) -> dict[str, Job]:
