@@ -107,6 +107,8 @@ async def test_two_processes_share_the_once_only_loops(postgres_url: str, tmp_pa
 
             await wait_until(split, 30, "one instance holding every once-only lease")
             holder, survivor = procs if await _leases(http, procs[0]) else procs[::-1]
+            await fake_telegram.wait_for("getUpdates", 2)
+            assert fake_telegram.poll_conflicts == 0  # one instance polls, never two
             holder.kill()
             killed = time.monotonic()
 
@@ -117,6 +119,10 @@ async def test_two_processes_share_the_once_only_loops(postgres_url: str, tmp_pa
             await wait_until(taken_over, 30, "the survivor taking the leases over",
                              interval=0.05)
             failover = time.monotonic() - killed
+            polls = len(fake_telegram.calls_to("getUpdates"))
+            await fake_telegram.wait_for("getUpdates", polls + 1)  # the survivor polls
+            # At most the dead instance's abandoned long poll, ended by the survivor's.
+            assert fake_telegram.poll_conflicts <= 1
             # The lease length plus one retry interval, with room for a loaded machine.
             assert failover <= LEASE_SECONDS * 4 / 3 + 3.0, failover
         await open_database(postgres_url)
