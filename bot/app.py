@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.csat import build_csat
 from bot.domain import Canal, Rol
 from bot.errors import DomainError
+from bot.leases import Job
 from bot.reports.weekly import WeeklyReport
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -29,6 +30,7 @@ from db.connection import close_database, masked_url, open_database, upgrade
 log = logging.getLogger(__name__)
 
 CONFORMITY_SWEEP_SECONDS = 300.0
+SHARED_WAKE_SECONDS = 20.0  # several instances: how often the reminder loop looks anyway
 
 
 class FrontEnd(Protocol):
@@ -86,7 +88,7 @@ def _web_server(services: Services, fronts: list[FrontEnd]) -> FrontEnd | None:
 
 async def _background(services: Services, stop: asyncio.Event,
                       reminders: object) -> list[asyncio.Task[None]]:
-    async def sweep_conformity() -> None:
+    async def sweep_conformity(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await services.conformity.sweep()
@@ -95,15 +97,52 @@ async def _background(services: Services, stop: asyncio.Event,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CONFORMITY_SWEEP_SECONDS)
 
+    async def reminders_job(job_stop: asyncio.Event) -> None:
+        """The reminder loop; with other instances, looked at every SHARED_WAKE_SECONDS,
+        since a ticket changed on another instance cannot wake it."""
+        poke = None
+        if services.leases.shared:
+            poke = asyncio.create_task(_poke(reminders.wake, job_stop))  # type: ignore[attr-defined]
+        try:
+            await reminders.run(job_stop)  # type: ignore[attr-defined]
+        finally:
+            if poke is not None:
+                poke.cancel()
+
     from bot.records.daily import DailyJobs
 
+    leased = services.leases.run
+    # Once-only loops run where the lease is (issue 14); the outbox and the inbox claim
+    # rows and the triage learner is per process, so they run on every instance.
     return [asyncio.create_task(services.outbox.run(stop), name="outbox"),
             asyncio.create_task(services.inbox.run(stop), name="inbox"),
-            asyncio.create_task(sweep_conformity(), name="conformity"),
-            asyncio.create_task(reminders.run(stop), name="reminders"),  # type: ignore[attr-defined]
+            asyncio.create_task(leased("conformity", sweep_conformity, stop),
+                                name="conformity"),
+            asyncio.create_task(leased("reminders", reminders_job, stop), name="reminders"),
             asyncio.create_task(services.triage.run(stop), name="triage"),
-            asyncio.create_task(DailyJobs(services).run(stop), name="records-daily"),
-            asyncio.create_task(WeeklyReport(services).run(stop), name="weekly_report")]
+            asyncio.create_task(leased("records-daily", DailyJobs(services).run, stop),
+                                name="records-daily"),
+            asyncio.create_task(leased("weekly-report", WeeklyReport(services).run, stop),
+                                name="weekly_report")]
+
+
+async def _poke(wake: Callable[[], None], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SHARED_WAKE_SECONDS)
+        wake()
+
+
+def exclusive_jobs(fronts: list[FrontEnd]) -> dict[str, Job]:
+    """Front ends' once-only loops (Telegram long polling, the IMAP reader), by lease
+    name. A front end offers them with ``exclusive_jobs()``, which hands them over: its
+    ``start()`` then leaves them to the caller, who runs each under its lease."""
+    jobs: dict[str, Job] = {}
+    for front in fronts:
+        offer = getattr(front, "exclusive_jobs", None)
+        if offer is not None:
+            jobs.update(offer())
+    return jobs
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -136,10 +175,13 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         csat = build_csat(services)  # asks for a rating once a ticket is Resuelto
         await csat.ask_missed()
         fronts = configured_front_ends(services)
+        once_only = exclusive_jobs(fronts)  # before start(): see there
         for front in fronts:
             await front.start()
             log.info("started %s", front.name)
-        tasks = await _background(services, stop, reminders)
+        tasks = [asyncio.create_task(services.leases.run(name, job, stop), name=name)
+                 for name, job in once_only.items()]
+        tasks += await _background(services, stop, reminders)
         chat = settings.telegram_enabled or settings.slack_enabled
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "

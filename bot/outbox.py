@@ -163,16 +163,26 @@ class OutboxWorker:
         (with the same idempotency key).
         """
         now = self._clock.now()
-        claimed = await OutboxMessage.filter(
-            id=row.id, status=DeliveryStatus.PENDING, next_attempt_at=row.next_attempt_at,
-        ).update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
-                 last_error=f"{IN_FLIGHT} desde {now.isoformat(timespec='seconds')}")
+        unchanged = OutboxMessage.filter(
+            id=row.id, status=DeliveryStatus.PENDING, next_attempt_at=row.next_attempt_at)
+        async with in_transaction():
+            # Several instances (issue 14): on PostgreSQL a row another worker is claiming
+            # right now is skipped, not waited for; the conditional update below is what
+            # makes the claim exclusive on every database.
+            if await unchanged.select_for_update(skip_locked=True).first() is None:
+                return False
+            claimed = await unchanged.update(
+                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+                last_error=f"{IN_FLIGHT} desde {now.isoformat(timespec='seconds')}")
         return claimed == 1
 
     async def _deliver(self, row: OutboxMessage) -> int:
         if row.last_error.startswith(IN_FLIGHT):
             # A worker claimed it and died before recording the outcome: it may have
-            # been sent. Never risk a second copy; tell the team instead.
+            # been sent. Never risk a second copy; tell the team instead (once: the
+            # claim keeps a second worker from reporting it too).
+            if not await self._claim(row):
+                return 0
             await self._fail(row, f"{UNCERTAIN}: el envío se interrumpió "
                                   f"({row.last_error}); verifique si el cliente lo recibió",
                              permanent=True)

@@ -14,6 +14,7 @@ from bot.events import EventBus
 from bot.inbox import InboxWorker
 from bot.intake import IntakeService
 from bot.kv import KeyValueStore
+from bot.leases import Leases
 from bot.message_ids import MessageIdSigner
 from bot.notify import Notifier
 from bot.outbox import OutboxWorker
@@ -48,6 +49,7 @@ class Services:
     inbox: InboxWorker
     message_ids: MessageIdSigner
     records: RecordsService  # backups, personal-data requests, case files (issue 17)
+    leases: Leases  # issue 14: once-only loops across instances
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -80,6 +82,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         delivery=delivery, triage=triage, inbox=InboxWorker(settings, clock),
         message_ids=MessageIdSigner(settings, kv),
         records=RecordsService(settings, clock, queries, kv),
+        leases=Leases(clock, shared=not settings.effective_database_url.startswith("sqlite"),
+                      seconds=settings.lease_seconds, holder=settings.instance_name or None),
     )
     services.inbox.notify_through(lambda: services.notifiers)
     return services

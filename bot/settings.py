@@ -151,6 +151,11 @@ class Settings(BaseSettings):
     nocodb_webhook_url: str = ""  # Atiende's public address of /webhooks/nocodb, for setup
     nocodb_unreachable_alert_seconds: float = Field(600.0, gt=0)
     nocodb_reconcile_seconds: float = Field(300.0, gt=0)
+    # --- several instances on one PostgreSQL (issue 14) ------------------------------
+    # Once-only loops (Telegram polling, IMAP reader, schedulers) run under a lease of
+    # this length, renewed every third of it: a dead holder's loops move within ~4/3 of it.
+    lease_seconds: float = Field(15.0, ge=1.0, le=22.0)
+    instance_name: str = ""  # how this instance signs its leases; empty: host:pid:random
 
     # --- validators ----------------------------------------------------------------
     @field_validator("timezone")

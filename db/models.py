@@ -437,3 +437,17 @@ class NocoRow(Model):
     class Meta:
         table = "nocodb_rows"
         unique_together = (("kind", "ref_id"),)
+
+
+# --- leases (issue 14: what runs on one instance at a time) ---------------------------
+class Lease(Model):
+    """Which instance runs a once-only loop (Telegram polling, the IMAP reader, the
+    schedulers) and until when. Its holder renews it, another takes it once expired."""
+
+    name = fields.CharField(max_length=60, primary_key=True)
+    holder = fields.CharField(max_length=120)
+    acquired_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "leases"

@@ -64,7 +64,8 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 def health_route(services: Services) -> Route:
-    """``GET /healthz``: 200 when the database answers, 503 otherwise."""
+    """``GET /healthz``: 200 when the database answers (with the leases this instance
+    holds), 503 otherwise."""
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -72,9 +73,18 @@ def health_route(services: Services) -> Route:
         except Exception as exc:  # any failure means "not healthy", never a 500
             log.warning("health check: database unreachable: %s", type(exc).__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "ok", "database": "ok", **_leases(services)})
 
     return Route("/healthz", healthz, methods=["GET"])
+
+
+def _leases(services: Services) -> dict[str, Any]:
+    """Which once-only loops run here (issue 14): a load balancer may route on it, and
+    an operator sees where Telegram polling or the IMAP reader went after a failover."""
+    leases = services.leases
+    return {"instance": leases.holder,
+            "leases": [{"name": lease.name, "expires_at": lease.expires_at.isoformat()
+                        if lease.expires_at else None} for lease in leases.held()]}
 
 
 def build_app(routes: Sequence[BaseRoute], *, max_body_bytes: int = MAX_BODY_BYTES,

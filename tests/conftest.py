@@ -2,13 +2,18 @@
 
 Servers (fake Telegram/Slack/Graph, SMTP, Dovecot IMAP, PostgreSQL) come from
 ``tests.servers.fixtures``.
+
+``ATIENDE_TEST_DB=postgres`` runs the same tests on PostgreSQL: the ``database`` fixture
+then hands each test a fresh database copied from a migrated template (``scripts/test``
+runs the suite once per database).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.views import Actor, MemberView
 from db.connection import close_database, open_database, upgrade
+from tests.servers.pg_copies import TemplateCopies
 
 pytest_plugins = ["tests.servers.fixtures"]
 
@@ -32,6 +38,17 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 NO_CORPUS = ("the shared real-world corpus is not beside this clone (../shared/corpus): "
              "the tests over it are skipped")
 requires_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=NO_CORPUS)
+
+# Which database the ``database`` fixture gives: "sqlite" (default) or "postgres".
+TEST_DB = os.environ.get("ATIENDE_TEST_DB", "sqlite").strip().lower() or "sqlite"
+if TEST_DB not in ("sqlite", "postgres"):
+    raise pytest.UsageError(f"ATIENDE_TEST_DB={TEST_DB!r}: use sqlite or postgres")
+ON_POSTGRES = TEST_DB == "postgres"
+
+
+def sqlite_only(reason: str) -> pytest.MarkDecorator:
+    """For a test about SQLite itself (its file, its locking): skipped on PostgreSQL."""
+    return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite-specific: {reason}")
 
 
 def corpus_params(folder: str, pattern: str = "*") -> list[Any]:
@@ -47,11 +64,23 @@ def santiago(*args: int) -> datetime:
 
 
 @pytest.fixture(scope="session")
-def schema_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The migrated schema once per session; each test gets a copy of the file."""
-    path = tmp_path_factory.mktemp("schema") / "schema.db"
-    asyncio.run(upgrade(f"sqlite://{path}"))
-    return path
+def schema_db(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | TemplateCopies]:
+    """The migrated schema once per session: a SQLite file each test copies, or (on
+    PostgreSQL) a migrated template database whose copies are made ahead of the tests."""
+    if not ON_POSTGRES:
+        path = tmp_path_factory.mktemp("schema") / "schema.db"
+        asyncio.run(upgrade(f"sqlite://{path}"))
+        yield path
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"atiende_template_{os.getpid()}"
+    url = asyncio.run(server.create_database(name=name))
+    asyncio.run(upgrade(url))  # closes its connections: a template must have none
+    copies = TemplateCopies(server, name).start()
+    yield copies
+    copies.close()
+    asyncio.run(server.drop_database(url))
 
 
 @pytest.fixture
@@ -68,13 +97,25 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def database(settings: Settings, schema_db: Path) -> AsyncIterator[str]:
-    """A real SQLite file with the migrated schema, connected for this test."""
-    target = Path(settings.effective_database_url.removeprefix("sqlite://"))
-    shutil.copy(schema_db, target)
-    await open_database(settings.effective_database_url)
-    yield settings.effective_database_url
-    await close_database()
+async def database(settings: Settings, schema_db: Path | TemplateCopies) -> AsyncIterator[str]:
+    """A real database with the migrated schema, connected for this test: a SQLite file,
+    or with ``ATIENDE_TEST_DB=postgres`` a fresh PostgreSQL database (``settings`` then
+    points at it, so whatever the test builds from them uses it too)."""
+    if isinstance(schema_db, Path):
+        target = Path(settings.effective_database_url.removeprefix("sqlite://"))
+        shutil.copy(schema_db, target)
+        await open_database(settings.effective_database_url)
+        yield settings.effective_database_url
+        await close_database()
+        return
+    url = await asyncio.to_thread(schema_db.take)
+    settings.database_url = url
+    await open_database(url)
+    try:
+        yield url
+    finally:
+        await close_database()
+        schema_db.give_back(url)
 
 
 @pytest.fixture

@@ -127,3 +127,23 @@ async def test_admin_who_is_the_assignee_hears_it_once(services, team, clock) ->
     await reminders.fire_due()
     assert [(d.audience, d.member.name) for _, d in notes.delivered] == [
         (Audience.ASSIGNEE, "Carla")]
+
+
+async def test_a_deadline_half_claimed_elsewhere_is_left_to_that_instance(
+        services, team, clock) -> None:  # type: ignore[no-untyped-def]
+    """Two instances computed the same due marks (75 % and 90 % of one deadline); the
+    other one claimed 75 % a moment ago. Claiming mark by mark we would win 90 % and both
+    would post a notice for that deadline; the group is claimed all or nothing."""
+    from bot.reminders.policy import Mark
+
+    number = await whatsapp_ticket(services, team, prioridad=Prioridad.ALTA)
+    now = clock.now()
+    marks = tuple(Mark(number, "primera_respuesta", t, "aviso", now, r)
+                  for t, r in (("75", 0.75), ("90", 0.9)))
+    await SentReminder.create(key=marks[0].key, ticket_id=number,
+                              deadline="primera_respuesta", threshold="75", due_at=now,
+                              sent_at=now, recipients=["otra instancia"])
+    reminders = build_reminders(services)
+    assert await reminders._claim_group(marks, now, ["Diego"]) == []
+    assert await SentReminder.filter(ticket_id=number).count() == 1  # 90 % not taken
+    assert await reminders._claim_group(marks[1:], now, ["Diego"]) == [marks[1]]

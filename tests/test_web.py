@@ -60,7 +60,11 @@ async def test_healthz_and_front_routes_then_clean_stop(services: Services) -> N
         async with httpx.AsyncClient(base_url=web.url) as http:
             health = await http.get("/healthz")
             assert health.status_code == 200
-            assert health.json() == {"status": "ok", "database": "ok"}
+            assert health.json() == {"status": "ok", "database": "ok",
+                                     "instance": services.leases.holder, "leases": []}
+            await services.leases.acquire("reminders")
+            held = (await http.get("/healthz")).json()["leases"]
+            assert [lease["name"] for lease in held] == ["reminders"]
             hello = await http.post("/webhooks/slack")
             assert hello.text == "hello from slack"
             assert (await http.get("/nope")).status_code == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.domain import Canal
 from bot.kv import KeyValueStore
@@ -39,6 +40,15 @@ class EmailFrontEnd:
             if services.settings.imap_enabled else None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._reader_handed_over = False  # True: the reader runs under a lease
+
+    def exclusive_jobs(self) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
+        """Reading the mailbox may run on one instance only: hand the reader to the
+        composition root, which runs it under a lease (``start()`` then leaves it)."""
+        if self.reader is None:
+            return {}
+        self._reader_handed_over = True
+        return {"email-imap": self.reader.run}
 
     async def _process_stored(self) -> None:
         """Without the app's inbox worker (a test, a one-off run), process here."""
@@ -46,6 +56,8 @@ class EmailFrontEnd:
             await self.services.inbox.drain()
 
     async def start(self) -> None:
+        if self._reader_handed_over:
+            return
         if self.reader is not None and self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self.reader.run(self._stop), name="email-imap")

@@ -9,10 +9,12 @@ for webhook mode, where ``routes()`` goes on the shared web server.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -84,6 +86,7 @@ class TelegramFrontEnd:
         self.desk = Desk(services)
         self.poll_timeout = poll_timeout
         self.fetch_updates = fetch_updates  # False: the caller feeds process_update (tests)
+        self._polling_handed_over = False  # True: polling runs under a lease (exclusive_jobs)
         self.webhook_url = settings.telegram_webhook_url
         self.webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         base_url = settings.telegram_api_url or DEFAULT_API_URL
@@ -126,14 +129,37 @@ class TelegramFrontEnd:
         elif self.webhook_url:
             await app.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret,
                                       allowed_updates=Update.ALL_TYPES)
-        else:
-            assert app.updater is not None
-            await app.updater.start_polling(
-                poll_interval=0.0, timeout=int(self.poll_timeout),
-                allowed_updates=Update.ALL_TYPES, error_callback=self._polling_error)
+        elif not self._polling_handed_over:
+            await self._start_polling()
         self.notifier.running = True
         log.info("telegram: running as @%s (%s)", app.bot.username,
                  "webhook" if self.webhook_url else "polling")
+
+    def exclusive_jobs(self) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
+        """Long polling may run on one instance only (Telegram refuses a second
+        ``getUpdates``): hand it to the composition root, which runs it under a lease.
+        Cards, buttons and reminders keep working on every instance."""
+        if self.webhook_url or not self.fetch_updates:
+            return {}
+        self._polling_handed_over = True
+        return {"telegram-polling": self._poll_until}
+
+    async def _start_polling(self) -> None:
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(
+            poll_interval=0.0, timeout=int(self.poll_timeout),
+            allowed_updates=Update.ALL_TYPES, error_callback=self._polling_error)
+
+    async def _poll_until(self, stop: asyncio.Event) -> None:
+        """Poll while this instance holds the lease (``start()`` has run)."""
+        updater = self.application.updater
+        assert updater is not None
+        await self._start_polling()
+        try:
+            await stop.wait()
+        finally:
+            if updater.running:
+                await updater.stop()
 
     async def stop(self) -> None:
         """Stop fetching, finish the update and card queues, save state, disconnect."""

@@ -30,7 +30,7 @@ from aioimaplib import IMAP4
 from bot.domain import DeliveryStatus
 from bot.inbox import PENDING
 from bot.outbox import IN_FLIGHT, UNCERTAIN
-from db.models import InboxItem, Interaction, OutboxMessage
+from db.models import InboxItem, Interaction, Lease, OutboxMessage
 from tests.servers import FakeGraph, ImapAccount, SmtpServer, sign_whatsapp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,6 +183,7 @@ async def expire_leases(now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     # The inbox's claims too (a message stored, then the process died mid-processing).
     await InboxItem.filter(status=PENDING, next_attempt_at__gt=now).update(next_attempt_at=now)
+    await Lease.filter(expires_at__gt=now).update(expires_at=now)  # once-only loops too
     return await OutboxMessage.filter(status=DeliveryStatus.PENDING,
                                       last_error__startswith=IN_FLIGHT,
                                       next_attempt_at__gt=now).update(next_attempt_at=now)

@@ -16,6 +16,7 @@ from bot.errors import DomainError
 from bot.services import Services, build_services
 from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
+from tests.conftest import sqlite_only
 
 
 async def _scenario(services: Services, carla: Actor, diego: Actor, sofia_id: int) -> None:
@@ -72,6 +73,7 @@ async def test_concurrent_actions_postgres(postgres_url: str, settings, clock) -
         await close_database()
 
 
+@sqlite_only("BEGIN IMMEDIATE and SQLite's file lock; PostgreSQL has row locks")
 async def test_second_process_waits_instead_of_breaking_our_write(services: Services,
                                                                   team) -> None:  # type: ignore[no-untyped-def]
     """Another process writes between our transaction's read and its write. With a

@@ -49,6 +49,8 @@ class FakeTelegram(HttpFake):
         self._next_message_id: dict[int | str, int] = {}
         self._media_groups = 0
         self._poke = asyncio.Event()
+        self._poll_generation = 0
+        self.poll_conflicts = 0  # long polls ended by a concurrent getUpdates (409)
 
     @property
     def base_url(self) -> str:
@@ -427,7 +429,16 @@ class FakeTelegram(HttpFake):
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         wait = min(float(p.get("timeout") or 0), POLL_CAP_SECONDS)
         deadline = time.monotonic() + wait
+        # Like Telegram: a new getUpdates ends a long poll still waiting with 409 (two
+        # bot instances polling one token fight like this); ``poll_conflicts`` counts it.
+        self._poll_generation += 1
+        mine = self._poll_generation
+        self._poke.set()
         while not self.updates and not self._stopping.is_set():
+            if mine != self._poll_generation:
+                self.poll_conflicts += 1
+                raise ApiError(409, "Conflict: terminated by other getUpdates request; make "
+                                    "sure that only one bot instance is running")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

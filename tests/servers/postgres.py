@@ -168,14 +168,20 @@ class PostgresServer:
         parts = urlsplit(self.admin_url)
         return urlunsplit(parts._replace(path=f"/{database}"))
 
-    async def create_database(self) -> str:
-        """CREATE a fresh empty database; returns its URL."""
+    async def create_database(self, *, template: str | None = None, name: str | None = None) -> str:
+        """CREATE a fresh database (empty, or a copy of ``template``); returns its URL.
+
+        A copy of a migrated template costs a few milliseconds where migrating an empty
+        database costs a second: the suite's PostgreSQL half hands every test a copy.
+        The template must have no open sessions while it is copied.
+        """
         import asyncpg  # the project's "postgres" extra; only tests that use PG need it
 
-        name = self.next_database_name()
+        name = name or self.next_database_name()
+        clause = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
         conn = await asyncpg.connect(self.admin_url, timeout=10)
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"{clause}')
         finally:
             await conn.close()
         return self.url_for(name)
