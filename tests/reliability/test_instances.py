@@ -1,6 +1,7 @@
 """Two instances on one database: the outbox never sends a row twice, and the once-only
-loops (Telegram polling, reminders, conformity sweep) run on one ``atiende run`` at a
-time and move to the other within the lease when it is killed (SIGKILL).
+loops (Telegram polling, reminders, conformity sweep, daily records jobs, weekly report)
+run on one ``atiende run`` at a time and move to the other within the lease when it is
+killed (SIGKILL).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .crash_harness import AtiendeProcess, wait_until
 
 REPLIES = 120
 LEASE_SECONDS = 1.5
-ONCE_ONLY = {"conformity", "reminders", "telegram-polling"}
+ONCE_ONLY = {"conformity", "reminders", "telegram-polling", "records-daily", "weekly-report"}
 
 
 class Recorder:
