@@ -86,3 +86,18 @@ async def test_drain_goes_on_past_a_pass_where_nothing_changed(
     monkeypatch.setattr(push, "PASS_LIMIT", 2)
     assert await pusher.drain() == 0
     assert await NocoSync.all().count() == 0
+
+
+async def test_the_sync_loops_are_handed_to_the_lease(services: Services) -> None:
+    """Two instances must not both push (each could insert the same new row): the root
+    runs the push and reconciliation loops under a lease, and start() leaves them."""
+    from bot.app import exclusive_jobs
+
+    fronts = configured_front_ends(services)
+    noco = next(front for front in fronts if front.name == "nocodb")
+    assert "nocodb-sync" in exclusive_jobs(fronts)
+    await noco.start()
+    try:
+        assert noco._tasks == []  # type: ignore[attr-defined]
+    finally:
+        await noco.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.routing import BaseRoute
 
@@ -41,6 +42,7 @@ class NocoFrontEnd:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._bus = services.bus
+        self._handed_over = False  # the sync loops run under the root's lease
 
     async def _on_event(self, event: TicketEvent) -> None:
         self.pusher.wake()  # the change is committed and queued: push it now
@@ -48,20 +50,30 @@ class NocoFrontEnd:
     def routes(self) -> list[BaseRoute]:
         return list(self.webhook.routes())
 
+    def exclusive_jobs(self) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
+        """Pushing and reconciling run on one instance at a time (two pushers could each
+        insert the same new row): hand them to the composition root, which runs them
+        under a lease (``start()`` then leaves them)."""
+        self._handed_over = True
+        return {"nocodb-sync": self._sync}
+
+    async def _sync(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(self.pusher.run(stop), self._reconcile(stop))
+
     async def start(self) -> None:
         if not self.webhook.has_secret:
             log.error("ATIENDE_NOCODB_WEBHOOK_SECRET is empty: NocoDB's webhooks will be "
                       "refused (401); edits arrive only by the periodic reconciliation")
         self._stop.clear()
         self._bus.subscribe(self._on_event)  # every committed change wakes the pusher
-        self._tasks = [asyncio.create_task(self.pusher.run(self._stop), name="nocodb-push"),
-                       asyncio.create_task(self._reconcile(), name="nocodb-reconcile")]
+        if not self._handed_over:  # alone (a test, a one-off run): run them here
+            self._tasks = [asyncio.create_task(self._sync(self._stop), name="nocodb-sync")]
 
-    async def _reconcile(self) -> None:
-        while not self._stop.is_set():
+    async def _reconcile(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._reconcile_seconds)
-            if self._stop.is_set():
+                await asyncio.wait_for(stop.wait(), self._reconcile_seconds)
+            if stop.is_set():
                 return
             try:
                 await self.puller.reconcile()
