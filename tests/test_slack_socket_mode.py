@@ -14,6 +14,7 @@ import pytest_asyncio
 from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
+from handlers.slack.context import PLATFORM
 from handlers.slack.modals import NEW
 from tests.conftest import Team
 from tests.servers import FakeSlack
@@ -94,7 +95,7 @@ async def test_every_envelope_kind_is_acknowledged(rig: SocketRig, team: Team) -
         "descripcion": "Me cobraron dos veces"}))
     assert submitted.ack is not None and submitted.ack["envelope_id"] == submitted.envelope_id
     await eventually(lambda: _ticket_exists(rig.services, 1))
-    await eventually(lambda: _has(fake, "chat.postMessage"))  # the new ticket's card
+    await eventually(lambda: _card_posted(rig, 1))  # the new ticket's card, saved
 
     clicked = await rig.click("UDIEGO", 1, "atiende_tipo", selected_option={"value": "Reclamo"})
     assert clicked.ack == {"envelope_id": clicked.envelope_id}
@@ -164,6 +165,10 @@ async def test_disconnect_message_refreshes_the_connection(rig: SocketRig, team:
 # --- small waits -------------------------------------------------------------------
 async def _has(fake: FakeSlack, method: str) -> bool:
     return bool(fake.calls_to(method))
+
+
+async def _card_posted(rig: SocketRig, number: int) -> bool:
+    return await rig.services.cards.get(PLATFORM, number, CHANNEL) is not None
 
 
 async def _ticket_exists(s: Services, number: int) -> bool:
