@@ -67,9 +67,6 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="el trabajo principal: todos los frentes configurados")
     sub.add_parser("console", help="la consola del administrador en la terminal")
-    db = sub.add_parser("db", help="base de datos").add_subparsers(dest="db_command",
-                                                                  required=True)
-    db.add_parser("upgrade", help="aplica las migraciones pendientes")
     team = sub.add_parser("team", help="el equipo").add_subparsers(dest="team_command",
                                                                   required=True)
     add = team.add_parser("add", help="agrega un miembro")
@@ -137,14 +134,6 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 def _tell_where_the_log_is(args: argparse.Namespace, settings: Settings) -> None:
     say(args, f"(registro de eventos en {settings.data_dir / logs.LOG_FILE})", file=sys.stderr)
-
-
-async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from db.connection import masked_url, upgrade
-
-    await upgrade(settings.effective_database_url)
-    say(args, f"Base de datos al día: {masked_url(settings.effective_database_url)}")
-    return DONE
 
 
 async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
@@ -274,7 +263,7 @@ async def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
 _with_db = with_services  # the former name, for sub-commands not yet renamed
 
 COMMANDS: dict[str, Command] = {
-    "run": cmd_run, "console": cmd_console, "db": cmd_db, "team": cmd_team,
+    "run": cmd_run, "console": cmd_console, "team": cmd_team,
     "export": cmd_export, "report": cmd_report, "mail": cmd_mail, "reminders": cmd_reminders,
 }
 

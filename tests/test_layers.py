@@ -185,6 +185,10 @@ FOREIGN_PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("bot/reports/load.py", "query._choose_db_if_not_chosen"): "library internals, measured",
     ("bot/reports/load.py", "query._make_query"): "same",
     ("bot/reports/load.py", "query._db"): "same",
+    # Tortoise's model metadata (fields, tables, relations) is ``Model._meta``: the copy
+    # of a whole installation walks every model through it.
+    ("db/copy.py", "model._meta"): "Tortoise's model metadata",
+    ("db/copy.py", "m._meta"): "same",
     # Starlette keeps a body read once in ``_body``: setting it hands the bounded read to
     # the route, which then never reads the socket again.
     ("handlers/web_guard.py", "request._body"): "Starlette's body cache",

@@ -19,7 +19,14 @@ from bot.chat_cards import CardRef
 from bot.errors import DomainError
 from bot.services import Services
 from bot.views import Actor, MemberView, TicketView
-from handlers.telegram.cards import card_html, card_keyboard, popup
+from handlers.telegram.cards import (
+    card_html,
+    card_keyboard,
+    join_blocks,
+    open_button,
+    popup,
+    row_html,
+)
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -124,3 +131,17 @@ async def done(update: Update, text: str) -> None:
 
 def _plain(text: str) -> str:
     return text if len(text) <= 4000 else text[:4000] + "…"
+
+
+async def reply_rows(update: Update, title: str, found: list[TicketView], now: datetime,
+                     empty: str = "No encontré tickets.") -> None:
+    """A title and one line per ticket (split over messages if long), with a button to
+    open each of the first 24 under the last message."""
+    blocks = [title] + ([row_html(t, now) for t in found] or [empty])
+    buttons = [open_button(t) for t in found[:24]]
+    markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
+    texts = join_blocks(blocks)
+    for i, text in enumerate(texts):
+        last = i == len(texts) - 1
+        await update.effective_message.reply_text(  # type: ignore[union-attr]
+            text, reply_markup=markup if last and buttons else None)

@@ -17,8 +17,8 @@ from bot.customer_text import (
 from bot.errors import InvalidInput
 from bot.views import CustomerView
 from handlers.telegram import callbacks as cb
-from handlers.telegram.cards import esc, join_blocks, open_button, row_html
-from handlers.telegram.common import Desk, DeskContext, done
+from handlers.telegram.cards import esc
+from handlers.telegram.common import Desk, DeskContext, done, reply_rows
 
 
 def customer_html(c: CustomerView) -> str:
@@ -45,16 +45,8 @@ class Customers:
             raise InvalidInput("Uso: /cliente número, correo, teléfono o RUT")
         c = await self.s.customers.find(ref)
         found = await self.s.queries.for_customer(c.id)
-        now = self.desk.now()
-        blocks = [customer_html(c)] + ([row_html(t, now) for t in found]
-                                       or ["No tiene tickets."])
-        buttons = [open_button(t) for t in found[:24]]
-        markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
-        texts = join_blocks(blocks)
-        for i, text in enumerate(texts):
-            last = i == len(texts) - 1
-            await update.effective_message.reply_text(  # type: ignore[union-attr]
-                text, reply_markup=markup if last and buttons else None)
+        await reply_rows(update, customer_html(c), found, self.desk.now(),
+                         empty="No tiene tickets.")
 
     async def edit(self, update: Update, context: DeskContext) -> None:
         """/cliente_editar CLIENTE CAMPO VALOR: one field, recorded with who and old -> new."""

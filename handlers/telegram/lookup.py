@@ -10,8 +10,8 @@ from bot.errors import InvalidInput
 from bot.queries import TicketFilter
 from bot.views import Page, TicketView
 from handlers.telegram import callbacks as cb
-from handlers.telegram.cards import esc, fit, join_blocks, open_button, row_html
-from handlers.telegram.common import Desk, DeskContext, edit
+from handlers.telegram.cards import esc, fit, open_button, row_html
+from handlers.telegram.common import Desk, DeskContext, edit, reply_rows
 from handlers.telegram.triage import Triage
 
 PER_PAGE = 5
@@ -99,15 +99,7 @@ class Lookup:
         await self._rows(update, f"🔎 Resultados para «{fit(text, 200)[0]}»", found)
 
     async def _rows(self, update: Update, title: str, found: list[TicketView]) -> None:
-        now = self.desk.now()
-        blocks = [title] + ([row_html(t, now) for t in found] or ["No encontré tickets."])
-        buttons = [open_button(t) for t in found[:24]]
-        markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
-        texts = join_blocks(blocks)
-        for i, text in enumerate(texts):
-            last = i == len(texts) - 1
-            await update.effective_message.reply_text(  # type: ignore[union-attr]
-                text, reply_markup=markup if last and buttons else None)
+        await reply_rows(update, title, found, self.desk.now())
 
     async def nothing_to_cancel(self, update: Update, context: DeskContext) -> None:
         """/cancelar outside a conversation."""
@@ -174,3 +166,4 @@ def _number(args: list[str]) -> int:
     if not args or not args[0].lstrip("#").isdigit():
         raise InvalidInput("Indique el número del ticket, por ejemplo: /ticket 12")
     return int(args[0].lstrip("#"))
+

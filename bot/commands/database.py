@@ -1,8 +1,8 @@
-"""``atiende db copy --to postgres://…``: move an SQLite installation to PostgreSQL.
+"""``atiende db``: ``upgrade`` applies the committed migrations; ``copy --to
+postgres://…`` moves an SQLite installation to PostgreSQL.
 
-Added to the existing ``db`` group; ``db upgrade`` stays ``bot.cli``'s. Attachments
-are files under ``ATIENDE_DATA_DIR`` that the rows point to by path: they stay where
-they are (keep the same data directory, or move it whole).
+Attachments are files under ``ATIENDE_DATA_DIR`` that the rows point to by path: they
+stay where they are (keep the same data directory, or move it whole).
 """
 
 from __future__ import annotations
@@ -10,28 +10,29 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands import Command
+from bot.commands import DONE, Command, say
 from bot.errors import DomainError
 from bot.settings import Settings
 
 
 def register(sub: Any) -> dict[str, Command]:
-    db_group = sub.choices.get("db")
-    if db_group is None:
-        return {}
-    actions = [a for a in db_group._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
-    copy = actions[0].add_parser("copy", help="copia esta instalación (SQLite) a una base "
-                                 "PostgreSQL vacía, tabla por tabla, y la verifica")
+    db = sub.add_parser("db", help="base de datos").add_subparsers(dest="db_command",
+                                                                  required=True)
+    db.add_parser("upgrade", help="aplica las migraciones pendientes")
+    copy = db.add_parser("copy", help="copia esta instalación (SQLite) a una base "
+                         "PostgreSQL vacía, tabla por tabla, y la verifica")
     copy.add_argument("--to", required=True, metavar="postgres://…",
                       help="la base de destino (vacía)")
     return {"db": cmd_db}
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    if args.db_command != "copy":
-        from bot.cli import cmd_db as upgrade_command
+    from db.connection import masked_url, upgrade
 
-        return await upgrade_command(args, settings)
+    if args.db_command == "upgrade":
+        await upgrade(settings.effective_database_url)
+        say(args, f"Base de datos al día: {masked_url(settings.effective_database_url)}")
+        return DONE
     from db.copy import CopyRefused, TableCopy, copy_database
 
     source = settings.effective_database_url
@@ -41,7 +42,7 @@ async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{table.table}: {table.rows} filas, sha256 {table.checksum[:16]}… {mark}",
               flush=True)
 
-    print(f"Copiando {source} a {_hide_password(args.to)}", flush=True)
+    print(f"Copiando {masked_url(source)} a {masked_url(args.to)}", flush=True)
     try:
         report = await copy_database(source, args.to, progress)
     except CopyRefused as exc:
@@ -56,11 +57,3 @@ async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
           flush=True)
     return 0
 
-
-def _hide_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
