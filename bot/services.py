@@ -19,9 +19,11 @@ from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
 from bot.records.service import RecordsService
+from bot.replies import Replies
 from bot.settings import Settings
 from bot.team import TeamService
 from bot.templates import TemplateRenderer, default_templates_dir
+from bot.ticket_work import TicketWork
 from bot.tickets import TicketService
 from bot.triage.service import TriageService
 from bot.views import InteractionView, TicketView
@@ -48,6 +50,7 @@ class Services:
     inbox: InboxWorker
     message_ids: MessageIdSigner
     records: RecordsService  # backups, personal-data requests, case files (issue 17)
+    replies: Replies  # customer messages drafted, rendered, queued (issue 15)
     # Chat front ends add themselves here when built; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -65,8 +68,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     outbox = OutboxWorker(clock, bus, load_views)
     customers = CustomerService(clock, bus=bus, sync_nocodb=settings.nocodb_enabled)
     triage = TriageService(settings, clock)
-    tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake,
-                            triage=triage)
+    replies = Replies(settings, clock, renderer)
+    tickets = TicketService(TicketWork(settings, clock, bus, wake_outbox=outbox.wake),
+                            replies, triage)
     kv = KeyValueStore(clock)
     delivery = DeliveryReports(tickets, queries, bus, kv)
     services = Services(
@@ -79,7 +83,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
         delivery=delivery, triage=triage, inbox=InboxWorker(settings, clock),
         message_ids=MessageIdSigner(settings, kv),
-        records=RecordsService(settings, clock, queries, kv),
+        records=RecordsService(settings, clock, queries, kv), replies=replies,
     )
     services.inbox.notify_through(lambda: services.notifiers)
     return services

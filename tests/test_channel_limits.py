@@ -97,7 +97,7 @@ async def test_a_long_solution_keeps_the_question_and_the_buttons(whatsapp: What
     body = call.params["interactive"]["body"]["text"]
     assert len(body) <= 1024 and "…" in body
     view = await s.queries.get(1)
-    short = s.tickets.render(view, TemplateName.CONFORMITY_REQUEST, "Carla", "CORTO").whatsapp
+    short = s.replies.render(view, TemplateName.CONFORMITY_REQUEST, "Carla", "CORTO").whatsapp
     tail = short.split("CORTO", 1)[1].strip()
     assert body.endswith(tail)  # the question, the deadline and the signature, whole
     out = await Interaction.filter(ticket_id=1, kind=InteractionKind.OUTBOUND).first()

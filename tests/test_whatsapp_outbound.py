@@ -121,7 +121,7 @@ async def test_24_hour_window(whatsapp: WhatsAppHarness, team: Team) -> None:  #
         await tickets.reply(team.admin, 1, text="Texto libre fuera de la ventana.")
     with pytest.raises(InvalidInput, match="ATIENDE_WHATSAPP_TEMPLATES"):
         await tickets.reply(team.admin, 1, template=TemplateName.INFO_REQUEST)
-    draft = await tickets.draft(team.admin, 1, TemplateName.STATUS_UPDATE)
+    draft = await whatsapp.services.replies.draft(team.admin, 1, TemplateName.STATUS_UPDATE)
     assert not draft.free_text_allowed and draft.whatsapp_template == APPROVED[
         "actualizacion_estado"]
     await tickets.reply(team.admin, 1, template=TemplateName.STATUS_UPDATE)
