@@ -51,7 +51,7 @@ class Services:
     message_ids: MessageIdSigner
     records: RecordsService  # backups, personal-data requests, case files (issue 17)
     replies: Replies  # customer messages drafted, rendered, queued (issue 15)
-    # Chat front ends add themselves here when built; reminders go through them.
+    # Chat front ends' notifiers, put here by bot.frontend.connect; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import Canal, InteractionKind
 from bot.errors import InvalidInput
+from bot.frontend import wired
 from bot.services import Services
 from bot.templates import TemplateName
 from bot.views import Actor
@@ -31,7 +32,7 @@ OUTLOOK_ID = ("<DM6PR11MB4153A1B2C3D4E5F60718293A4B5C6D7E8F9A0B1C2D3E4F5A6B7@"
 async def test_outlook_message_ids_thread_through_a_real_reply(
         services: Services, team: Team, smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     first = await EmailIngestor(live).ingest(mail(body="¿Tienen planes con SSL?",
                                                   message_id=OUTLOOK_ID))
     number = first.ticket_number

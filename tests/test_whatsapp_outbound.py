@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain import DeliveryStatus, Estado, InteractionKind
 from bot.errors import InvalidInput
+from bot.frontend import wired
 from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError
 from bot.services import build_services
 from bot.templates import TemplateName
@@ -100,7 +101,7 @@ async def test_crash_between_commit_and_delivery_sends_exactly_once(
     await whatsapp.services.tickets.reply(team.admin, 1, text="Le escribimos.")
     # "Crash": the row is committed, the worker never ran. A new process starts:
     restarted = build_services(whatsapp.services.settings, whatsapp.services.clock)
-    front = build_front_end(restarted)
+    front = wired(restarted, build_front_end(restarted))
     try:
         assert await restarted.outbox.deliver_due() == 1
         assert await restarted.outbox.deliver_due() == 0

@@ -14,6 +14,7 @@ import logging
 from starlette.routing import BaseRoute
 
 from bot.events import TicketEvent
+from bot.frontend import Offers
 from bot.nocodb.alerts import team_alert
 from bot.nocodb.pull import Puller
 from bot.nocodb.push import Pusher
@@ -40,7 +41,7 @@ class NocoFrontEnd:
         self._reconcile_seconds = settings.nocodb_reconcile_seconds
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._bus = services.bus
+        self.offers = Offers(subscribers=(self._on_event,))  # a committed change: push now
 
     async def _on_event(self, event: TicketEvent) -> None:
         self.pusher.wake()  # the change is committed and queued: push it now
@@ -53,7 +54,6 @@ class NocoFrontEnd:
             log.error("ATIENDE_NOCODB_WEBHOOK_SECRET is empty: NocoDB's webhooks will be "
                       "refused (401); edits arrive only by the periodic reconciliation")
         self._stop.clear()
-        self._bus.subscribe(self._on_event)  # every committed change wakes the pusher
         self._tasks = [asyncio.create_task(self.pusher.run(self._stop), name="nocodb-push"),
                        asyncio.create_task(self._reconcile(), name="nocodb-reconcile")]
 
