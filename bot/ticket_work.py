@@ -69,6 +69,7 @@ class TicketWork:
         customer edit reaching each open ticket); the caller publishes after commit."""
         unit = TicketUnit(self, actor, ticket.id, None, None, None)
         unit.ticket = ticket
+        unit.save = False  # never entered: the caller's transaction saves what it changed
         return unit
 
     async def publish(self, kind: EventKind, number: int, actor: Actor,
