@@ -41,6 +41,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from bot.domain import Canal
+from bot.frontend import wired
 from bot.intake import IncomingMessage
 from bot.services import Services, build_services
 from db.connection import close_database, open_database, upgrade
@@ -110,7 +111,7 @@ async def run(fake: FakeTelegram, services: Services, taps: int, tickets: int,
     Returns samples in ms: ``floor``, ``answered`` (ours, process_update returned) and
     ``edited`` (ours, card edited).
     """
-    front = TelegramFrontEnd(services, fetch_updates=False)
+    front = wired(services, TelegramFrontEnd(services, fetch_updates=False))
     floor_app = _floor_app(fake)
     await front.start()
     samples: dict[str, list[float]] = {"floor": [], "answered": [], "edited": []}

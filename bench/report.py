@@ -34,6 +34,7 @@ from pathlib import Path
 import _harness as h
 
 from bot.clock import SystemClock
+from bot.frontend import wired
 from bot.reports.weekly import KV_NAMESPACE
 
 
@@ -83,7 +84,7 @@ async def time_reporte(base: Path, runs: int) -> list[list[str]]:
     settings = h.bench_settings(base, telegram_token=fake.token, telegram_api_url=fake.base_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, SystemClock())
-    front = TelegramFrontEnd(services, fetch_updates=False)
+    front = wired(services, TelegramFrontEnd(services, fetch_updates=False))
     await front.start()
     today = datetime.now(UTC).astimezone(settings.zone).date()
     words = f"{today - timedelta(days=364):%Y-%m-%d} {today:%Y-%m-%d}"

@@ -70,6 +70,7 @@ async def _serve(spec: dict[str, Any]) -> None:
     worker: asyncio.Task[None] | None = None
     inbox: Any = None
     if spec["kind"] == "atiende":
+        from bot.frontend import wired
         from bot.services import build_services
         from bot.settings import Settings
         from db.connection import close_database, open_database
@@ -83,7 +84,7 @@ async def _serve(spec: dict[str, Any]) -> None:
                             whatsapp_api_url="http://127.0.0.1:9/v21.0")  # never called
         await open_database(settings.effective_database_url)
         services = build_services(settings)
-        front = build_front_end(services)
+        front = wired(services, build_front_end(services))
         web = build_web_server(services, [front])
         assert web is not None
         await front.start()

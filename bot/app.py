@@ -11,14 +11,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.csat import build_csat
-from bot.domain import Canal, Rol
+from bot.domain import Rol
 from bot.errors import DomainError
+from bot.frontend import FrontEnd, connect
 from bot.leases import Job
 from bot.reports.weekly import WeeklyReport
 from bot.services import Services, build_services
@@ -27,20 +27,13 @@ from bot.team import PLACEHOLDER_ADMIN_NAME
 from bot.views import MemberView
 from db.connection import close_database, masked_url, open_database, upgrade
 
+if TYPE_CHECKING:
+    from bot.reminders import ReminderService
+
 log = logging.getLogger(__name__)
 
 CONFORMITY_SWEEP_SECONDS = 300.0
 SHARED_WAKE_SECONDS = 20.0  # several instances: how often the reminder loop looks anyway
-
-
-class FrontEnd(Protocol):
-    """A running front end or channel (Telegram, Slack, email, WhatsApp, web server)."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 async def ensure_admin(services: Services) -> MemberView:
@@ -87,7 +80,7 @@ def _web_server(services: Services, fronts: list[FrontEnd]) -> FrontEnd | None:
 
 
 async def _background(services: Services, stop: asyncio.Event,
-                      reminders: object) -> list[asyncio.Task[None]]:
+                      reminders: ReminderService) -> list[asyncio.Task[None]]:
     async def sweep_conformity(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
@@ -102,9 +95,9 @@ async def _background(services: Services, stop: asyncio.Event,
         since a ticket changed on another instance cannot wake it."""
         poke = None
         if services.leases.shared:
-            poke = asyncio.create_task(_poke(reminders.wake, job_stop))  # type: ignore[attr-defined]
+            poke = asyncio.create_task(_poke(reminders.wake, job_stop))
         try:
-            await reminders.run(job_stop)  # type: ignore[attr-defined]
+            await reminders.run(job_stop)
         finally:
             if poke is not None:
                 poke.cancel()
@@ -175,6 +168,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         csat = build_csat(services)  # asks for a rating once a ticket is Resuelto
         await csat.ask_missed()
         fronts = configured_front_ends(services)
+        connect(services, fronts)  # what they offer: processors, senders, subscribers, notifiers
         once_only = exclusive_jobs(fronts)  # before start(): see there
         for front in fronts:
             await front.start()
@@ -212,65 +206,21 @@ async def run_console(services: Services, write: Callable[[str], None],
 
     The caller runs the outbox worker; the console only flushes what it queued last.
     """
-    from handlers.console import Console
+    from handlers.console import ConsoleFrontEnd
 
-    admin = await ensure_admin(services)
-    register_console_senders(services, write)
-    console = Console(services, admin, write)
-    reader = asyncio.create_task(_feed_stdin(console))
-    runner = asyncio.create_task(console.run())
-    waiters: set[asyncio.Future[object]] = {runner}  # type: ignore[arg-type]
+    console = ConsoleFrontEnd(services, await ensure_admin(services), write)
+    connect(services, [console])  # prints the channels nobody configured
+    await console.start()
+    waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(console.finished())}
     if stop is not None:
         waiters.add(asyncio.ensure_future(stop.wait()))
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    await services.outbox.deliver_due()  # show what the last command queued
-    for task in (reader, runner):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def register_console_senders(services: Services, write: Callable[[str], None]) -> None:
-    """Printing stands in for the customer channels nobody configured; a configured
-    one without a sender in this process is said once, and its messages wait."""
-    from handlers.console import ConsoleSender
-
-    sender = ConsoleSender(write)
-    for channel in printable_channels(services.settings):
-        if not services.outbox.has_sender(channel):
-            services.outbox.register(channel, sender)
-    queued = [c for c in (Canal.EMAIL, Canal.WHATSAPP) if not services.outbox.has_sender(c)]
-    if queued:
-        verb = "está configurado" if len(queued) == 1 else "están configurados"
-        write(f"{' y '.join(c.label for c in queued)} {verb}: lo que responda por ahí "
-              "queda en cola y lo envía `atiende run`.")
-
-
-def printable_channels(settings: Settings) -> list[Canal]:
-    """The customer channels the console may print instead of sending: only those with
-    no setting at all. A configured channel's messages stay queued for the process that
-    sends on it (``atiende run``), even beside a console on the same database: printing
-    one and marking it sent would tell the team the customer got what they never did."""
-    configured = {
-        Canal.EMAIL: settings.smtp_enabled or settings.imap_enabled,
-        Canal.WHATSAPP: bool(settings.whatsapp_token or settings.whatsapp_phone_number_id),
-    }
-    return [channel for channel, on in configured.items() if not on]
-
-
-async def _feed_stdin(console: object) -> None:
-    """Read standard input in a daemon thread: a blocked read never delays shutdown."""
-    import threading
-
-    loop = asyncio.get_running_loop()
-    feed = console.feed  # type: ignore[attr-defined]
-
-    def reader() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(feed, line.rstrip("\n"))
-        loop.call_soon_threadsafe(feed, None)
-
-    threading.Thread(target=reader, name="console-stdin", daemon=True).start()
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        await services.outbox.deliver_due()  # show what the last command queued
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await console.stop()
 
 
 def _print(text: str) -> None:

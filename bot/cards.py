@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import sla
+from bot.domain import WHATSAPP_WINDOW
 from bot.settings import Settings
 from bot.views import InteractionView, TicketView
 
@@ -75,9 +76,6 @@ def resolution_line(t: TicketView, now: datetime, settings: Settings) -> str:
         return (f"{local(t.resolution_due, zone)} · quedan "
                 f"{format_duration(timedelta(hours=left_hours))} hábiles")
     return f"{local(t.resolution_due, zone)} · {time_left(t.resolution_due, now)}"
-
-
-WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 def whatsapp_window_closes(t: TicketView) -> datetime | None:

@@ -120,7 +120,7 @@ class CsatService:
 
     async def ask(self, number: int) -> bool:
         """Queue the request if this ticket was never asked; True when queued now."""
-        s, tickets = self._s.settings, self._s.tickets
+        s, replies = self._s.settings, self._s.replies
         if not s.csat_enabled:
             return False
         now = self._s.clock.now()
@@ -129,9 +129,9 @@ class CsatService:
             if ticket is None or ticket.csat_requested_at is not None or \
                     Estado(ticket.estado) is not Estado.RESOLVED:
                 return False
-            channel, recipient = tickets.route(ticket)
+            channel, recipient = replies.route(ticket)
             approved = None
-            if channel is Canal.WHATSAPP and not tickets.window_open(ticket):
+            if channel is Canal.WHATSAPP and not replies.window_open(ticket):
                 approved = s.whatsapp_templates.get(TEMPLATE)
                 if approved is None:
                     log.info("csat not asked ticket=#%s: WhatsApp window closed and no "

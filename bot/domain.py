@@ -6,6 +6,7 @@ value can be shown as it is. Enum *names* are English identifiers for the code.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -95,3 +96,7 @@ CONFORMITY_LABELS: dict[ConformityKind, str] = {
     ConformityKind.EXPLICIT: "conformidad expresa del cliente",
     ConformityKind.NO_ANSWER: "cerrado sin respuesta del cliente",
 }
+
+
+# WhatsApp's customer-service window: free text only this long after the customer wrote.
+WHATSAPP_WINDOW = timedelta(hours=24)

@@ -1,8 +1,8 @@
 """How reminders and summaries reach people: the interface chat front ends implement.
 
 The reminder scheduler (core) decides *what* is due and *for whom*; a ``Notifier``
-(Telegram, Slack) decides only *how* to show it. Front ends register themselves in
-``Services.notifiers`` when they are built.
+(Telegram, Slack) decides only *how* to show it. Front ends offer theirs
+(``bot.frontend.Offers``); the composition root puts them in ``Services.notifiers``.
 """
 
 from __future__ import annotations

@@ -20,9 +20,11 @@ from bot.notify import Notifier
 from bot.outbox import OutboxWorker
 from bot.queries import TicketQueries
 from bot.records.service import RecordsService
+from bot.replies import Replies
 from bot.settings import Settings
 from bot.team import TeamService
 from bot.templates import TemplateRenderer, default_templates_dir
+from bot.ticket_work import TicketWork
 from bot.tickets import TicketService
 from bot.triage.service import TriageService
 from bot.views import InteractionView, TicketView
@@ -50,7 +52,8 @@ class Services:
     message_ids: MessageIdSigner
     records: RecordsService  # backups, personal-data requests, case files (issue 17)
     leases: Leases  # issue 14: once-only loops across instances
-    # Chat front ends add themselves here when built; reminders go through them.
+    replies: Replies  # customer messages drafted, rendered, queued (issue 15)
+    # Chat front ends' notifiers, put here by bot.frontend.connect; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
 
@@ -67,8 +70,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     outbox = OutboxWorker(clock, bus, load_views)
     customers = CustomerService(clock, bus=bus, sync_nocodb=settings.nocodb_enabled)
     triage = TriageService(settings, clock)
-    tickets = TicketService(settings, clock, bus, renderer, wake_outbox=outbox.wake,
-                            triage=triage)
+    replies = Replies(settings, clock, renderer)
+    tickets = TicketService(TicketWork(settings, clock, bus, wake_outbox=outbox.wake),
+                            replies, triage)
     kv = KeyValueStore(clock)
     delivery = DeliveryReports(tickets, queries, bus, kv)
     services = Services(
@@ -81,7 +85,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         renderer=renderer, cards=ChatCardStore(clock), kv=kv,
         delivery=delivery, triage=triage, inbox=InboxWorker(settings, clock),
         message_ids=MessageIdSigner(settings, kv),
-        records=RecordsService(settings, clock, queries, kv),
+        records=RecordsService(settings, clock, queries, kv), replies=replies,
         leases=Leases(clock, shared=not settings.effective_database_url.startswith("sqlite"),
                       seconds=settings.lease_seconds, holder=settings.instance_name or None),
     )

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.business_hours import parse_business_hours
+
 ENV_PREFIX = "ATIENDE_"
 
 
@@ -219,9 +221,6 @@ class Settings(BaseSettings):
     @field_validator("business_hours")
     @classmethod
     def _check_business_hours(cls, value: str) -> str:
-        # Imported here: bot.sla imports this module for type hints.
-        from bot.sla import parse_business_hours
-
         parse_business_hours(value)
         return value
 

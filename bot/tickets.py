@@ -1,56 +1,38 @@
 """The ticket life: one service that every front end uses.
 
-Each operation runs in one transaction: it locks the ticket, checks who is asking and
-whether the Estado allows it, changes the ticket, records every change as an
-interaction (who, what, old -> new), queues any customer message in the outbox, and
-publishes one event after the commit.
+Each operation is one unit of work (``bot/ticket_work.py``): who may do it, the row
+lock, the version the person saw, whether the Estado allows it, every change recorded as
+an interaction (who, what, old -> new), the save, and one event after the commit. What
+remains here is what differs between operations. Customer messages are drafted and
+queued by ``bot/replies.py`` inside the same unit, so they leave only if it commits.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
-from bot import sla, ticket_clock
+from bot import sla
 from bot.attachments import NewAttachment
-from bot.cards import WHATSAPP_WINDOW
-from bot.clock import Clock
 from bot.domain import (
     Canal,
     ConformityKind,
-    DeliveryStatus,
     Estado,
     InteractionKind,
     Prioridad,
     TipoIncidencia,
 )
-from bot.errors import InvalidInput, MemberNotFound, NotAllowed, StaleAction, TicketNotFound
-from bot.events import EventBus, EventKind, TicketEvent
-from bot.fitting import render_fitting
-from bot.lifecycle import Action, check_allowed, check_legal, refuse
-from bot.message_context import build_context
-from bot.nocodb import queue as nocodb_queue
-from bot.outbox import queue
-from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
-from bot.settings import Settings
-from bot.team import PLACEHOLDER_ADMIN_NAME
-from bot.templates import (
-    RenderedMessage,
-    TemplateContext,
-    TemplateName,
-    TemplateRenderer,
-    plain_message,
-    text_to_html,
-)
+from bot.errors import InvalidInput, MemberNotFound, NotAllowed
+from bot.events import EventKind
+from bot.lifecycle import Action, check_allowed, refuse
+from bot.replies import Replies
+from bot.templates import TemplateName
+from bot.ticket_work import TicketUnit, TicketWork
 from bot.triage.service import TriageService
 from bot.views import Actor, InteractionView, TicketView
-from bot.whatsapp_templates import CLOSURE_WITHOUT_ANSWER, approved_template
-from db.models import Attachment, Customer, Interaction, TeamMember, Ticket
+from db.models import Customer, Interaction, TeamMember, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -58,91 +40,18 @@ log = logging.getLogger(__name__)
 WAITING_TEMPLATES = frozenset({TemplateName.INFO_REQUEST})
 
 
-@dataclass(frozen=True)
-class OutgoingDraft:
-    """What a reply would send, for a preview before the person confirms."""
-
-    channel: Canal
-    recipient: str
-    message: RenderedMessage
-    whatsapp_template: str | None  # set when only an approved template can go out
-    free_text_allowed: bool
-    notice: str = ""  # e.g. why only the approved template can be sent
-    template_params: tuple[str, ...] = ()  # the approved template's body parameters
-
-
 class TicketService:
-    def __init__(self, settings: Settings, clock: Clock, bus: EventBus,
-                 renderer: TemplateRenderer, wake_outbox: Any = None,
-                 triage: TriageService | None = None) -> None:
-        self._settings = settings
-        self._clock = clock
-        self._bus = bus
-        self._renderer = renderer
-        self._wake_outbox = wake_outbox or (lambda: None)
-        self._triage = triage or TriageService(settings, clock)
+    def __init__(self, work: TicketWork, replies: Replies, triage: TriageService) -> None:
+        self._work = work
+        self._replies = replies
+        self._triage = triage
+        self._settings = work.settings
 
-    # --- helpers ------------------------------------------------------------------
-    async def _locked(self, number: int, expected_version: int | None = None) -> Ticket:
-        # Lock the row alone: PostgreSQL refuses FOR UPDATE across the outer join to
-        # the (nullable) assignee, so relations are fetched after the lock.
-        ticket = await Ticket.filter(id=number).select_for_update().first()
-        if ticket is None:
-            raise TicketNotFound(number)
-        await ticket.fetch_related(*TICKET_RELATED)
-        if expected_version is not None and ticket.version != expected_version:
-            raise StaleAction(number)
-        return ticket
-
-    async def _record(self, ticket: Ticket, actor: Actor, kind: InteractionKind, body: str = "",
-                      **fields: Any) -> Interaction:
-        row = await Interaction.create(
-            ticket=ticket, kind=kind, channel=fields.pop("channel", ticket.channel),
-            author_member_id=actor.member.id if actor.member else None,
-            author_name=fields.pop("author_name", actor.name), body=body,
-            created_at=self._clock.now(), **fields)
-        await nocodb_queue.interaction_changed(self._settings.nocodb_enabled, row, row.created_at)
-        return row
-
-    async def _change(self, ticket: Ticket, actor: Actor, label: str, old: object,
-                      new: object, changes: list[tuple[str, str, str]],
-                      meta: dict[str, Any] | None = None) -> None:
-        """Record one field change in the history (who, what, old -> new)."""
-        old_s, new_s = _text(old), _text(new)
-        changes.append((label, old_s, new_s))
-        await self._record(ticket, actor, InteractionKind.EVENT, field=label, old_value=old_s,
-                           new_value=new_s, meta=meta or {})
-
-    async def _set_estado(self, ticket: Ticket, actor: Actor, new: Estado,
-                          changes: list[tuple[str, str, str]], reason: str = "") -> None:
-        old = Estado(ticket.estado)
-        if old is new:
-            return
-        now = self._clock.now()
-        ticket.estado = new
-        await self._change(ticket, actor, "Estado", old.value, new.value, changes,
-                           {"reason": reason} if reason else None)
-        moved = ticket_clock.apply_estado(ticket, new, now, self._settings)
-        if moved:
-            await self._change(ticket, actor, "Plazo de resolución", moved[0], moved[1], changes,
-                               {"reason": f"el reloj de resolución se reanuda ({new.value})"})
-
-    async def _save(self, ticket: Ticket) -> None:
-        ticket.version += 1
-        ticket.updated_at = self._clock.now()
-        await ticket.save()
-
-    async def _publish(self, kind: EventKind, number: int, actor: Actor,
-                       interaction: Interaction | None = None,
-                       changes: Sequence[tuple[str, str, str]] = ()) -> TicketView:
-        ticket = await Ticket.get(id=number).select_related(*TICKET_RELATED)
-        view = ticket_view(ticket)
-        iview = None
-        if interaction is not None:
-            attachments = await Attachment.filter(interaction_id=interaction.id)
-            iview = interaction_view(interaction, attachments)
-        await self._bus.publish(TicketEvent(kind, view, actor, iview, tuple(changes)))
-        return view
+    @property
+    def work(self) -> TicketWork:
+        """The unit of work, for the few services that change a ticket in their own
+        words (NocoDB edits coming back)."""
+        return self._work
 
     # --- opening ------------------------------------------------------------------
     async def open(self, actor: Actor, *, customer_id: int, channel: Canal, description: str,
@@ -160,9 +69,9 @@ class TicketService:
         description = description.strip()
         if not description and not attachments:
             raise InvalidInput("Describa la incidencia: la descripción no puede estar vacía.")
-        now = created_at or self._clock.now()
+        now = created_at or self._work.clock.now()
         due = sla.deadlines(now, self._settings)
-        async with in_transaction():
+        async with self._work.new(actor) as uow:
             customer = await Customer.get_or_none(id=customer_id)
             if customer is None:
                 raise InvalidInput(f"No existe el cliente {customer_id}.")
@@ -170,7 +79,7 @@ class TicketService:
             # A ticket the team opens (after a phone call) is not the customer writing:
             # WhatsApp's 24-hour window runs from their last real message, if any.
             heard = now if actor.member is None else await _last_heard(customer)
-            ticket = await Ticket.create(
+            uow.ticket = await Ticket.create(
                 customer=customer, channel=channel,
                 subject=(subject.strip() or _subject_from(description))[:300],
                 description=description, tipo=tipo, prioridad=prioridad, assignee=assignee,
@@ -179,14 +88,15 @@ class TicketService:
                 last_customer_message_at=heard if channel in (Canal.EMAIL, Canal.WHATSAPP) else None,
                 previous_ticket_id=previous_ticket,
             )
-            first = await self._record(
-                ticket, actor, InteractionKind.INBOUND, description, external_id=external_id,
+            uow.interaction = await uow.record(
+                InteractionKind.INBOUND, description, external_id=external_id,
                 author_name=customer.name or customer.email or customer.phone or "Cliente",
                 meta={**(meta or {}), "opened_by": actor.name})
-            await _attach(first, attachments)
-            await self._triage.on_open(ticket)  # the suggested Tipo/Prioridad (issue 16)
-        log.info("ticket opened ticket=#%s channel=%s by=%s", ticket.id, channel.value, actor.for_log)
-        return await self._publish(EventKind.CREATED, ticket.id, actor, first)
+            await uow.attach(uow.interaction, attachments)
+            await self._triage.on_open(uow.ticket)  # the suggested Tipo/Prioridad (issue 16)
+            log.info("ticket opened ticket=#%s channel=%s by=%s", uow.ticket.id, channel.value,
+                     actor.for_log)
+        return _shown(uow)
 
     async def _default_assignee(self, assignee_id: int | None) -> TeamMember | None:
         if assignee_id is not None:
@@ -200,35 +110,29 @@ class TicketService:
     async def classify(self, actor: Actor, number: int, *, tipo: TipoIncidencia | None = None,
                        prioridad: Prioridad | None = None,
                        expected_version: int | None = None) -> TicketView:
-        check_allowed(Action.CLASSIFY, actor)
+        unit = self._work.begin(actor, number, Action.CLASSIFY, expected_version)
         if tipo is None and prioridad is None:
             raise InvalidInput("Indique el Tipo_Incidencia, la Prioridad o ambos.")
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number, expected_version)
+        async with unit as uow:
+            ticket = uow.ticket
             if tipo is not None and ticket.tipo != tipo:
-                await self._change(ticket, actor, "Tipo_Incidencia", ticket.tipo, tipo, changes)
+                await uow.change("Tipo_Incidencia", ticket.tipo, tipo)
                 ticket.tipo = tipo
             if prioridad is not None and ticket.prioridad != prioridad:
-                await self._change(ticket, actor, "Prioridad", ticket.prioridad, prioridad,
-                                   changes)
+                await uow.change("Prioridad", ticket.prioridad, prioridad)
                 ticket.prioridad = prioridad
-            if changes:
-                await self._save(ticket)
+            uow.save = bool(uow.changes)
+            if uow.changes:
                 await self._triage.on_classify(ticket, actor)  # a labelled example
-        log.info("ticket classified ticket=#%s by=%s %s", number, actor.for_log, changes)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+        log.info("ticket classified ticket=#%s by=%s %s", number, actor.for_log, uow.changes)
+        return _shown(uow)
 
     async def assign(self, actor: Actor, number: int, member_id: int,
                      expected_version: int | None = None) -> TicketView:
         """Agents may take unassigned tickets or pass on their own; only the
         administrator reassigns someone else's."""
-        check_allowed(Action.ASSIGN, actor)
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number, expected_version)
-            check_legal(Action.ASSIGN, number, Estado(ticket.estado))
-            current = ticket.assignee
+        async with self._work.begin(actor, number, Action.ASSIGN, expected_version) as uow:
+            current = uow.ticket.assignee
             if (not actor.is_admin and current is not None and actor.member is not None
                     and current.id != actor.member.id):
                 refuse(Action.ASSIGN, actor, "reassigning someone else's ticket", number)
@@ -238,263 +142,111 @@ class TicketService:
             if member is None:
                 raise MemberNotFound(str(member_id))
             if current is None or current.id != member.id:
-                await self._change(ticket, actor, "Responsable",
-                                   current.name if current else None, member.name, changes,
-                                   {"assignee_id": member.id})
-                ticket.assignee = member
-            if ticket.estado == Estado.NEW:
-                await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes)
-            if changes:
-                await self._save(ticket)
+                await uow.change("Responsable", current.name if current else None, member.name,
+                                 {"assignee_id": member.id})
+                uow.ticket.assignee = member
+            if uow.ticket.estado == Estado.NEW:
+                await uow.set_estado(Estado.IN_PROGRESS)
+            uow.save = bool(uow.changes)
         log.info("ticket assigned ticket=#%s to=%s by=%s", number, member.name, actor.for_log)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+        return _shown(uow)
 
     # --- customer messages ------------------------------------------------------------
-    def render(self, ticket: TicketView | Ticket, template: TemplateName, agent: str,
-               detalle: str = "", closed_without_answer: bool = False) -> RenderedMessage:
-        return render_fitting(self._renderer, template, self._context(
-            ticket, template, agent, detalle, closed_without_answer))
-
-    def _context(self, ticket: TicketView | Ticket, template: TemplateName, agent: str,
-                 detalle: str, closed_without_answer: bool = False) -> TemplateContext:
-        view = ticket if isinstance(ticket, TicketView) else ticket_view(ticket)
-        return build_context(view, template, agent, detalle, self._settings,
-                             self._clock.now(), closed_without_answer=closed_without_answer)
-
-    def templates_for(self, ticket: TicketView) -> list[TemplateName]:
-        return self._renderer.available(ticket.tipo)
-
-    async def draft(self, actor: Actor, number: int, template: TemplateName,
-                    detalle: str = "") -> OutgoingDraft:
-        """The rendered message and where it would go, before anyone confirms."""
-        check_allowed(Action.REPLY, actor)
-        ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
-        if ticket is None:
-            raise TicketNotFound(number)
-        return self._draft(ticket, template, _signer(ticket, actor), detalle)
-
-    def _draft(self, ticket: Ticket, template: TemplateName | None, agent: str,
-               detalle: str, closed_without_answer: bool = False) -> OutgoingDraft:
-        channel, recipient = self.route(ticket)
-        rendered = (self.render(ticket, template, agent, detalle, closed_without_answer)
-                    if template
-                    else _free_text(ticket, detalle, agent, self._settings.company_name))
-        approved = None
-        params: tuple[str, ...] = ()
-        free_ok = True
-        notice = ""
-        if channel is Canal.WHATSAPP and not self.window_open(ticket):
-            free_ok = False
-            found = approved_template(self._settings.whatsapp_templates, template,
-                                      closed_without_answer)
-            if found is not None and template is not None:
-                approved = found.name
-                params = self._renderer.parameters(
-                    self._context(ticket, template, agent, detalle, closed_without_answer),
-                    found.params)
-            notice = ("La ventana de 24 horas de WhatsApp está cerrada: solo puede salir una "
-                      "plantilla aprobada, con su texto fijo.")
-        return OutgoingDraft(channel, recipient, rendered, approved, free_ok, notice, params)
-
-    def window_open(self, ticket: Ticket) -> bool:
-        last = ticket.last_customer_message_at
-        return last is not None and self._clock.now() - last < WHATSAPP_WINDOW
-
-    def route(self, ticket: Ticket) -> tuple[Canal, str]:
-        """Reply on the ticket's own channel; else by email, else by WhatsApp."""
-        customer = ticket.customer
-        channel = Canal(ticket.channel)
-        if channel is Canal.EMAIL and customer.email:
-            return channel, customer.email
-        if channel is Canal.WHATSAPP and customer.phone:
-            return channel, customer.phone.lstrip("+")
-        if customer.email:
-            return Canal.EMAIL, customer.email
-        if customer.phone:
-            return Canal.WHATSAPP, customer.phone.lstrip("+")
-        raise InvalidInput(f"El cliente del ticket #{ticket.id} no tiene correo ni teléfono: "
-                           "no hay cómo hacerle llegar la respuesta.")
-
     async def reply(self, actor: Actor, number: int, *, template: TemplateName | None = None,
                     text: str = "", detalle: str = "", wait_for_customer: bool | None = None,
                     expected_version: int | None = None, automatic: bool = False) -> TicketView:
         """Send a message to the customer: a standard template (optionally with the
         agent's ``detalle``, or fully edited ``text``) or free text."""
-        if not automatic:
-            check_allowed(Action.REPLY, actor)
+        unit = self._work.begin(actor, number, Action.REPLY, expected_version,
+                                event=EventKind.OUTBOUND, check_role=not automatic)
         if template is None and not text.strip():
             raise InvalidInput("El mensaje al cliente no puede estar vacío.")
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number, expected_version)
-            check_legal(Action.REPLY, number, Estado(ticket.estado))
-            interaction = await self._send(ticket, actor, template, text, detalle, automatic,
-                                           changes)
+        async with unit as uow:
+            uow.interaction = await self._replies.send(uow, template, text, detalle, automatic)
             waits = wait_for_customer if wait_for_customer is not None else \
                 template in WAITING_TEMPLATES
-            if not automatic and ticket.estado == Estado.NEW:
-                await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes)
-            if waits and Estado(ticket.estado) in (Estado.NEW, Estado.IN_PROGRESS):
-                await self._set_estado(ticket, actor, Estado.WAITING_CUSTOMER, changes)
-            await self._save(ticket)
-        self._wake_outbox()
+            if not automatic and uow.ticket.estado == Estado.NEW:
+                await uow.set_estado(Estado.IN_PROGRESS)
+            if waits and Estado(uow.ticket.estado) in (Estado.NEW, Estado.IN_PROGRESS):
+                await uow.set_estado(Estado.WAITING_CUSTOMER)
         log.info("reply queued ticket=#%s template=%s by=%s", number,
                  template.value if template else "-", actor.for_log)
-        return await self._publish(EventKind.OUTBOUND, number, actor, interaction, changes)
+        return _shown(uow)
 
-    async def _send(self, ticket: Ticket, actor: Actor, template: TemplateName | None,
-                    text: str, detalle: str, automatic: bool,
-                    changes: list[tuple[str, str, str]], kind: str = "message",
-                    closed_without_answer: bool = False) -> Interaction:
-        """Record the outbound interaction and queue its delivery (same transaction)."""
-        draft = self._draft(ticket, template, _signer(ticket, actor), detalle,
-                            closed_without_answer)
-        rendered = draft.message
-        edited = text.strip()
-        if edited:
-            rendered = _with_text(rendered, edited)
-        whatsapp_template = None
-        if not draft.free_text_allowed:
-            if edited or template is None:
-                raise InvalidInput(draft.notice + " Elija una plantilla, sin editarla.")
-            if draft.whatsapp_template is None:
-                key = CLOSURE_WITHOUT_ANSWER if closed_without_answer else template.value
-                raise InvalidInput(draft.notice + f" La plantilla «{key}» no tiene "
-                                   "una plantilla aprobada configurada "
-                                   "(ATIENDE_WHATSAPP_TEMPLATES).")
-            whatsapp_template = draft.whatsapp_template
-        body = rendered.whatsapp if draft.channel is Canal.WHATSAPP else rendered.text
-        now = self._clock.now()
-        interaction = await self._record(
-            ticket, actor, InteractionKind.OUTBOUND, body, channel=draft.channel,
-            template=template.value if template else None, automatic=automatic,
-            delivery_status=DeliveryStatus.PENDING,
-            meta={"subject": rendered.subject, "approved_template": whatsapp_template,
-                  "window_closed": not draft.free_text_allowed})
-        last_in = await (Interaction.filter(ticket_id=ticket.id, channel=draft.channel,
-                                            kind=InteractionKind.INBOUND,
-                                            external_id__isnull=False)
-                         .order_by("-id").first())
-        refs = await (Interaction.filter(ticket_id=ticket.id, channel=draft.channel,
-                                         external_id__isnull=False)
-                      .order_by("id").values_list("external_id", flat=True))
-        await queue(interaction, draft.channel, draft.recipient, {
-            "customer_name": ticket.customer.name, "subject": rendered.subject,
-            "text": rendered.text, "html": rendered.html, "whatsapp": rendered.whatsapp,
-            "template": template.value if template else None, "kind": kind,
-            "whatsapp_template": whatsapp_template,
-            "template_params": list(draft.template_params),
-            "in_reply_to": last_in.external_id if last_in else None,
-            "references": list(refs)[-20:],
-        }, now)
-        if not automatic:
-            ticket.last_team_message_at = now
-            if ticket.first_response_at is None:
-                ticket.first_response_at = now
-                late = now > ticket.first_response_due
-                await self._change(ticket, actor, "Primera respuesta", None, now, changes,
-                                   {"late": late})
-        return interaction
-
-    async def note(self, actor: Actor, number: int, text: str) -> TicketView:
+    async def note(self, actor: Actor, number: int, text: str,
+                   expected_version: int | None = None) -> TicketView:
         """An internal note: never reaches the customer."""
-        check_allowed(Action.NOTE, actor)
+        unit = self._work.begin(actor, number, Action.NOTE, expected_version,
+                                event=EventKind.NOTE)
         if not text.strip():
             raise InvalidInput("La nota no puede estar vacía.")
-        async with in_transaction():
-            ticket = await self._locked(number)
-            interaction = await self._record(ticket, actor, InteractionKind.NOTE, text.strip())
-            await self._save(ticket)
+        async with unit as uow:
+            uow.interaction = await uow.record(InteractionKind.NOTE, text.strip())
         log.info("note added ticket=#%s by=%s", number, actor.for_log)
-        return await self._publish(EventKind.NOTE, number, actor, interaction)
+        return _shown(uow)
 
-    async def wait_for_customer(self, actor: Actor, number: int) -> TicketView:
-        check_allowed(Action.WAIT, actor)
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number)
-            check_legal(Action.WAIT, number, Estado(ticket.estado))
-            await self._set_estado(ticket, actor, Estado.WAITING_CUSTOMER, changes)
-            await self._save(ticket)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+    async def wait_for_customer(self, actor: Actor, number: int,
+                                expected_version: int | None = None) -> TicketView:
+        async with self._work.begin(actor, number, Action.WAIT, expected_version) as uow:
+            await uow.set_estado(Estado.WAITING_CUSTOMER)
+        return _shown(uow)
 
     # --- resolution -------------------------------------------------------------------
     async def propose(self, actor: Actor, number: int, detalle: str = "",
                       text: str = "", expected_version: int | None = None) -> TicketView:
         """Send the conformity request; the resolution clock stops while we wait."""
-        check_allowed(Action.PROPOSE, actor)
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number, expected_version)
-            check_legal(Action.PROPOSE, number, Estado(ticket.estado))
-            now = self._clock.now()
-            ticket.conformity_requested_at = now
-            ticket.conformity_reminded_at = None
-            interaction = await self._send(ticket, actor, TemplateName.CONFORMITY_REQUEST, text,
-                                           detalle, False, changes, kind="conformity_request")
-            await self._set_estado(ticket, actor, Estado.PENDING_CONFORMITY, changes)
-            await self._save(ticket)
-        self._wake_outbox()
+        async with self._work.begin(actor, number, Action.PROPOSE, expected_version,
+                                    event=EventKind.OUTBOUND) as uow:
+            uow.ticket.conformity_requested_at = uow.now
+            uow.ticket.conformity_reminded_at = None
+            uow.interaction = await self._replies.send(
+                uow, TemplateName.CONFORMITY_REQUEST, text, detalle, kind="conformity_request")
+            await uow.set_estado(Estado.PENDING_CONFORMITY)
         log.info("resolution proposed ticket=#%s by=%s", number, actor.for_log)
-        return await self._publish(EventKind.OUTBOUND, number, actor, interaction, changes)
+        return _shown(uow)
 
     async def confirm(self, actor: Actor, number: int,
                       kind: ConformityKind = ConformityKind.EXPLICIT,
                       expected_version: int | None = None) -> TicketView:
         """The customer confirmed the fix: Resuelto, with Fecha_Resolucion."""
-        check_allowed(Action.CONFIRM, actor)
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number, expected_version)
-            check_legal(Action.CONFIRM, number, Estado(ticket.estado))
-            now = self._clock.now()
+        async with self._work.begin(actor, number, Action.CONFIRM, expected_version) as uow:
+            ticket, now = uow.ticket, uow.now
             ticket.resolved_at = now
             ticket.conformity_kind = kind
             if kind is ConformityKind.EXPLICIT:
                 ticket.customer_confirmed_at = now
-            await self._set_estado(ticket, actor, Estado.RESOLVED, changes, reason=kind.label)
-            await self._change(ticket, actor, "Fecha_Resolucion", None, now, changes,
-                               {"conformity": kind.value})
-            await self._send_closure(ticket, actor, kind, changes)
-            await self._save(ticket)
-        self._wake_outbox()
-        log.info("ticket resolved ticket=#%s conformity=%s by=%s", number, kind.value, actor.for_log)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+            await uow.set_estado(Estado.RESOLVED, reason=kind.label)
+            await uow.change("Fecha_Resolucion", None, now, {"conformity": kind.value})
+            await self._send_closure(uow, kind)
+        log.info("ticket resolved ticket=#%s conformity=%s by=%s", number, kind.value,
+                 actor.for_log)
+        return _shown(uow)
 
-    async def _send_closure(self, ticket: Ticket, actor: Actor, kind: ConformityKind,
-                            changes: list[tuple[str, str, str]]) -> Interaction | None:
+    async def _send_closure(self, uow: TicketUnit, kind: ConformityKind) -> Interaction | None:
         """The closing message, queued with the change. A customer who cannot be reached
         (no address, WhatsApp window closed without an approved template) does not keep
         the ticket open: the history says why no closing message went out."""
         try:
-            return await self._send(ticket, actor, TemplateName.CLOSURE, "", "", True, changes,
-                                    kind="closure",
-                                    closed_without_answer=kind is ConformityKind.NO_ANSWER)
+            return await self._replies.send(
+                uow, TemplateName.CLOSURE, automatic=True, kind="closure",
+                closed_without_answer=kind is ConformityKind.NO_ANSWER)
         except InvalidInput as exc:
-            await self._record(ticket, actor, InteractionKind.NOTE,
-                               f"No se envió el mensaje de cierre: {exc}")
+            await uow.record(InteractionKind.NOTE, f"No se envió el mensaje de cierre: {exc}")
             return None
 
     async def reject(self, actor: Actor, number: int, reason: str = "",
                      expected_version: int | None = None) -> TicketView:
         """The customer says it is not fixed: back to En proceso, the clock resumes."""
-        check_allowed(Action.REJECT, actor)
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number, expected_version)
-            check_legal(Action.REJECT, number, Estado(ticket.estado))
-            ticket.conformity_requested_at = None
-            await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes,
-                                   reason=reason or "el cliente indica que sigue pendiente")
-            await self._save(ticket)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+        async with self._work.begin(actor, number, Action.REJECT, expected_version) as uow:
+            uow.ticket.conformity_requested_at = None
+            await uow.set_estado(Estado.IN_PROGRESS,
+                                 reason=reason or "el cliente indica que sigue pendiente")
+        return _shown(uow)
 
-    async def reopen(self, actor: Actor, number: int, reason: str = "") -> TicketView:
-        check_allowed(Action.REOPEN, actor)
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number)
-            check_legal(Action.REOPEN, number, Estado(ticket.estado))
+    async def reopen(self, actor: Actor, number: int, reason: str = "",
+                     expected_version: int | None = None) -> TicketView:
+        async with self._work.begin(actor, number, Action.REOPEN, expected_version) as uow:
+            ticket = uow.ticket
             old_resolved = ticket.resolved_at
             ticket.resolved_at = None
             ticket.customer_confirmed_at = None
@@ -502,12 +254,10 @@ class TicketService:
             ticket.conformity_requested_at = None
             ticket.discard_reason = None
             if old_resolved:
-                await self._change(ticket, actor, "Fecha_Resolucion", old_resolved, None, changes)
-            await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes,
-                                   reason=reason or "reabierto")
-            await self._save(ticket)
+                await uow.change("Fecha_Resolucion", old_resolved, None)
+            await uow.set_estado(Estado.IN_PROGRESS, reason=reason or "reabierto")
         log.info("ticket reopened ticket=#%s by=%s", number, actor.for_log)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+        return _shown(uow)
 
     async def record_inbound(self, actor: Actor, number: int, *, channel: Canal, body: str,
                              author: str, external_id: str | None = None,
@@ -521,86 +271,44 @@ class TicketService:
         bounce) and a third party's (someone who is not the customer) only join the
         history: they never change Estado. Raises ``IntegrityError`` on a duplicate id.
         """
-        changes: list[tuple[str, str, str]] = []
         kind = InteractionKind.THIRD_PARTY if third_party else InteractionKind.INBOUND
-        async with in_transaction():
-            ticket = await self._locked(number)
-            row = await self._record(ticket, actor, kind, body, channel=channel,
-                                     author_name=author[:200], external_id=external_id,
-                                     automatic=automatic, meta=dict(meta or {}))
-            await _attach(row, attachments)
-            if not automatic and not third_party:
-                ticket.last_customer_message_at = self._clock.now()
-                if ticket.estado == Estado.WAITING_CUSTOMER:
-                    await self._set_estado(ticket, actor, Estado.IN_PROGRESS, changes,
-                                           reason="el cliente respondió")
-                await self._save(ticket)
-        files = await Attachment.filter(interaction_id=row.id) if attachments else []
-        view = ticket_view(await Ticket.get(id=number).select_related(*TICKET_RELATED))
-        iview = interaction_view(row, files)
-        if not automatic:
-            await self._bus.publish(TicketEvent(EventKind.CUSTOMER_MESSAGE, view, actor, iview,
-                                                tuple(changes)))
-        return view, iview
+        unit = self._work.begin(actor, number, event=None if automatic
+                                else EventKind.CUSTOMER_MESSAGE)
+        async with unit as uow:
+            uow.interaction = await uow.record(
+                kind, body, channel=channel, author_name=author[:200], external_id=external_id,
+                automatic=automatic, meta=dict(meta or {}))
+            await uow.attach(uow.interaction, attachments)
+            uow.save = not automatic and not third_party
+            if uow.save:
+                uow.ticket.last_customer_message_at = uow.now
+                if uow.ticket.estado == Estado.WAITING_CUSTOMER:
+                    await uow.set_estado(Estado.IN_PROGRESS, reason="el cliente respondió")
+        assert uow.interaction_view is not None
+        return _shown(uow), uow.interaction_view
 
-    async def discard(self, actor: Actor, number: int, reason: str) -> TicketView:
+    async def discard(self, actor: Actor, number: int, reason: str,
+                      expected_version: int | None = None) -> TicketView:
         """Spam, duplicate, ...: needs a reason, and only the administrator does it."""
-        check_allowed(Action.DISCARD, actor)
+        unit = self._work.begin(actor, number, Action.DISCARD, expected_version)
         if not reason.strip():
             raise InvalidInput("Indique el motivo para descartar el ticket.")
-        changes: list[tuple[str, str, str]] = []
-        async with in_transaction():
-            ticket = await self._locked(number)
-            check_legal(Action.DISCARD, number, Estado(ticket.estado))
-            ticket.discard_reason = reason.strip()
-            await self._set_estado(ticket, actor, Estado.DISCARDED, changes, reason=reason.strip())
-            await self._save(ticket)
+        async with unit as uow:
+            uow.ticket.discard_reason = reason.strip()
+            await uow.set_estado(Estado.DISCARDED, reason=reason.strip())
         log.info("ticket discarded ticket=#%s by=%s", number, actor.for_log)
-        return await self._publish(EventKind.UPDATED, number, actor, changes=changes)
+        return _shown(uow)
 
 
 # --- small pure helpers --------------------------------------------------------------
-def _text(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes")
-    return str(getattr(value, "value", value))
+def _shown(uow: TicketUnit) -> TicketView:
+    assert uow.view is not None, "a committed unit always holds its view"
+    return uow.view
 
 
 def _subject_from(description: str) -> str:
     first = description.strip().splitlines()[0] if description.strip() else "(sin asunto)"
     return first[:80] + ("…" if len(first) > 80 else "")
-
-
-def _signer(ticket: Ticket, actor: Actor) -> str:
-    """Who signs a customer message: the team member who sends it; for automatic messages
-    (closure, reminders) the ticket's assignee; never the system nor the placeholder
-    administrator a fresh installation starts with (then the team signs alone)."""
-    if actor.member is not None:
-        name = actor.member.name
-    elif ticket.assignee is not None and ticket.assignee.active:
-        name = ticket.assignee.name
-    else:
-        return ""
-    return "" if name == PLACEHOLDER_ADMIN_NAME else name
-
-
-def _free_text(ticket: Ticket, text: str, agent: str, company: str) -> RenderedMessage:
-    return plain_message(ticket.id, ticket.subject, text, agent, company)
-
-
-def _with_text(rendered: RenderedMessage, text: str) -> RenderedMessage:
-    """The person edited the preview: their words replace every text form."""
-    return RenderedMessage(template=rendered.template, subject=rendered.subject, text=text,
-                           html=text_to_html(text), whatsapp=text)
-
-
-async def _attach(interaction: Interaction, attachments: Sequence[NewAttachment]) -> None:
-    for a in attachments:
-        await Attachment.create(interaction=interaction, filename=a.filename,
-                                content_type=a.content_type, size=a.size, sha256=a.sha256,
-                                stored_path=a.stored_path, note=a.note)
 
 
 async def _last_heard(customer: Customer) -> datetime | None:

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.frontend import Offers
 from bot.services import Services
 from handlers.web_guard import (
     BODY_TIMEOUT_SECONDS,
@@ -99,6 +100,7 @@ class WebServer:
     """A ``FrontEnd`` that serves the shared Starlette app on one port."""
 
     name = "web"
+    offers = Offers()  # routes only: it serves the others'
 
     def __init__(self, app: Starlette, host: str, port: int, *,
                  max_connections: int = MAX_CONNECTIONS,

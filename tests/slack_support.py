@@ -16,6 +16,7 @@ import pytest_asyncio
 import uvicorn
 from starlette.applications import Starlette
 
+from bot.frontend import wired
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
 from handlers.slack.context import PLATFORM
@@ -121,7 +122,7 @@ async def rig(services: Services, team: Any, fake_slack: FakeSlack) -> AsyncIter
         "slack_bot_token": fake_slack.token, "slack_signing_secret": SECRET,
         "slack_api_url": fake_slack.api_url, "slack_channel": CHANNEL})
     slack_services = build_services(settings, services.clock)
-    front = build(slack_services, process_before_response=True, pace_seconds=0)
+    front = wired(slack_services, build(slack_services, process_before_response=True, pace_seconds=0))
     await front.start()
     sock = _free_socket()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=front.routes()), lifespan="off",

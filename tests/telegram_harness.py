@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.domain import Canal
+from bot.frontend import wired
 from bot.intake import IncomingMessage
 from bot.services import Services
 from bot.settings import Settings
@@ -52,7 +53,7 @@ class Desk:
     async def restart(self, *, start: bool = True) -> TelegramFrontEnd:
         """Stop this application and build a new one on the same database."""
         await self.front.stop()
-        self.front = TelegramFrontEnd(self.services, fetch_updates=False)
+        self.front = wired(self.services, TelegramFrontEnd(self.services, fetch_updates=False))
         if start:
             await self.front.start()
         return self.front
@@ -123,7 +124,7 @@ class Desk:
 async def desk_fixture(services: Services, team: Team,
                        fake_telegram: FakeTelegram) -> AsyncIterator[Desk]:
     """The front end started (no polling: tests deliver updates themselves)."""
-    front = TelegramFrontEnd(services, fetch_updates=False)
+    front = wired(services, TelegramFrontEnd(services, fetch_updates=False))
     await front.start()
     people = Desk(fake_telegram, services, team, front)
     try:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import Canal, InteractionKind
 from bot.errors import InvalidInput
+from bot.frontend import wired
 from bot.services import Services
 from bot.templates import TemplateName
 from bot.views import Actor
@@ -31,7 +32,7 @@ OUTLOOK_ID = ("<DM6PR11MB4153A1B2C3D4E5F60718293A4B5C6D7E8F9A0B1C2D3E4F5A6B7@"
 async def test_outlook_message_ids_thread_through_a_real_reply(
         services: Services, team: Team, smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     first = await EmailIngestor(live).ingest(mail(body="¿Tienen planes con SSL?",
                                                   message_id=OUTLOOK_ID))
     number = first.ticket_number
@@ -97,7 +98,7 @@ async def test_a_long_solution_keeps_the_question_and_the_buttons(whatsapp: What
     body = call.params["interactive"]["body"]["text"]
     assert len(body) <= 1024 and "…" in body
     view = await s.queries.get(1)
-    short = s.tickets.render(view, TemplateName.CONFORMITY_REQUEST, "Carla", "CORTO").whatsapp
+    short = s.replies.render(view, TemplateName.CONFORMITY_REQUEST, "Carla", "CORTO").whatsapp
     tail = short.split("CORTO", 1)[1].strip()
     assert body.endswith(tail)  # the question, the deadline and the signature, whole
     out = await Interaction.filter(ticket_id=1, kind=InteractionKind.OUTBOUND).first()

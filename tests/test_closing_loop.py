@@ -132,7 +132,7 @@ async def test_a_whole_sugerencia_life(services: Services, team: Team) -> None:
     await services.tickets.reply(diego, n, template=TemplateName.ACKNOWLEDGEMENT)
     await services.tickets.reply(diego, n, template=TemplateName.PROPOSED_RESOLUTION,
                                  detalle="La evaluaremos para el próximo semestre.")
-    assert TemplateName.CONFORMITY_REQUEST in services.tickets.templates_for(
+    assert TemplateName.CONFORMITY_REQUEST in services.replies.templates_for(
         await services.queries.get(n))
     await services.tickets.propose(diego, n)
     await _customer_says(services, n, "Sí", "<sug-yes@example.cl>")
@@ -156,10 +156,10 @@ async def test_a_whole_sugerencia_life(services: Services, team: Team) -> None:
 async def test_a_reclamo_rejected_with_reasons(services: Services, team: Team) -> None:
     n = await _open(services, team, TipoIncidencia.RECLAMO)
     view = await services.queries.get(n)
-    menu = services.tickets.templates_for(view)
+    menu = services.replies.templates_for(view)
     assert TemplateName.REJECTION in menu and TemplateName.REFERRAL in menu
     consulta = await _open(services, team, TipoIncidencia.CONSULTA)
-    assert TemplateName.REJECTION not in services.tickets.templates_for(
+    assert TemplateName.REJECTION not in services.replies.templates_for(
         await services.queries.get(consulta))
 
     reasons = ("El cobro corresponde al plan anual contratado el 3 de marzo, según la "

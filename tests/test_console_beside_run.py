@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.app import printable_channels, register_console_senders
+from bot.app import ensure_admin
 from bot.domain import Canal, DeliveryStatus
+from bot.frontend import wired
 from bot.services import Services, build_services
 from bot.settings import Settings
 from db.models import OutboxMessage
+from handlers.console import ConsoleFrontEnd, printable_channels
 from handlers.email import build_front_end as build_email
 from tests.conftest import Team
 from tests.email_support import with_smtp
@@ -29,6 +31,14 @@ async def _reply_queued(services: Services, team: Team) -> OutboxMessage:
     return row
 
 
+async def _console(services: Services, out: list[str]) -> ConsoleFrontEnd:
+    """The console front end, connected and started as ``atiende console`` does."""
+    front = wired(services, ConsoleFrontEnd(services, await ensure_admin(services), out.append,
+                                            read_stdin=False))
+    await front.start()
+    return front
+
+
 def test_only_channels_without_any_setting_are_printed(settings: Settings) -> None:
     assert printable_channels(settings) == [Canal.EMAIL, Canal.WHATSAPP]
     imap_only = settings.model_copy(update={"imap_host": "mail.example.cl"})
@@ -40,13 +50,14 @@ def test_only_channels_without_any_setting_are_printed(settings: Settings) -> No
 async def test_console_beside_run_leaves_a_configured_channel_to_run(
         services: Services, team: Team, smtp_server: SmtpServer) -> None:
     run_side = with_smtp(services, smtp_server)
-    build_email(run_side)  # registers the SMTP sender, as `atiende run` does
+    wired(run_side, build_email(run_side))  # registers the SMTP sender, as `atiende run` does
     console_side = build_services(run_side.settings, services.clock)  # same settings, same db
     out: list[str] = []
     row = await _reply_queued(run_side, team)
 
-    register_console_senders(console_side, out.append)
+    console = await _console(console_side, out)
     assert await console_side.outbox.deliver_due() == 0
+    await console.stop()
     await row.refresh_from_db()
     assert (row.status, row.last_error, row.attempts) == (DeliveryStatus.PENDING, "", 0)
     assert not any("→ Correo" in line for line in out)
@@ -63,8 +74,9 @@ async def test_console_prints_a_channel_nobody_configured(services: Services,
     out: list[str] = []
     row = await _reply_queued(services, team)
     console_side = build_services(services.settings, services.clock)
-    register_console_senders(console_side, out.append)
+    console = await _console(console_side, out)
     assert await console_side.outbox.deliver_due() == 1
+    await console.stop()
     text = "\n".join(out)
     assert "→ Correo a ana@example.cl" in text and "Le escribo por su consulta." in text
     assert "configurado" not in text

@@ -9,6 +9,7 @@ from telegram import Bot
 
 from bot.csat import build_csat, parse_rating, whatsapp_rating
 from bot.domain import Canal, Estado, InteractionKind
+from bot.frontend import wired
 from bot.services import Services
 from db.models import Interaction, Ticket
 from handlers.email import build_front_end as build_email
@@ -141,7 +142,7 @@ async def test_whatsapp_outside_window_and_discarded(whatsapp: WhatsAppHarness, 
 
 async def test_email_csat(services: Services, team: Team, smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_email(live)
+    wired(live, build_email(live))
     build_csat(live)
     created = await EmailIngestor(live).ingest(mail(body="No puedo entrar al correo"))
     number = created.ticket_number

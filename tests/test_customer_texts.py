@@ -9,9 +9,9 @@ import pytest
 
 from bot.domain import Canal, Estado, TipoIncidencia
 from bot.intake import IncomingMessage
+from bot.replies import OutgoingDraft
 from bot.services import Services
 from bot.templates import TemplateName
-from bot.tickets import OutgoingDraft
 from bot.views import Actor
 from tests.conftest import Team, santiago
 
@@ -67,7 +67,7 @@ async def test_every_email_for_every_type(services: Services, team: Team, name: 
     number = await _ticket(services, team, name, Canal.EMAIL, tipo)
     hello_email, _ = CUSTOMERS[name]
     for template in TemplateName:
-        draft = await services.tickets.draft(team.admin, number, template)
+        draft = await services.replies.draft(team.admin, number, template)
         message = draft.message
         assert draft.channel is Canal.EMAIL
         assert message.text.startswith(hello_email + "\n"), (template, message.text[:60])
@@ -86,11 +86,11 @@ async def test_every_email_for_every_type(services: Services, team: Team, name: 
 async def test_promises_are_business_dates(services: Services, team: Team,
                                            tipo: TipoIncidencia | None) -> None:
     number = await _ticket(services, team, "Ana Pérez", Canal.EMAIL, tipo)
-    ack = (await services.tickets.draft(team.admin, number,
+    ack = (await services.replies.draft(team.admin, number,
                                         TemplateName.ACKNOWLEDGEMENT)).message
     for text in (ack.text, ack.whatsapp):
         assert "dentro de las próximas 24 horas" in text
-    update = (await services.tickets.draft(team.admin, number,
+    update = (await services.replies.draft(team.admin, number,
                                            TemplateName.STATUS_UPDATE)).message
     # 48 business hours from Fri 4 Dec 17:50, with Tue 8 Dec a public holiday; a
     # suggestion's update promises no "solution"
@@ -111,7 +111,7 @@ async def test_resolution_deadline_on_a_weekend_is_promised_for_the_next_busines
     from db.models import Ticket
 
     await Ticket.filter(id=number).update(resolution_due=santiago(2026, 12, 12, 18, 30))
-    text = (await services.tickets.draft(team.admin, number,
+    text = (await services.replies.draft(team.admin, number,
                                          TemplateName.STATUS_UPDATE)).message.text
     assert "a más tardar el lunes 14 de diciembre." in text
     assert "sábado" not in text
@@ -122,14 +122,14 @@ async def test_every_whatsapp_text_inside_the_window(services: Services, team: T
                                                      tipo: TipoIncidencia | None) -> None:
     number = await _ticket(services, team, LONG_NAME, Canal.WHATSAPP, tipo)
     for template in TemplateName:
-        draft = await services.tickets.draft(team.admin, number, template)
+        draft = await services.replies.draft(team.admin, number, template)
         assert draft.channel is Canal.WHATSAPP and draft.free_text_allowed
         text = draft.message.whatsapp
         assert text.startswith("Hola, María José.\n"), template
         assert LONG_NAME not in text
         _assert_clean(text)
         assert len(text) <= 1024
-    ack = (await services.tickets.draft(team.admin, number,
+    ack = (await services.replies.draft(team.admin, number,
                                         TemplateName.ACKNOWLEDGEMENT)).message.whatsapp
     # the deadline line is its own paragraph, not glued to the sentence before it
     before, _, _ = ack.partition("dentro de las próximas 24 horas")
@@ -144,7 +144,7 @@ async def test_conformity_request_on_whatsapp_says_tap_a_button(services: Servic
                            (TipoIncidencia.SUGERENCIA,
                             "¿Podemos dar por atendida su sugerencia?")):
         number = await _ticket(services, team, "Ana Pérez", Canal.WHATSAPP, tipo)
-        text = (await services.tickets.draft(team.admin, number,
+        text = (await services.replies.draft(team.admin, number,
                                              TemplateName.CONFORMITY_REQUEST)).message.whatsapp
         assert question in text
         assert "Toque un botón o responda" in text
@@ -162,7 +162,7 @@ async def test_outside_the_window_every_parameter_goes(services: Services,
     number = await _ticket(services, team, "Sra. Ana Pérez", Canal.WHATSAPP,
                            TipoIncidencia.RECLAMO)
     services.clock.advance(days=2)  # type: ignore[attr-defined]
-    draft: OutgoingDraft = await services.tickets.draft(
+    draft: OutgoingDraft = await services.replies.draft(
         Actor.of(team.diego), number, TemplateName.CONFORMITY_REQUEST)
     assert not draft.free_text_allowed
     assert draft.whatsapp_template == "atiende_conformidad_v2"
@@ -170,10 +170,10 @@ async def test_outside_the_window_every_parameter_goes(services: Services,
     assert (saludo, tipo, numero, detalle) == ("Hola, Ana.", "reclamo", str(number), "-")
     assert plazo.split()[0] in WEEKDAYS and "de diciembre" in plazo
     assert firma == "Diego · Atención al Cliente de Hosting Andino"
-    closing = await services.tickets.draft(team.admin, number, TemplateName.CLOSURE)
+    closing = await services.replies.draft(team.admin, number, TemplateName.CLOSURE)
     assert closing.template_params == ("Hola, Ana.", str(number),
                                        "Carla · Atención al Cliente de Hosting Andino")
-    none = await services.tickets.draft(team.admin, number, TemplateName.INFO_REQUEST)
+    none = await services.replies.draft(team.admin, number, TemplateName.INFO_REQUEST)
     assert none.whatsapp_template is None and none.template_params == ()
 
 
@@ -208,7 +208,7 @@ async def test_a_missed_deadline_is_not_promised_again(services: Services,
                                                        team: Team) -> None:
     number = await _ticket(services, team, "Ana Pérez", Canal.EMAIL, TipoIncidencia.RECLAMO)
     services.clock.set(santiago(2026, 12, 10, 12, 0))  # type: ignore[attr-defined]
-    ack = (await services.tickets.draft(team.admin, number,
+    ack = (await services.replies.draft(team.admin, number,
                                         TemplateName.ACKNOWLEDGEMENT)).message.text
     assert "dentro de las próximas" not in ack and "a la brevedad" in ack
     assert "a más tardar" not in ack  # the 9 Dec resolution deadline is past

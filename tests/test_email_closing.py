@@ -5,6 +5,7 @@ threaded, marked as automatic (RFC 3834), greeting by first name, without "RE: R
 from __future__ import annotations
 
 from bot.domain import ConformityKind, Estado
+from bot.frontend import wired
 from bot.views import Actor
 from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor
@@ -16,7 +17,7 @@ from tests.servers import SmtpServer
 async def test_yes_by_email_closes_and_the_closing_mail_goes_out(
         services, team: Team, smtp_server: SmtpServer) -> None:  # type: ignore[no-untyped-def]
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     first = await EmailIngestor(live).ingest(mail(
         subject="RE: RV: Fwd: Cobro duplicado en mi boleta", body="Me cobraron dos veces."))
     number = first.ticket_number

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.domain import InteractionKind
+from bot.frontend import wired
 from bot.services import Services, build_services
 from db.models import Interaction
 from handlers.email import EmailFrontEnd, build_front_end
@@ -41,7 +42,7 @@ async def until(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> No
 async def test_idle_push_creates_ticket_and_marks_seen_only_after_commit(
         services: Services, team: Team, imap_server: ImapAccount) -> None:
     live = with_imap(services, imap_server)
-    front = build_front_end(live)
+    front = wired(live, build_front_end(live))
     assert isinstance(front, EmailFrontEnd) and front.reader is not None
     seen_at_commit: list[int] = []
     real = front.ingestor.ingest
@@ -71,7 +72,7 @@ async def test_same_message_twice_in_the_mailbox_is_one_interaction(
     raw = mail(body="Hola, necesito ayuda.")
     await imap_server.append(raw)
     await imap_server.append(raw)
-    front = build_front_end(live)
+    front = wired(live, build_front_end(live))
     await front.start()
     try:
         await until(lambda: _seen(imap_server, 2))
@@ -133,7 +134,7 @@ async def _seen(account: ImapAccount, n: int) -> bool:
 async def test_unreachable_server_retries_quietly_and_stops_promptly(
         services: Services, team: Team, imap_server: ImapAccount) -> None:
     live = with_imap(services, imap_server, imap_password="wrong")
-    front = build_front_end(live)
+    front = wired(live, build_front_end(live))
     await front.start()
     started = time.monotonic()
     assert front.reader is not None
@@ -151,7 +152,7 @@ async def test_unreachable_server_retries_quietly_and_stops_promptly(
 async def test_without_idle_the_reader_polls(services: Services, team: Team,
                                              imap_server: ImapAccount) -> None:
     live = with_imap(services, imap_server, imap_poll_seconds=0.2)
-    front = build_front_end(live)
+    front = wired(live, build_front_end(live))
     reader = front.reader
     assert reader is not None
     connect = reader._connect

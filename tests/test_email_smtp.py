@@ -6,6 +6,7 @@ import base64
 
 from bot.clock import ManualClock
 from bot.domain import DeliveryStatus, Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.frontend import wired
 from bot.services import Services
 from bot.templates import TemplateName
 from bot.views import Actor
@@ -43,7 +44,7 @@ async def email_ticket(services: Services, team: Team) -> int:
 async def test_reply_goes_out_threaded_with_tag_ids_and_html(services: Services, team: Team,
                                                              smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     number = await email_ticket(live, team)
     await live.tickets.reply(Actor.of(team.sofia), number, template=TemplateName.INFO_REQUEST)
     assert await live.outbox.deliver_due() == 1
@@ -71,7 +72,7 @@ async def test_reply_goes_out_threaded_with_tag_ids_and_html(services: Services,
 async def test_451_is_retried_by_the_worker_and_554_fails_for_good(
         services: Services, team: Team, smtp_server: SmtpServer, clock: ManualClock) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     number = await email_ticket(live, team)
     smtp_server.fail_next(1, 451)
     await live.tickets.reply(Actor.of(team.sofia), number, text="Le respondemos pronto.")
@@ -97,7 +98,7 @@ async def test_crash_between_commit_and_delivery_sends_once(services: Services, 
     await services.tickets.reply(Actor.of(team.sofia), number, text="Revisamos su caso.")
     assert await OutboxMessage.filter(status=DeliveryStatus.PENDING).count() == 1
     restarted = with_smtp(services, smtp_server)
-    build_front_end(restarted)
+    wired(restarted, build_front_end(restarted))
     assert await restarted.outbox.deliver_due() == 1
     assert await restarted.outbox.deliver_due() == 0
     assert len(await smtp_server.wait_for(1)) == 1
@@ -106,7 +107,7 @@ async def test_crash_between_commit_and_delivery_sends_once(services: Services, 
 async def test_customer_data_cannot_inject_headers(services: Services, team: Team,
                                                    smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     evil = base64.b64encode(b"Ana\r\nBcc: robo@evil.example").decode()
     # Encoded-words are how CR/LF can hide in a header a customer controls.
     raw = mail(sender="NAME <ana@example.cl>", subject="SUBJECT")
@@ -130,7 +131,7 @@ async def test_scenario_3_email_question_that_threads(services: Services, team: 
     from tests.test_intake_outbox import whatsapp
 
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     await live.intake.receive(whatsapp("me cobraron dos veces", "wamid.s1"))  # ticket #1
     clock.set(santiago(2026, 12, 9, 10, 0))
     ingest = EmailIngestor(live).ingest
@@ -202,7 +203,7 @@ async def test_bounce_of_our_reply_marks_it_failed_and_tells_the_team(
         seen.append(event)
 
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     number = await email_ticket(live, team)
     await live.tickets.reply(Actor.of(team.sofia), number, text="Le respondemos.")
     assert await live.outbox.deliver_due() == 1

@@ -173,13 +173,6 @@ def test_no_private_attribute_of_another_module() -> None:
 
 # ``something._name`` on an object that is not ``self``/``cls``: (file, expression) -> why.
 FOREIGN_PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {
-    # NocoDB edits run a ticket's transaction steps themselves; the planned single "unit
-    # of work" for every ticket change (lock, check, change, save, publish) replaces these.
-    ("bot/nocodb/pull.py", "self._tickets._locked"): "TicketService's lock, until the unit of work",
-    ("bot/nocodb/pull.py", "self._tickets._record"): "same",
-    ("bot/nocodb/pull.py", "self._tickets._change"): "same",
-    ("bot/nocodb/pull.py", "self._tickets._save"): "same",
-    ("bot/nocodb/pull.py", "self._tickets._publish"): "same",
     # A year of tickets for /reporte: Tortoise's own SQL without its per-cell conversion
     # (7 s -> 0.6 s for 50,000 tickets); pinned to tortoise-orm 1.1.x in pyproject.
     ("bot/reports/load.py", "query._choose_db_if_not_chosen"): "library internals, measured",

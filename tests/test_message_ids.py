@@ -6,6 +6,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from bot.domain import DeliveryStatus, InteractionKind
+from bot.frontend import wired
 from bot.services import Services
 from bot.templates import TemplateName
 from bot.views import Actor
@@ -34,7 +35,7 @@ def _bounce(names: str, n: int) -> bytes:
 async def test_a_forged_bounce_is_not_obeyed_a_real_one_is(
         services: Services, team: Team, smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     ingestor = EmailIngestor(live)
     first = await ingestor.ingest(mail())
     number = first.ticket_number or 0

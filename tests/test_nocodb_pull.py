@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain import Canal, Estado, InteractionKind, Prioridad
+from bot.frontend import wired
 from bot.nocodb.schema import setup
 from bot.services import Services
 from bot.settings import Settings
@@ -43,7 +44,7 @@ async def sync(services: Services, team: Team, settings: Settings,
                nocodb_server: NocoDBServer) -> AsyncIterator[Sync]:
     notifier = RecordingNotifier()
     services.notifiers.append(notifier)
-    front = NocoFrontEnd(services, HttpNocoApi(settings.nocodb_url, settings.nocodb_token))
+    front = wired(services, NocoFrontEnd(services, HttpNocoApi(settings.nocodb_url, settings.nocodb_token)))
     web = WebServer(build_app(front.routes()), "127.0.0.1", 0)
     await web.start()
     try:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.domain import Prioridad
+from bot.frontend import wired
 from bot.reminders import build_reminders
 from bot.services import Services, build_services
 from handlers.slack.app import build as build_slack
@@ -51,7 +52,7 @@ def _slack_posts(fake: FakeSlack, since: int) -> list[dict[str, Any]]:
 async def test_overdue_reaches_slack_thread_and_channel(services, team, clock,
                                                         fake_slack) -> None:
     chat = _chat_services(services, fake_slack)
-    slack = build_slack(chat, process_before_response=True, pace_seconds=0)
+    slack = wired(chat, build_slack(chat, process_before_response=True, pace_seconds=0))
     await slack.start()
     try:
         reminders = build_reminders(chat)
@@ -73,8 +74,8 @@ async def test_overdue_reaches_telegram_and_slack(services, team, clock, fake_te
                                                   fake_slack) -> None:
     chat = _chat_services(services, fake_slack, fake_telegram)
     assert TelegramFrontEnd is not None
-    telegram = TelegramFrontEnd(chat)
-    slack = build_slack(chat, process_before_response=True, pace_seconds=0)
+    telegram = wired(chat, TelegramFrontEnd(chat))
+    slack = wired(chat, build_slack(chat, process_before_response=True, pace_seconds=0))
     await telegram.start()
     await slack.start()
     try:

@@ -25,7 +25,7 @@ async def _reclamo(services: Services, team: Team) -> int:
 async def test_console_picker_offers_the_rejection_and_sends_it(services: Services,
                                                                 team: Team) -> None:
     n = await _reclamo(services, team)
-    menu = services.tickets.templates_for(await services.queries.get(n))
+    menu = services.replies.templates_for(await services.queries.get(n))
     rejection = menu.index(TemplateName.REJECTION) + 1  # numbered choices start at 1
     out: list[str] = []
     services.outbox.register(Canal.EMAIL, ConsoleSender(out.append))

@@ -217,15 +217,16 @@ async def test_assigning_to_someone_off_the_team_is_refused(rig: SlackRig, team:
 
 async def test_build_front_end_registers_notifier_and_http_route(
         services: object, fake_slack: object) -> None:
+    from bot.frontend import wired
     from bot.services import Services, build_services
     from handlers.slack import build_front_end
 
     assert isinstance(services, Services)
     settings = services.settings.model_copy(update={
         "slack_bot_token": "xoxb-1", "slack_channel": CHANNEL, "slack_signing_secret": ""})
-    wired = build_services(settings, services.clock)
-    front = build_front_end(wired)  # what bot.app.configured_front_ends calls
-    assert [n.name for n in wired.notifiers] == ["slack"]
+    live = build_services(settings, services.clock)
+    front = wired(live, build_front_end(live))  # what bot.app.configured_front_ends and connect do
+    assert [n.name for n in live.notifiers] == ["slack"]
     assert front.routes() == []  # type: ignore[attr-defined]  # no secret: no endpoint
-    wired.settings.slack_signing_secret = "s"
+    live.settings.slack_signing_secret = "s"
     assert [r.path for r in front.routes()] == ["/slack/events"]  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.domain import Canal, Prioridad, TipoIncidencia
+from bot.frontend import wired
 from bot.intake import IncomingMessage
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
@@ -47,8 +48,8 @@ async def front(services: Services, team: Team, fake_slack: FakeSlack,
         "slack_bot_token": fake_slack.token, "slack_signing_secret": SECRET,
         "slack_api_url": fake_slack.api_url, "slack_channel": CHANNEL})
     slack_services = build_services(settings, services.clock)
-    front = build(slack_services, process_before_response=True,
-                  pacer=Pacer(1.0, monotonic=lambda: 100.0, sleep=held))
+    front = wired(slack_services, build(slack_services, process_before_response=True,
+                  pacer=Pacer(1.0, monotonic=lambda: 100.0, sleep=held)))
     await front.start()
     try:
         yield front

@@ -12,6 +12,7 @@ from typing import Any
 import pytest_asyncio
 
 from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.frontend import wired
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
 from handlers.slack.context import PLATFORM
@@ -64,7 +65,7 @@ async def rig(services: Services, team: Team, fake_slack: FakeSlack) -> AsyncIte
         "slack_signing_secret": "", "slack_api_url": fake_slack.api_url,
         "slack_channel": CHANNEL})
     slack_services = build_services(settings, services.clock)
-    front = build(slack_services, pace_seconds=0, socket_ping_interval=0.2)
+    front = wired(slack_services, build(slack_services, pace_seconds=0, socket_ping_interval=0.2))
     assert front.routes() == []  # Socket Mode only: no public HTTP endpoint
     await front.start()
     await fake_slack.socket.wait_connected()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from bot.frontend import wired
 from bot.services import Services
 from bot.settings import Settings
 from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
@@ -30,7 +31,7 @@ async def webhook(services: Services, team: Team, fake_telegram: FakeTelegram,
                   settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     settings.telegram_webhook_url = f"https://atiende.example.cl{URL}"
     settings.telegram_webhook_secret = GOOD[SECRET_HEADER]
-    front = TelegramFrontEnd(services)
+    front = wired(services, TelegramFrontEnd(services))
     await front.start()
     app = build_app(front.routes())
     try:
@@ -108,7 +109,7 @@ async def _help_answered(fake: FakeTelegram) -> None:
 async def test_malformed_get_updates_is_one_warning_and_polling_goes_on(
         kind: str, services: Services, team: Team, fake_telegram: FakeTelegram,
         caplog: pytest.LogCaptureFixture) -> None:
-    front = TelegramFrontEnd(services, poll_timeout=1)
+    front = wired(services, TelegramFrontEnd(services, poll_timeout=1))
     caplog.set_level(logging.INFO)
     _answer_once(fake_telegram, MALFORMED[kind])
     await front.start()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from bot.frontend import wired
 from bot.services import Services
 from bot.settings import Settings
 from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
@@ -27,7 +28,7 @@ TELEGRAM_CORPUS = corpus_params("telegram", "*.json")
 @pytest.fixture
 async def polling(services: Services, team: Team,
                   fake_telegram: FakeTelegram) -> AsyncIterator[TelegramFrontEnd]:
-    front = TelegramFrontEnd(services, poll_timeout=1)
+    front = wired(services, TelegramFrontEnd(services, poll_timeout=1))
     await front.start()
     try:
         yield front
@@ -142,7 +143,7 @@ async def webhook(services: Services, team: Team, fake_telegram: FakeTelegram,
                   settings: Settings) -> AsyncIterator[TelegramFrontEnd]:
     settings.telegram_webhook_url = "https://atiende.example.cl/telegram/webhook"
     settings.telegram_webhook_secret = "s3cret-token_1"
-    front = TelegramFrontEnd(services)
+    front = wired(services, TelegramFrontEnd(services))
     await front.start()
     try:
         yield front
@@ -178,7 +179,7 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
 
 async def test_stop_is_clean_and_idempotent(services: Services, team: Team,
                                             fake_telegram: FakeTelegram) -> None:
-    front = TelegramFrontEnd(services, poll_timeout=1)
+    front = wired(services, TelegramFrontEnd(services, poll_timeout=1))
     await front.start()
     started = asyncio.get_running_loop().time()
     await front.stop()

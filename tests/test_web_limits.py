@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.domain import Canal
+from bot.frontend import wired
 from bot.intake import IncomingMessage
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
@@ -78,7 +79,7 @@ async def slack_web(services: Services, team: Team,
         "slack_bot_token": fake_slack.token, "slack_signing_secret": SECRET,
         "slack_api_url": fake_slack.api_url, "slack_channel": CHANNEL, "http_port": 0})
     slack_services = build_services(settings, services.clock)
-    front = build(slack_services, pace_seconds=0)
+    front = wired(slack_services, build(slack_services, pace_seconds=0))
     await front.start()
     async with serving(front.routes()) as web:
         yield front, web
@@ -234,7 +235,8 @@ async def test_slow_body_to_slack_times_out(services: Services, team: Team,
     settings = services.settings.model_copy(update={
         "slack_bot_token": fake_slack.token, "slack_signing_secret": SECRET,
         "slack_api_url": fake_slack.api_url, "slack_channel": CHANNEL})
-    front = build(build_services(settings, services.clock), pace_seconds=0)
+    live = build_services(settings, services.clock)
+    front = wired(live, build(live, pace_seconds=0))
     async with serving(front.routes(), body_timeout=0.3) as web:
         result = await raw_post(web.port, "/slack/events", {"Content-Length": "100"},
                                 iter([b"{}"]), finish=False)

@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain import DeliveryStatus, Estado, InteractionKind
 from bot.errors import InvalidInput
+from bot.frontend import wired
 from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError
 from bot.services import build_services
 from bot.templates import TemplateName
@@ -100,7 +101,7 @@ async def test_crash_between_commit_and_delivery_sends_exactly_once(
     await whatsapp.services.tickets.reply(team.admin, 1, text="Le escribimos.")
     # "Crash": the row is committed, the worker never ran. A new process starts:
     restarted = build_services(whatsapp.services.settings, whatsapp.services.clock)
-    front = build_front_end(restarted)
+    front = wired(restarted, build_front_end(restarted))
     try:
         assert await restarted.outbox.deliver_due() == 1
         assert await restarted.outbox.deliver_due() == 0
@@ -121,7 +122,7 @@ async def test_24_hour_window(whatsapp: WhatsAppHarness, team: Team) -> None:  #
         await tickets.reply(team.admin, 1, text="Texto libre fuera de la ventana.")
     with pytest.raises(InvalidInput, match="ATIENDE_WHATSAPP_TEMPLATES"):
         await tickets.reply(team.admin, 1, template=TemplateName.INFO_REQUEST)
-    draft = await tickets.draft(team.admin, 1, TemplateName.STATUS_UPDATE)
+    draft = await whatsapp.services.replies.draft(team.admin, 1, TemplateName.STATUS_UPDATE)
     assert not draft.free_text_allowed and draft.whatsapp_template == APPROVED[
         "actualizacion_estado"]
     await tickets.reply(team.admin, 1, template=TemplateName.STATUS_UPDATE)

@@ -36,7 +36,7 @@ async def test_complaint_reply_and_confirmation(whatsapp: WhatsAppHarness, team:
     # Mon 7 Dec 09:05: the window closed on Saturday; only the approved template goes.
     clock.set(santiago(2026, 12, 7, 9, 5))  # type: ignore[attr-defined]
     diego = team.actor(team.diego)
-    draft = await s.tickets.draft(diego, 1, TemplateName.STATUS_UPDATE)
+    draft = await s.replies.draft(diego, 1, TemplateName.STATUS_UPDATE)
     assert not draft.free_text_allowed and "24 horas" in draft.notice
     await s.tickets.reply(diego, 1, template=TemplateName.STATUS_UPDATE)
     assert await whatsapp.deliver() == 1
@@ -56,7 +56,7 @@ async def test_complaint_reply_and_confirmation(whatsapp: WhatsAppHarness, team:
     await whatsapp.post(text_payload("wamid.S2", "gracias, quedo atenta"))
     answer = await Interaction.get(external_id="wamid.S2")
     assert answer.ticket_id == 1  # type: ignore[attr-defined]
-    assert (await s.tickets.draft(diego, 1, TemplateName.STATUS_UPDATE)).free_text_allowed
+    assert (await s.replies.draft(diego, 1, TemplateName.STATUS_UPDATE)).free_text_allowed
 
     # 12:00: Diego proposes the solution: two buttons, Pendiente de conformidad.
     clock.set(santiago(2026, 12, 7, 12, 0))  # type: ignore[attr-defined]

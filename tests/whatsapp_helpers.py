@@ -15,6 +15,7 @@ import httpx
 import pytest_asyncio
 
 from bot.clock import ManualClock
+from bot.frontend import wired
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.web import WebServer, build_web_server
@@ -67,7 +68,7 @@ def wa_settings(settings: Settings, graph: FakeGraph, **extra: Any) -> Settings:
 async def whatsapp(database: str, settings: Settings, clock: ManualClock,
                    fake_graph: FakeGraph) -> AsyncIterator[WhatsAppHarness]:
     services = build_services(wa_settings(settings, fake_graph), clock)
-    front = build_front_end(services)
+    front = wired(services, build_front_end(services))
     web = build_web_server(services, [front])
     assert web is not None
     await front.start()

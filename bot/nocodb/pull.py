@@ -169,23 +169,22 @@ class Puller:
         text = (f"{actor.name} cambió el Estado a «{estado or '—'}» en NocoDB: no se aplicó "
                 f"({why}); NocoDB vuelve a mostrar «{ticket.estado}».")
         await self._put_back(mapping, "Estado", estado)
-        async with in_transaction():
-            locked = await self._tickets._locked(number)
-            await self._tickets._record(locked, actor, InteractionKind.NOTE, text,
-                                        meta={"source": "nocodb", "refused": "Estado"})
+        work = self._tickets.work
+        async with work.begin(actor, number, event=EventKind.NOTE) as uow:
+            await uow.record(InteractionKind.NOTE, text,
+                             meta={"source": "nocodb", "refused": "Estado"})
+            uow.save = False  # a note about NocoDB, not a change of ours
             await changed(True, "ticket", number, self._services.clock.now())
-        await self._tickets._publish(EventKind.NOTE, number, actor)
         log.warning("nocodb edit refused ticket=#%s Estado=%s", number, estado)
         if self._alert is not None:
             await self._alert(f"Ticket #{number}: cambio revertido en NocoDB", text)
 
     async def _ticket_edits(self, mapping: NocoRow, number: int, edits: dict[str, Any],
                             actor: Actor, user: str) -> int:
-        changes: list[tuple[str, str, str]] = []
         meta = {"source": "nocodb", "nocodb_user": user}
         refused: list[str] = []
-        async with in_transaction():
-            ticket = await self._tickets._locked(number)
+        async with self._tickets.work.begin(actor, number) as uow:
+            ticket = uow.ticket
             for name, value in edits.items():
                 if name == "Responsable":
                     member = await TeamMember.get_or_none(name=value, active=True) \
@@ -195,9 +194,8 @@ class Puller:
                         refused.append(f"Responsable «{value or '—'}» no es un miembro activo")
                         await self._put_back(mapping, name, value)
                     elif current is None or current.id != member.id:
-                        await self._tickets._change(ticket, actor, "Responsable",
-                                                    current.name if current else None,
-                                                    member.name, changes, meta)
+                        await uow.change("Responsable", current.name if current else None,
+                                         member.name, meta)
                         ticket.assignee = member
                     continue
                 enum = Prioridad if name == "Prioridad" else TipoIncidencia
@@ -209,20 +207,19 @@ class Puller:
                     await self._put_back(mapping, name, value)
                     continue
                 if new is not None and getattr(ticket, attr) != new:
-                    await self._tickets._change(ticket, actor, name, getattr(ticket, attr),
-                                                new, changes, meta)
+                    await uow.change(name, getattr(ticket, attr), new, meta)
                     setattr(ticket, attr, new)
                 elif new is None:
                     refused.append(f"{name} no puede quedar vacío")
                     await self._put_back(mapping, name, value)
-            if changes:
-                await self._tickets._save(ticket)
+            uow.save = bool(uow.changes)
+            if not uow.changes and not refused:
+                uow.event = None  # already applied: nobody needs telling again
             if refused:
                 await changed(True, "ticket", number, self._services.clock.now())
-        if not changes and not refused:
+        if not uow.changes and not refused:
             return 0  # already applied (a repeated webhook, or a pass that saw it before)
-        log.info("nocodb edits applied ticket=#%s by=%s %s", number, user, changes)
-        await self._tickets._publish(EventKind.UPDATED, number, actor, changes=changes)
+        log.info("nocodb edits applied ticket=#%s by=%s %s", number, user, uow.changes)
         if refused and self._alert is not None:
             await self._alert(f"Ticket #{number}: cambio revertido en NocoDB",
                               f"{actor.name}: " + "; ".join(refused))
@@ -259,16 +256,16 @@ class Puller:
                 await customer.save()
                 tickets = await Ticket.filter(customer_id=customer_id).order_by("-id")
                 open_ones = [t for t in tickets if Estado(t.estado).is_open] or tickets[:1]
-                for ticket in open_ones:
+                for ticket in open_ones:  # the history of each, in this same transaction
+                    history = self._tickets.work.joined(actor, ticket)
                     for name, old, new in changes:
-                        await self._tickets._change(ticket, actor, f"Cliente.{name}", old, new,
-                                                    [], {"source": "nocodb",
-                                                         "nocodb_user": user})
+                        await history.change(f"Cliente.{name}", old, new,
+                                             {"source": "nocodb", "nocodb_user": user})
                     touched.append(ticket.id)
             if changes or refused:
                 await changed(True, "cliente", customer_id, now)
         for number in touched:
-            await self._tickets._publish(EventKind.UPDATED, number, actor)
+            await self._tickets.work.publish(EventKind.UPDATED, number, actor)
         if refused and self._alert is not None:
             await self._alert(f"Cliente {customer_id}: cambio revertido en NocoDB",
                               f"{actor.name}: " + "; ".join(refused))

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import sla
-from bot.cards import WHATSAPP_WINDOW
-from bot.domain import Canal, Estado, Prioridad
+from bot.domain import WHATSAPP_WINDOW, Canal, Estado, Prioridad
 from bot.settings import Settings
 from db.models import Ticket
 

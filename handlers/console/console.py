@@ -216,11 +216,11 @@ class Console:
     async def reply(self, args: list[str]) -> None:
         number = _number(args)
         ticket = await self.s.queries.get(number)
-        names = self.s.tickets.templates_for(ticket)
+        names = self.s.replies.templates_for(ticket)
         template = _template(args[1]) if len(args) > 1 else await self.choose(
             "¿Qué plantilla?", [(TEMPLATE_TITLES[n], n) for n in names])
         detalle = await self.ask("Detalle para el cliente (Enter para ninguno):", allow_empty=True)
-        draft = await self.s.tickets.draft(self.actor, number, template, detalle)
+        draft = await self.s.replies.draft(self.actor, number, template, detalle)
         preview = draft.message.whatsapp if draft.channel is Canal.WHATSAPP else draft.message.text
         self.write(f"Vista previa ({draft.channel.label} a {draft.recipient}):\n{preview}")
         if draft.notice:

@@ -1,8 +1,8 @@
 """The email channel: IMAP in, SMTP out, and ``atiende mail import``.
 
-``build_front_end`` registers the SMTP sender with the outbox (so replies and
-conformity requests on email tickets go out) and runs the IMAP reader when those
-settings are present. ``import_path`` is the CLI's entry for history migrations.
+``build_front_end`` offers the SMTP sender (so replies and conformity requests on
+email tickets go out) and the inbox processor of stored mail, and runs the IMAP reader
+when those settings are present. ``import_path`` is the CLI's entry for history migrations.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain import Canal
+from bot.frontend import Offers
 from bot.kv import KeyValueStore
 from bot.services import Services
 from handlers.email.imap import ImapReader
@@ -31,9 +32,11 @@ class EmailFrontEnd:
 
     name = "email"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, sender: SmtpSender | None = None) -> None:
         self.services = services
         self.ingestor = EmailIngestor(services)
+        self.offers = Offers(senders={Canal.EMAIL: sender} if sender is not None else {},
+                             processors=self.ingestor.processors())
         # The reader only stores (then records its progress); the inbox worker processes.
         self.reader = ImapReader(services.settings, self.ingestor.accept,
                                  KeyValueProgress(services.kv), self._process_stored) \
@@ -92,9 +95,8 @@ class KeyValueProgress:
 
 
 def build_front_end(services: Services) -> EmailFrontEnd:
-    """The email channel; the SMTP sender is registered now, so the outbox can deliver
-    email rows (including ones queued before a crash) as soon as it runs."""
-    if services.settings.smtp_enabled:
-        services.outbox.register(Canal.EMAIL, SmtpSender(services.settings, services.clock,
-                                                             services.message_ids))
-    return EmailFrontEnd(services)
+    """The email channel; once connected, the outbox can deliver email rows (including
+    ones queued before a crash) as soon as it runs."""
+    sender = SmtpSender(services.settings, services.clock, services.message_ids) \
+        if services.settings.smtp_enabled else None
+    return EmailFrontEnd(services, sender)

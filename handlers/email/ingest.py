@@ -19,7 +19,7 @@ from email.parser import BytesParser
 from bot.attachments import NewAttachment
 from bot.conformity_answer import ConformityAnswer
 from bot.domain import Canal
-from bot.inbox import DONE, QUARANTINED, Accepted, InboxEntry
+from bot.inbox import DONE, QUARANTINED, Accepted, InboxEntry, Processor
 from bot.intake import IncomingMessage, IntakeResult
 from bot.services import Services
 from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
@@ -91,7 +91,10 @@ class EmailIngestor:
         s = services.settings
         self._limits = MailLimits(s.mail_max_message_bytes, s.mail_max_parts,
                                   s.mail_max_header_bytes)
-        services.inbox.register(INBOX_KIND, self.process)
+
+    def processors(self) -> dict[str, Processor]:
+        """What the inbox worker calls for the mail this channel stores."""
+        return {INBOX_KIND: self.process}
 
     async def accept(self, raw: bytes) -> Accepted:
         """Store the raw message (keyed by its Message-ID): after this, it is ours."""

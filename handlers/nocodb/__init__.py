@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from starlette.routing import BaseRoute
 
 from bot.events import TicketEvent
+from bot.frontend import Offers
 from bot.nocodb.alerts import team_alert
 from bot.nocodb.pull import Puller
 from bot.nocodb.push import Pusher
@@ -41,8 +42,8 @@ class NocoFrontEnd:
         self._reconcile_seconds = settings.nocodb_reconcile_seconds
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._bus = services.bus
         self._handed_over = False  # the sync loops run under the root's lease
+        self.offers = Offers(subscribers=(self._on_event,))  # a committed change: push now
 
     async def _on_event(self, event: TicketEvent) -> None:
         self.pusher.wake()  # the change is committed and queued: push it now
@@ -65,7 +66,6 @@ class NocoFrontEnd:
             log.error("ATIENDE_NOCODB_WEBHOOK_SECRET is empty: NocoDB's webhooks will be "
                       "refused (401); edits arrive only by the periodic reconciliation")
         self._stop.clear()
-        self._bus.subscribe(self._on_event)  # every committed change wakes the pusher
         if not self._handed_over:  # alone (a test, a one-off run): run them here
             self._tasks = [asyncio.create_task(self._sync(self._stop), name="nocodb-sync")]
 

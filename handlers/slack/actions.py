@@ -62,12 +62,6 @@ class Actions:
         self.ctx, self.poster = ctx, poster
         self.t = ctx.services.tickets
 
-    async def _current(self, number: int, version: int | None) -> None:
-        """For operations without ``expected_version`` in the core: refuse an old card."""
-        if version is not None and (await self.ctx.services.queries.get(number)).version \
-                != version:
-            raise StaleAction(number)
-
     async def tipo(self, ack: Ack, body: Body, action: Body) -> None:
         """Tipo_Incidencia select."""
         await ack()
@@ -134,12 +128,8 @@ class Actions:
         """Reabrir (the core allows it to the administrator only)."""
         await ack()
         number, version = _ticket_ref(body, action)
-
-        async def call(actor: Actor) -> object:
-            await self._current(number, version)
-            return await self.t.reopen(actor, number)
-
-        await guarded(self.ctx, self.poster, body, call)
+        await guarded(self.ctx, self.poster, body, lambda a: self.t.reopen(
+            a, number, expected_version=version))
 
     async def open_modal(self, ack: Ack, body: Body, action: Body) -> None:
         """Responder, Nota, Descartar: a modal (needs the trigger_id within 3 s)."""
@@ -150,12 +140,8 @@ class Actions:
             kind = str(action["action_id"]).removeprefix("atiende_")
             trigger_id = str(body["trigger_id"])
 
-        async def call(actor: Actor) -> object:
-            await self._current(number, version)
-            return await modals.open_for(self.ctx, kind, trigger_id, actor, number,
-                                         channel)
-
-        await guarded(self.ctx, self.poster, body, call)
+        await guarded(self.ctx, self.poster, body, lambda a: modals.open_for(
+            self.ctx, kind, trigger_id, a, number, channel, version))
 
     async def ignore(self, ack: Ack) -> None:
         """Any other element (links, old buttons of other apps): acknowledged, nothing more."""

@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import BaseRoute
 
+from bot.frontend import Offers
 from bot.lifecycle import Action
 from bot.services import Services
 from bot.settings import Settings
@@ -176,7 +177,7 @@ class SlackFrontEnd:
         register(self.app, self.ctx, self.poster)
         quiet_bolt_loggers()
         self.notifier = SlackNotifier(self.ctx)
-        services.bus.subscribe(self.poster.on_event)
+        self.offers = Offers(subscribers=(self.poster.on_event,), notifier=self.notifier)
         self._app_token = settings.slack_app_token
         # how often Socket Mode pings Slack; a dead connection is noticed within ~4 pings
         self._ping_interval = socket_ping_interval
@@ -211,6 +212,4 @@ class SlackFrontEnd:
 
 
 def build(services: Services, **kwargs: Any) -> SlackFrontEnd:
-    front = SlackFrontEnd(services, **kwargs)
-    services.notifiers.append(front.notifier)
-    return front
+    return SlackFrontEnd(services, **kwargs)

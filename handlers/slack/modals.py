@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from bot.domain import Canal, Prioridad, TipoIncidencia
+from bot.errors import StaleAction
 from bot.templates import TEMPLATE_TITLES, TemplateName
 from bot.views import Actor
 from handlers.slack.blocks import option
@@ -76,11 +77,14 @@ def meta(view: View) -> dict[str, Any]:
 
 # --- reply -------------------------------------------------------------------------------
 async def reply_view(ctx: SlackContext, actor: Actor, number: int, channel: str | None,
-                     template: str | None = None) -> View:
+                     template: str | None = None, version: int | None = None) -> View:
     """Templates for this type; the preview of ``template``; editable unless the
-    WhatsApp window is closed (then the notice, and only approved templates)."""
-    t = ctx.services.tickets
+    WhatsApp window is closed (then the notice, and only approved templates). A button
+    on an older card (``version``) redraws it instead of opening."""
+    t = ctx.services.replies
     ticket = await ctx.services.queries.get(number)
+    if version is not None and ticket.version != version:
+        raise StaleAction(number)
     names = t.templates_for(ticket)
     first = await t.draft(actor, number, names[0])
     if not first.free_text_allowed:
@@ -121,7 +125,7 @@ async def submit_reply(ctx: SlackContext, actor: Actor, view: View) -> str:
         template = None if chosen == FREE_TEXT else TemplateName(chosen)
     text = next((v for k, v in state.items() if k.startswith("text:")), "")
     if template is not None and text:
-        d = await ctx.services.tickets.draft(actor, number, template)
+        d = await ctx.services.replies.draft(actor, number, template)
         preview = d.message.whatsapp if d.channel is Canal.WHATSAPP else d.message.text
         if text.strip() == preview.strip():
             text = ""  # unedited: send the template itself (its HTML email too)
@@ -136,10 +140,11 @@ def note_view(number: int, channel: str | None) -> View:
         {"n": number, "c": channel}, submit="Guardar")
 
 
-def discard_view(number: int, channel: str | None) -> View:
+def discard_view(number: int, channel: str | None, version: int | None = None) -> View:
+    """The version of the card travels to the submission: the core refuses a stale one."""
     return modal_view(DISCARD, f"Descartar #{number}", [
         input_block("motivo", "Motivo (spam, duplicado, …)", multiline=True)],
-        {"n": number, "c": channel}, submit="Descartar")
+        {"n": number, "c": channel, "v": version}, submit="Descartar")
 
 
 CHANNELS = [Canal.PHONE, Canal.EMAIL, Canal.WHATSAPP, Canal.SLACK, Canal.TELEGRAM, Canal.OTHER]
@@ -183,8 +188,11 @@ async def submit_note(ctx: SlackContext, actor: Actor, view: View) -> str:
 
 async def submit_discard(ctx: SlackContext, actor: Actor, view: View) -> str:
     with parsing("discard modal"):
-        number = int(meta(view)["n"])
-    await ctx.services.tickets.discard(actor, number, values(view).get("motivo", ""))
+        m = meta(view)
+        number = int(m["n"])
+        version = int(m["v"]) if m.get("v") is not None else None
+    await ctx.services.tickets.discard(actor, number, values(view).get("motivo", ""),
+                                       expected_version=version)
     return f"Ticket #{number} descartado."
 
 
@@ -192,12 +200,12 @@ SUBMITS = {REPLY: submit_reply, NOTE: submit_note, DISCARD: submit_discard, NEW:
 
 
 async def open_for(ctx: SlackContext, kind: str, trigger_id: str, actor: Actor, number: int,
-                   channel: str | None) -> None:
+                   channel: str | None, version: int | None = None) -> None:
     """The modal behind a card button (``kind``: responder, nota, descartar)."""
     if kind == "responder":
-        view = await reply_view(ctx, actor, number, channel)
+        view = await reply_view(ctx, actor, number, channel, version=version)
     elif kind == "nota":
-        view = note_view(number, channel)
+        view = note_view(number, channel)  # a note is welcome on any version
     else:
-        view = discard_view(number, channel)
+        view = discard_view(number, channel, version)
     await ctx.client.views_open(trigger_id=trigger_id, view=view)

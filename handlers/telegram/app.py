@@ -25,6 +25,7 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.frontend import Offers
 from bot.services import Services
 from handlers.telegram import registry
 from handlers.telegram.common import Desk, DeskContext
@@ -112,8 +113,7 @@ class TelegramFrontEnd:
             # buttons per message: that is intended (one conversation per person).
             warnings.filterwarnings("ignore", message=".*per_message.*")
             registry.register(self.application, self.desk)
-        services.bus.subscribe(self.cards.publish)
-        services.notifiers.append(self.notifier)
+        self.offers = Offers(subscribers=(self.cards.publish,), notifier=self.notifier)
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:

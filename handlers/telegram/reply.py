@@ -14,8 +14,8 @@ from telegram.ext import ConversationHandler
 
 from bot.domain import Canal
 from bot.errors import InvalidInput
+from bot.replies import OutgoingDraft
 from bot.templates import TEMPLATE_TITLES, TemplateName
-from bot.tickets import OutgoingDraft
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, tg_len
 from handlers.telegram.common import Desk, DeskContext, done, edit
@@ -41,7 +41,7 @@ class Responder:
         view = await self.s.queries.get(press.number)
         # The conformity request goes out through "Proponer solución", which also moves
         # the ticket to Pendiente de conformidad.
-        names = [n for n in self.s.tickets.templates_for(view)
+        names = [n for n in self.s.replies.templates_for(view)
                  if n is not TemplateName.CONFORMITY_REQUEST]
         rows = [[InlineKeyboardButton(TEMPLATE_TITLES[n], callback_data=cb.encode(
             cb.REPLY_PREVIEW, view.number, view.version, cb.template_index(n)))] for n in names]
@@ -56,7 +56,7 @@ class Responder:
     async def preview(self, update: Update, context: DeskContext, press: cb.Press) -> None:
         """The rendered message, where it goes, and Enviar / Editar / Cancelar."""
         template = _template(press)
-        draft = await self.s.tickets.draft(context.actor, press.number, template)
+        draft = await self.s.replies.draft(context.actor, press.number, template)
         await update.callback_query.answer()  # type: ignore[union-attr]
         text = preview_html(f"✉️ <b>{esc(TEMPLATE_TITLES[template])}</b>", press.number, draft)
         markup = self._buttons(press, draft, cb.REPLY_SEND, cb.REPLY_EDIT, "✏️ Editar texto")
@@ -85,7 +85,7 @@ class Responder:
         context.user_data["reply"] = pending  # type: ignore[index]
         press = cb.Press(cb.REPLY_EDIT, pending["ticket"], pending["version"], pending["template"])
         template = _template(press)
-        draft = await self.s.tickets.draft(context.actor, press.number, template)
+        draft = await self.s.replies.draft(context.actor, press.number, template)
         html = preview_html(f"✉️ <b>{esc(TEMPLATE_TITLES[template])}</b> (texto editado)",
                             press.number, draft, body=text)
         markup = self._buttons(press, draft, cb.REPLY_SEND_EDITED, cb.REPLY_EDIT,
@@ -112,7 +112,7 @@ class Responder:
     async def propose(self, update: Update, context: DeskContext, press: cb.Press) -> None:
         """🏁 Proponer solución: the conformity request's preview."""
         view = await self.s.queries.get(press.number)
-        draft = await self.s.tickets.draft(context.actor, view.number,
+        draft = await self.s.replies.draft(context.actor, view.number,
                                            TemplateName.CONFORMITY_REQUEST)
         await update.callback_query.answer()  # type: ignore[union-attr]
         now = cb.Press(cb.PROPOSE, view.number, view.version)
@@ -140,7 +140,7 @@ class Responder:
         pending["detalle"] = detail
         context.user_data["propose"] = pending  # type: ignore[index]
         press = cb.Press(cb.PROPOSE, pending["ticket"], pending["version"], "d")
-        draft = await self.s.tickets.draft(context.actor, press.number,
+        draft = await self.s.replies.draft(context.actor, press.number,
                                            TemplateName.CONFORMITY_REQUEST, detail)
         text = preview_html("🏁 <b>Proponer solución</b> (con su descripción)", press.number,
                             draft)

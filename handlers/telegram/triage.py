@@ -12,9 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot.errors import StaleAction
 from bot.triage.accept import accept_suggestion
-from bot.views import TicketView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import (
     MAX_REASON,
@@ -44,13 +42,6 @@ class Triage:
                 cb.ASSIGN: self.assign, cb.CONFIRM: self.confirm, cb.REJECT: self.reject,
                 cb.REOPEN: self.reopen, cb.DISCARD_REASON: self.discard_pick,
                 cb.CLOSE: self.close}
-
-    async def fresh(self, press: cb.Press) -> TicketView:
-        """The ticket as it is now; StaleAction if the button was drawn on an older one."""
-        view = await self.s.queries.get(press.number)
-        if press.version and view.version != press.version:
-            raise StaleAction(press.number)
-        return view
 
     # --- showing ----------------------------------------------------------------------
     async def card(self, update: Update, context: DeskContext, press: cb.Press) -> None:
@@ -147,8 +138,8 @@ class Triage:
 
     async def reopen(self, update: Update, context: DeskContext, press: cb.Press) -> None:
         """🔄 Reabrir (administrator)."""
-        await self.fresh(press)
-        view = await self.s.tickets.reopen(context.actor, press.number, "reabierto desde Telegram")
+        view = await self.s.tickets.reopen(context.actor, press.number, "reabierto desde Telegram",
+                                           expected_version=press.version or None)
         await update.callback_query.answer(f"✓ #{view.number} reabierto: {view.estado.value}.")  # type: ignore[union-attr]
 
     # --- discard: asks for a reason ------------------------------------------------------
@@ -156,17 +147,18 @@ class Triage:
         """🗑 Descartar: ask why (typed, or one of the usual reasons)."""
         press = cb.decode(update.callback_query.data)  # type: ignore[union-attr]
         assert press is not None
-        view = await self.fresh(press)
+        # the press's version travels on: the core refuses it at the end if it is stale
+        number, version = press.number, press.version
         rows = [[InlineKeyboardButton(reason, callback_data=cb.encode(
-            cb.DISCARD_REASON, view.number, view.version, i))]
+            cb.DISCARD_REASON, number, version, i))]
             for i, reason in enumerate(cb.DISCARD_REASONS)]
         rows.append([InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))])
         await update.callback_query.answer()  # type: ignore[union-attr]
         prompt = await context.bot.send_message(
             update.effective_chat.id,  # type: ignore[union-attr]
-            f"🗑 ¿Por qué descarta el ticket #{view.number}? Escriba el motivo o elija uno "
+            f"🗑 ¿Por qué descarta el ticket #{number}? Escriba el motivo o elija uno "
             "(/cancelar para no descartarlo):", reply_markup=InlineKeyboardMarkup(rows))
-        context.user_data["discard"] = {"ticket": view.number, "version": view.version,  # type: ignore[index]
+        context.user_data["discard"] = {"ticket": number, "version": version,  # type: ignore[index]
                                         "prompt": prompt.message_id}
         return WAIT_REASON
 
@@ -194,8 +186,8 @@ class Triage:
     async def _discard(self, context: DeskContext, chat_id: int, press: cb.Press, reason: str,
                        prompt_id: int | None) -> None:
         context.user_data.pop("discard", None)  # type: ignore[union-attr]
-        await self.fresh(press)
-        view = await self.s.tickets.discard(context.actor, press.number, reason)
+        view = await self.s.tickets.discard(context.actor, press.number, reason,
+                                            expected_version=press.version or None)
         head = f"✓ Ticket #{view.number} descartado. Motivo: "
         text = esc(head) + fit(reason.strip(), MAX_REASON)[0]
         if prompt_id is None or not await edit(context.bot, chat_id, prompt_id, text):

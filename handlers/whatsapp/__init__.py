@@ -1,7 +1,7 @@
 """WhatsApp Business (Cloud API): webhook in, outbox sender out.
 
-``build_front_end(services)`` registers the sender for ``Canal.WHATSAPP`` and offers
-the webhook routes to the shared web server (``handlers/web.py``); it starts nothing of
+``build_front_end(services)`` offers the sender for ``Canal.WHATSAPP``, the inbox
+processors of what the webhook stores, and the webhook routes to the shared web server (``handlers/web.py``); it starts nothing of
 its own: the outbox worker and the web server run the rest.
 """
 
@@ -12,6 +12,7 @@ import logging
 from starlette.routing import BaseRoute
 
 from bot.domain import Canal
+from bot.frontend import Offers
 from bot.services import Services
 
 from .graph import GraphClient
@@ -35,7 +36,8 @@ class WhatsAppFrontEnd:
         self.inbound = WhatsAppInbound(services, graph)
         self.webhook = WhatsAppWebhook(self.inbound, settings.whatsapp_app_secret,
                                        settings.whatsapp_verify_token)
-        services.outbox.register(Canal.WHATSAPP, self.sender)
+        self.offers = Offers(senders={Canal.WHATSAPP: self.sender},
+                             processors=self.inbound.processors())
 
     def routes(self) -> list[BaseRoute]:
         return list(self.webhook.routes())

@@ -18,7 +18,7 @@ from bot.attachments import NewAttachment, safe_filename
 from bot.customers import normalise_phone
 from bot.domain import Canal, DeliveryStatus
 from bot.errors import DomainError
-from bot.inbox import InboxEntry, PermanentInboxError
+from bot.inbox import InboxEntry, PermanentInboxError, Processor
 from bot.intake import IncomingMessage
 from bot.services import Services
 
@@ -40,8 +40,10 @@ class WhatsAppInbound:
     def __init__(self, services: Services, graph: GraphClient) -> None:
         self._services = services
         self._graph = graph
-        services.inbox.register(MESSAGE_KIND, self.process_message)
-        services.inbox.register(STATUS_KIND, self.process_status)
+
+    def processors(self) -> dict[str, Processor]:
+        """What the inbox worker calls for the kinds the webhook stores."""
+        return {MESSAGE_KIND: self.process_message, STATUS_KIND: self.process_status}
 
     async def handle_payload(self, payload: dict[str, Any]) -> int:
         """Store every message and status of every entry in the inbox (one insert each,

@@ -8,10 +8,11 @@ import resource
 import signal
 import sys
 
+from bot.frontend import wired
 from bot.services import build_services
 from bot.settings import load_settings
 from db.connection import close_database, open_database
-from handlers.email.ingest import EmailIngestor
+from handlers.email import EmailFrontEnd
 
 
 async def main(limit: int) -> None:
@@ -19,7 +20,7 @@ async def main(limit: int) -> None:
     await open_database(settings.effective_database_url)
     try:
         services = build_services(settings)
-        EmailIngestor(services)  # registers the email processor
+        wired(services, EmailFrontEnd(services))  # the email processor, as `atiende run`
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write over the limit: EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         try:

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from tortoise import Tortoise
 
+from bot.frontend import wired
 from bot.services import Services
 from db.models import Attachment, InboxItem, Interaction
-from handlers.email.ingest import EmailIngestor
+from handlers.email import EmailFrontEnd
 from tests.conftest import Team
 from tests.email_support import mail
 from tests.reliability.crash_harness import PYTHON, ROOT
@@ -22,7 +23,7 @@ async def test_disk_full_keeps_the_message(services: Services, team: Team) -> No
     data = os.urandom(3 * 1024 * 1024)
     raw = mail(body="Adjunto el contrato.", message_id="<full@example.cl>",
                attachments=[("contrato.pdf", "application/pdf", data)])
-    ingestor = EmailIngestor(services)
+    ingestor = wired(services, EmailFrontEnd(services)).ingestor  # the processor, for retry
     accepted = await ingestor.accept(raw)
     # The child runs on the wall clock, which may be behind the test's clock.
     await InboxItem.filter(id=accepted.id).update(

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
+from bot.frontend import wired
 from bot.services import Services
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email import EmailFrontEnd, EmailIngestor
@@ -126,7 +127,7 @@ async def test_email_fetched_twice_over_imap(services: Services,
     raw = mail(message_id="<imap-twice@example.cl>")
     await imap_server.append(raw)
     await imap_server.append(raw)
-    front = EmailFrontEnd(imap_services)
+    front = wired(imap_services, EmailFrontEnd(imap_services))
     await front.start()
     try:
         for _ in range(100):  # bounded wait for the real server and reader

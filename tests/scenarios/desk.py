@@ -28,6 +28,7 @@ import httpx
 import pytest_asyncio
 
 from bot.clock import ManualClock
+from bot.frontend import wired
 from bot.notify import Digest
 from bot.reminders import ReminderService, build_reminders
 from bot.services import Services, build_services
@@ -96,11 +97,11 @@ class Desk:
         self.tg, self.slack, self.graph, self.smtp, self.imap = tg, slack, graph, smtp, imap
         # the order of bot/app.py: reminders subscribe before any front end
         self.reminders: ReminderService = build_reminders(services)
-        self.telegram = TelegramFrontEnd(services, fetch_updates=False)
-        self.slack_front: SlackFrontEnd = build_slack(services, process_before_response=True,
-                                                      pace_seconds=0)
-        self.email: EmailFrontEnd = build_email(services)
-        self.whatsapp = build_whatsapp(services)
+        self.telegram = wired(services, TelegramFrontEnd(services, fetch_updates=False))
+        self.slack_front: SlackFrontEnd = wired(services, build_slack(services, process_before_response=True,
+                                                      pace_seconds=0))
+        self.email: EmailFrontEnd = wired(services, build_email(services))
+        self.whatsapp = wired(services, build_whatsapp(services))
         fronts = [self.telegram, self.slack_front, self.email, self.whatsapp]
         web = build_web_server(services, fronts)
         assert web is not None

@@ -58,7 +58,7 @@ async def test_monday_reply_answer_proposal_and_tap(desk: Desk) -> None:
     assert (await desk.whatsapp_post(text_payload("wamid.S2", answer))).status_code == 200
     assert len(await s.queries.all()) == 1
     assert (await Interaction.get(external_id="wamid.S2")).ticket_id == 1  # type: ignore[attr-defined]
-    assert (await s.tickets.draft(desk.team.actor(desk.team.diego), 1,
+    assert (await s.replies.draft(desk.team.actor(desk.team.diego), 1,
                                   TemplateName.STATUS_UPDATE)).free_text_allowed
     assert answer in "\n".join(m["text"] for m in await desk.slack_thread(1)) + str(
         await desk.tg_card(1))

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from bot.domain import InteractionKind
+from bot.frontend import wired
 from bot.services import build_services
 from bot.templates import TemplateName
 from db.models import Interaction, OutboxMessage, Ticket
@@ -82,7 +83,7 @@ async def test_things_that_must_not_happen(desk: Desk) -> None:
     assert await OutboxMessage.filter(sent_at__isnull=True).count() == 1  # saved, not sent
     messages = len(desk.graph.calls_to("messages"))
     restarted = build_services(s.settings, s.clock)
-    build_whatsapp(restarted)  # registers the WhatsApp sender, as atiende run would
+    wired(restarted, build_whatsapp(restarted))  # registers the WhatsApp sender, as atiende run would
     assert await restarted.outbox.deliver_due() == 1
     assert await restarted.outbox.deliver_due() == 0
     assert await desk.deliver() == 0  # the old process, had it survived, sends nothing more
