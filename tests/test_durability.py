@@ -11,6 +11,7 @@ from tortoise import Tortoise
 
 from bot.services import Services
 from db.connection import masked_url, tortoise_config
+from tests.conftest import sqlite_only
 from tests.test_cli_export import atiende
 
 SECRET = "Sup3r-Secreto_2026"
@@ -31,6 +32,7 @@ def test_masked_url(url: str, shown: str) -> None:
     assert masked_url(url) == shown
 
 
+@sqlite_only("SQLite's synchronous pragma")
 async def test_sqlite_commits_are_synchronous_full(services: Services) -> None:
     config = tortoise_config(services.settings.effective_database_url)
     assert config["connections"]["default"]["credentials"]["synchronous"] == "FULL"

@@ -16,7 +16,7 @@ from bot.records.archive import ArchiveError, verify
 from bot.records.backup import make_backup, prune, restore
 from bot.services import Services
 from bot.settings import Settings
-from tests.conftest import Team
+from tests.conftest import Team, sqlite_only
 from tests.test_cli_export import atiende
 
 
@@ -36,6 +36,7 @@ def restored_settings(tmp_path: Path) -> Settings:
                     timezone="America/Santiago")
 
 
+@sqlite_only("the backup copies the SQLite file (PostgreSQL: pg_dump, tested apart)")
 async def test_backup_under_concurrent_writes_restores_whole(services: Services, team: Team,
                                                              tmp_path: Path) -> None:
     written = 0
@@ -83,6 +84,7 @@ async def test_backup_under_concurrent_writes_restores_whole(services: Services,
         assert Path(p).is_file() and Path(p).is_relative_to(target.data_dir / "attachments")
 
 
+@sqlite_only("the backup copies the SQLite file (PostgreSQL: pg_dump, tested apart)")
 async def test_restore_round_trip_exports_the_same(services: Services, team: Team,
                                                    tmp_path: Path) -> None:
     for n in range(3):
@@ -118,6 +120,7 @@ def tampered_copy(archive: Path, target: Path) -> Path:
     return target
 
 
+@sqlite_only("the backup copies the SQLite file (PostgreSQL: pg_dump, tested apart)")
 async def test_restore_refuses_tampered_archive_and_non_empty_dir(
         services: Services, team: Team, tmp_path: Path) -> None:
     await open_with_file(services, team, 1)
@@ -144,6 +147,7 @@ async def test_postgres_backup_points_to_pg_dump(tmp_path: Path) -> None:
     assert result.returncode == 2 and "pg_dump" in result.stderr
 
 
+@sqlite_only("the backup copies the SQLite file (PostgreSQL: pg_dump, tested apart)")
 async def test_prune_keeps_the_newest(services: Services, tmp_path: Path) -> None:
     made = []
     for _ in range(4):

@@ -11,7 +11,7 @@ from bot.records.archive import verify
 from bot.records.daily import DailyJobs
 from bot.services import Services, build_services
 from db.models import PersonalDataLog
-from tests.conftest import Team, santiago
+from tests.conftest import Team, santiago, sqlite_only
 
 
 class RecordingNotifier:
@@ -33,6 +33,7 @@ def with_settings(services: Services, **changes: object) -> Services:
     return build_services(services.settings.model_copy(update=changes), services.clock)
 
 
+@sqlite_only("the daily backup copies the SQLite file")
 async def test_daily_backup_at_its_hour_keeps_the_newest(services: Services, team: Team,
                                                          tmp_path: Path) -> None:
     s = with_settings(services, backup_dir=tmp_path / "bk", backup_keep=2, backup_time="03:00")
@@ -55,6 +56,7 @@ async def test_daily_backup_at_its_hour_keeps_the_newest(services: Services, tea
     assert await DailyJobs(s).tick() == ["respaldo"]
 
 
+@sqlite_only("the daily backup copies the SQLite file")
 async def test_daily_backup_failure_reaches_the_administrator(services: Services, team: Team,
                                                               tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"

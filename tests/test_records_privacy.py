@@ -23,7 +23,7 @@ from bot.services import Services
 from bot.templates import TemplateName
 from bot.views import Actor
 from db.models import PersonalDataLog
-from tests.conftest import SANTIAGO, Team
+from tests.conftest import SANTIAGO, Team, sqlite_only
 from tests.test_cli_export import atiende
 
 NAME, EMAIL, PHONE = "Ana Pérez Zúñiga", "ana.perez@example.cl", "+56912345678"
@@ -104,6 +104,7 @@ def json_log(services: Services) -> Iterator[Path]:
     handler.close()
 
 
+@sqlite_only("a byte scan of the SQLite file, its WAL and free pages (PostgreSQL: test_records_postgres)")
 async def test_export_then_anonymise_leaves_no_personal_value(
         services: Services, team: Team, tmp_path: Path, json_log: Path) -> None:
     number = await ana_case(services, team)
@@ -178,6 +179,7 @@ async def test_anonymise_refused_with_an_open_ticket_unless_forced(
     assert (await services.queries.get(ticket.number)).estado is Estado.NEW
 
 
+@sqlite_only("it reads the SQLite file to count the audit rows")
 async def test_cli_export_by_phone_and_unknown_person(services: Services, team: Team,
                                                       tmp_path: Path) -> None:
     await ana_case(services, team)

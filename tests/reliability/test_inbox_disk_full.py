@@ -14,11 +14,12 @@ from bot.frontend import wired
 from bot.services import Services
 from db.models import Attachment, InboxItem, Interaction
 from handlers.email import EmailFrontEnd
-from tests.conftest import Team
+from tests.conftest import Team, sqlite_only
 from tests.email_support import mail
 from tests.reliability.crash_harness import PYTHON, ROOT
 
 
+@sqlite_only("the database file itself fills the disk (RLIMIT_FSIZE) and its WAL is checkpointed")
 async def test_disk_full_keeps_the_message(services: Services, team: Team) -> None:
     data = os.urandom(3 * 1024 * 1024)
     raw = mail(body="Adjunto el contrato.", message_id="<full@example.cl>",
