@@ -108,7 +108,7 @@ async def test_a_long_solution_keeps_the_question_and_the_buttons(whatsapp: What
 async def test_an_id_over_255_characters_is_never_cut(services: Services, team: Team,
                                                      smtp_server: SmtpServer) -> None:
     live = with_smtp(services, smtp_server)
-    build_front_end(live)
+    wired(live, build_front_end(live))
     huge = "<" + "x" * 300 + "@mail.example.cl>"
     raw = mail(body="Consulta larga", message_id=huge, references=f"<a@b.cl> {huge}")
     first = await EmailIngestor(live).ingest(raw)
