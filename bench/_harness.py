@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.domain import Rol  # noqa: E402
+from bot.process.domain import Rol  # noqa: E402
+from bot.process.settings import Settings  # noqa: E402
+from bot.process.views import MemberView  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.views import MemberView  # noqa: E402
 
 PYTHON = sys.executable  # the venv the benchmark runs in has the project installed
 ADMIN_TELEGRAM_ID = 1001  # Carla, as in tests/conftest.py

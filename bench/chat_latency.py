@@ -40,9 +40,9 @@ import _harness as h
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
-from bot.domain import Canal
-from bot.frontend import wired
-from bot.intake import IncomingMessage
+from bot.app.frontend import wired
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from bot.services import Services, build_services
 from db.connection import close_database, open_database, upgrade
 from handlers.telegram import callbacks as cb

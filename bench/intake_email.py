@@ -66,8 +66,8 @@ VARIANTS = ("dir", "shuffled", "imap")
 # ======================================================================== child ======
 async def _child(spec: dict[str, Any]) -> None:
     imported = time.time()
-    from bot import logs
-    from bot.settings import Settings
+    from bot.app import logs
+    from bot.process.settings import Settings
     from db.connection import close_database, open_database
 
     logs.configure(spec["log_level"])
@@ -156,7 +156,7 @@ def _shuffled(corpus: Path, seed: int) -> list[Path]:
 
 async def _score(manifest: Path) -> dict[str, Any]:
     """Which ticket each corpus message ended on, against its thread root's ticket."""
-    from bot.domain import Canal, InteractionKind
+    from bot.process.domain import Canal, InteractionKind
     from db.models import Interaction, Ticket
 
     rows = await Interaction.filter(channel=Canal.EMAIL, kind=InteractionKind.INBOUND) \

@@ -54,7 +54,7 @@ class TimedApi:
 
 
 async def fill(tickets: int, interactions: int) -> None:
-    from bot.domain import Canal, InteractionKind
+    from bot.process.domain import Canal, InteractionKind
     from db.models import Customer, Interaction, Ticket
 
     now = __import__("datetime").datetime.now(__import__("datetime").UTC)
@@ -77,14 +77,14 @@ async def fill(tickets: int, interactions: int) -> None:
 
 async def run(args: argparse.Namespace, url: str, token: str, base_id: str, db_url: str
               ) -> dict[str, Any]:
-    from bot.clock import SystemClock
-    from bot.domain import Prioridad
     from bot.nocodb.backfill import backfill
     from bot.nocodb.push import Pusher
     from bot.nocodb.schema import setup
+    from bot.process.clock import SystemClock
+    from bot.process.domain import Prioridad
+    from bot.process.settings import Settings
+    from bot.process.views import Actor
     from bot.services import build_services
-    from bot.settings import Settings
-    from bot.views import Actor
     from db.connection import close_database, open_database
     from handlers.nocodb.api import HttpNocoApi
 
@@ -115,7 +115,7 @@ async def run(args: argparse.Namespace, url: str, token: str, base_id: str, db_u
         loop_task = asyncio.create_task(pusher.run(stop))
         latencies: list[float] = []
         admin = Actor.system()  # classify needs a member: use the administrator
-        member = await services.team.add("Admin", __import__("bot.domain").domain.Rol.ADMIN)
+        member = await services.team.add("Admin", __import__("bot.process.domain").domain.Rol.ADMIN)
         admin = Actor.of(member)
         values = list(Prioridad)
         for k in range(args.changes):

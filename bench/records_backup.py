@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tortoise.transactions import in_transaction  # noqa: E402
 
-from bot.clock import ManualClock  # noqa: E402
-from bot.domain import Canal, Estado, InteractionKind  # noqa: E402
+from bot.process.clock import ManualClock  # noqa: E402
+from bot.process.domain import Canal, Estado, InteractionKind  # noqa: E402
+from bot.process.settings import Settings  # noqa: E402
+from bot.process.views import Actor  # noqa: E402
 from bot.records.backup import make_backup, restore  # noqa: E402
 from bot.services import build_services  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.views import Actor  # noqa: E402
 from db.connection import close_database, open_database, upgrade  # noqa: E402
 from db.models import Attachment, Customer, Interaction, Ticket  # noqa: E402
 

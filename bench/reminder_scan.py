@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tortoise import Tortoise  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
-from bot.domain import Canal, Estado  # noqa: E402
+from bot.process.domain import Canal, Estado  # noqa: E402
 from bot.reminders.scheduler import EPOCH, due_tickets  # noqa: E402
 from db.connection import close_database, open_database, upgrade  # noqa: E402
 from db.models import Customer, Ticket  # noqa: E402

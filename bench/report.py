@@ -33,9 +33,9 @@ from pathlib import Path
 
 import _harness as h
 
-from bot.clock import SystemClock
-from bot.frontend import wired
-from bot.reports.weekly import KV_NAMESPACE
+from bot.app.frontend import wired
+from bot.jobs.weekly_report import KV_NAMESPACE
+from bot.process.clock import SystemClock
 
 
 async def prepare(base: Path, tickets: int) -> None:

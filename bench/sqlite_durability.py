@@ -23,11 +23,11 @@ from pathlib import Path
 
 from _common import machine, percentile, print_table  # type: ignore[import-not-found]
 
-from bot.clock import SystemClock
-from bot.domain import Canal
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.clock import SystemClock
+from bot.process.domain import Canal
+from bot.process.settings import Settings
 from bot.services import build_services
-from bot.settings import Settings
 from db.connection import close_database, open_database, upgrade
 
 MODES = ("NORMAL", "FULL")

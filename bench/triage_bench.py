@@ -20,8 +20,8 @@ from pathlib import Path
 
 from _common import machine, percentile, print_table
 
-from bot.domain import Prioridad, TipoIncidencia
-from bot.settings import Settings
+from bot.process.domain import Prioridad, TipoIncidencia
+from bot.process.settings import Settings
 from bot.triage.evaluate import read_labelled, score
 from bot.triage.learner import train
 from bot.triage.normalise import MAX_CHARS, normalise

@@ -60,7 +60,7 @@ WARMUP = 32
 
 # ======================================================================= server ======
 async def _serve(spec: dict[str, Any]) -> None:
-    from bot import logs
+    from bot.app import logs
     from handlers.web import WebServer
 
     logs.configure(spec["log_level"])
@@ -70,9 +70,9 @@ async def _serve(spec: dict[str, Any]) -> None:
     worker: asyncio.Task[None] | None = None
     inbox: Any = None
     if spec["kind"] == "atiende":
-        from bot.frontend import wired
+        from bot.app.frontend import wired
+        from bot.process.settings import Settings
         from bot.services import build_services
-        from bot.settings import Settings
         from db.connection import close_database, open_database
         from handlers.web import build_web_server
         from handlers.whatsapp import build_front_end
@@ -172,7 +172,7 @@ def _floor_app() -> Any:
 
 
 async def _counts() -> dict[str, int]:
-    from bot.domain import Canal, InteractionKind
+    from bot.process.domain import Canal, InteractionKind
     from db.models import Customer, Interaction, Ticket
 
     return {"tickets": await Ticket.all().count(), "customers": await Customer.all().count(),

@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.attachments import AttachmentStore
-from bot.chat_cards import ChatCardStore
-from bot.clock import Clock, SystemClock
-from bot.conformity import ConformitySweeper
-from bot.customers import CustomerService
-from bot.delivery import DeliveryReports
-from bot.events import EventBus
-from bot.inbox import InboxWorker
-from bot.intake import IntakeService
-from bot.kv import KeyValueStore
-from bot.leases import Leases
-from bot.message_ids import MessageIdSigner
-from bot.notify import Notifier
-from bot.outbox import OutboxWorker
-from bot.queries import TicketQueries
+from bot.chats.chat_cards import ChatCardStore
+from bot.incoming.conformity import ConformitySweeper
+from bot.incoming.delivery import DeliveryReports
+from bot.incoming.inbox import InboxWorker
+from bot.incoming.intake import IntakeService
+from bot.outgoing.message_ids import MessageIdSigner
+from bot.outgoing.outbox import OutboxWorker
+from bot.outgoing.templates import TemplateRenderer, default_templates_dir
+from bot.people.customers import CustomerService
+from bot.people.team import TeamService
+from bot.process.clock import Clock, SystemClock
+from bot.process.events import EventBus
+from bot.process.notify import Notifier
+from bot.process.settings import Settings
+from bot.process.views import InteractionView, TicketView
 from bot.records.service import RecordsService
-from bot.replies import Replies
-from bot.settings import Settings
-from bot.team import TeamService
-from bot.templates import TemplateRenderer, default_templates_dir
-from bot.ticket_work import TicketWork
-from bot.tickets import TicketService
+from bot.storage.attachments import AttachmentStore
+from bot.storage.kv import KeyValueStore
+from bot.storage.leases import Leases
+from bot.tickets.queries import TicketQueries
+from bot.tickets.replies import Replies
+from bot.tickets.service import TicketService
+from bot.tickets.work import TicketWork
 from bot.triage.service import TriageService
-from bot.views import InteractionView, TicketView
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Services:
     records: RecordsService  # backups, personal-data requests, case files (issue 17)
     leases: Leases  # issue 14: once-only loops across instances
     replies: Replies  # customer messages drafted, rendered, queued (issue 15)
-    # Chat front ends' notifiers, put here by bot.frontend.connect; reminders go through them.
+    # Chat front ends' notifiers, put here by bot.app.frontend.connect; reminders go through them.
     notifiers: list[Notifier] = field(default_factory=list)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from bot.domain import (
+from bot.process.domain import (
     Canal,
     ConformityKind,
     DeliveryStatus,

@@ -5,7 +5,7 @@ port (``ATIENDE_HTTP_HOST``/``ATIENDE_HTTP_PORT``). Front ends contribute routes
 an optional ``routes()`` method; when none does, there is no server and no port is
 opened (the console-only mode).
 
-The server runs as a task in the running loop, created after ``bot/app.py`` has opened
+The server runs as a task in the running loop, created after ``bot/app/run.py`` has opened
 the database: Tortoise 1.x keeps its context in a contextvar, which a task copies when
 it is created. uvicorn's own signal capture is switched off, because the composition
 root owns SIGTERM/SIGINT and stops every front end, this one included.
@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.frontend import Offers
+from bot.app.frontend import Offers
 from bot.services import Services
 from handlers.web_guard import (
     BODY_TIMEOUT_SECONDS,

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.domain import Rol
+from bot.process.clock import ManualClock
+from bot.process.domain import Rol
+from bot.process.settings import Settings
+from bot.process.views import Actor, MemberView
 from bot.services import Services, build_services
-from bot.settings import Settings
-from bot.views import Actor, MemberView
 from db.connection import close_database, open_database, upgrade
 from tests.servers.pg_copies import TemplateCopies
 

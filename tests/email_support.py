@@ -5,8 +5,8 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from bot.process.settings import Settings
 from bot.services import Services, build_services
-from bot.settings import Settings
 from tests.conftest import santiago
 from tests.servers import SmtpServer
 

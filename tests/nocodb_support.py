@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.notify import Digest
-from bot.settings import Settings
+from bot.process.notify import Digest
+from bot.process.settings import Settings
 from tests.servers.nocodb import NocoDBServer
 
 SECRET = "nocodb-test-secret"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.clock import ManualClock
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.intake import IncomingMessage
-from bot.notify import Audience, Digest
+from bot.incoming.intake import IncomingMessage
+from bot.process.clock import ManualClock
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.notify import Audience, Digest
 from bot.reminders import ReminderService
 from bot.services import Services
 

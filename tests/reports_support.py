@@ -11,8 +11,8 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
 from bot.services import Services
 from db.models import Customer, Ticket
 from tests.conftest import Team, santiago

@@ -16,7 +16,7 @@ import pytest_asyncio
 import uvicorn
 from starlette.applications import Starlette
 
-from bot.frontend import wired
+from bot.app.frontend import wired
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
 from handlers.slack.context import PLATFORM

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Canal
-from bot.frontend import wired
-from bot.intake import IncomingMessage
+from bot.app.frontend import wired
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
+from bot.process.settings import Settings
 from bot.services import Services
-from bot.settings import Settings
 from handlers.telegram.app import TelegramFrontEnd
 from handlers.telegram.transport import parse_update
 from tests.conftest import Team

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Canal, InteractionKind
-from bot.errors import InvalidInput
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import Canal, InteractionKind
+from bot.process.errors import InvalidInput
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.services import Services
-from bot.templates import TemplateName
-from bot.views import Actor
 from db.models import Interaction
 from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor

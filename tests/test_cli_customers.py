@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal
-from bot.errors import CustomerNotFound
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
+from bot.process.errors import CustomerNotFound
 from bot.services import Services
 from tests.conftest import Team
 from tests.test_cli_export import atiende

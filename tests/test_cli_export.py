@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.export import COLUMNS, tickets_table, to_csv, to_xlsx
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.records.export import COLUMNS, tickets_table, to_csv, to_xlsx
 from bot.services import Services
 from tests.conftest import SANTIAGO, Team
 
@@ -164,7 +164,7 @@ def test_cli_mail_import_and_reminders_dry_run(tmp_path: Path) -> None:
 def test_run_refuses_to_start_with_a_broken_template(tmp_path: Path) -> None:
     import shutil
 
-    from bot.templates import default_templates_dir
+    from bot.outgoing.templates import default_templates_dir
 
     code = tmp_path / "code"
     shutil.copytree(ROOT / "bot", code / "bot")

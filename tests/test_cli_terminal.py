@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.app import cli
 from tests.test_cli_export import atiende
 
 
@@ -60,7 +60,7 @@ def test_quiet_suppresses_the_status_output_before_or_after_the_command(tmp_path
 def test_verbose_shows_the_log_lines_on_the_terminal_too(tmp_path: Path) -> None:
     done = atiende(tmp_path, "--verbose", "mail", "import", str(mails(tmp_path, 1)))
     assert done.returncode == 0, done.stderr
-    assert "INFO bot.tickets: ticket opened ticket=#1" in done.stderr
+    assert "INFO bot.tickets.service: ticket opened ticket=#1" in done.stderr
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [
@@ -99,7 +99,7 @@ def test_a_bug_is_one_line_on_the_terminal_and_a_traceback_in_the_log(
         f"✗ Error interno (TypeError: unsupported operand); detalle en "
         f"{tmp_path / 'data' / 'atiende.log'}."]
     written = log_of(tmp_path)
-    assert "ERROR bot.cli: atiende report failed" in written
+    assert "ERROR bot.app.cli: atiende report failed" in written
     assert "Traceback (most recent call last)" in written and "TypeError" in written
 
 
@@ -110,13 +110,13 @@ def test_the_console_is_a_conversation_log_lines_go_to_the_file(tmp_path: Path) 
         assert done.returncode == 0, done.stderr
         assert "✓ Ticket creado." in done.stdout
         for stream in (done.stdout, done.stderr):
-            assert "INFO" not in stream and "bot.tickets" not in stream
+            assert "INFO" not in stream and "bot.tickets.service" not in stream
         # besides the conversation: where the log went, then only brief warnings
         first, *others = done.stderr.splitlines()
         assert first == f"(registro de eventos en {tmp_path / 'data' / 'atiende.log'})"
         assert all(line.startswith(("WARNING ", "ERROR ")) for line in others), others
     written = log_of(tmp_path)
-    assert "INFO bot.tickets: ticket opened ticket=#1" in written
+    assert "INFO bot.tickets.service: ticket opened ticket=#1" in written
     assert "ticket opened ticket=#2" in written
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
-from bot.conformity import apply_answer
-from bot.domain import Canal, ConformityKind, Estado, InteractionKind, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.conformity import apply_answer
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, ConformityKind, Estado, InteractionKind, TipoIncidencia
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.services import Services
-from bot.templates import TemplateName
-from bot.views import Actor
 from db.connection import tortoise_config, upgrade
 from db.models import Customer, Interaction, OutboxMessage
 from tests.conftest import Team, santiago

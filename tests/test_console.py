@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.services import Services
 from handlers.console import Console, ConsoleSender
 from tests.conftest import Team, santiago

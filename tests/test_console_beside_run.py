@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.app import ensure_admin
-from bot.domain import Canal, DeliveryStatus
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.app.run import ensure_admin
+from bot.process.domain import Canal, DeliveryStatus
+from bot.process.settings import Settings
 from bot.services import Services, build_services
-from bot.settings import Settings
 from db.models import OutboxMessage
 from handlers.console import ConsoleFrontEnd, printable_channels
 from handlers.email import build_front_end as build_email

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from bot.domain import Canal
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from bot.services import Services
 from handlers.console import Console
 from tests.conftest import Team

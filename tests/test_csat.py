@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from telegram import Bot
 
-from bot.csat import build_csat, parse_rating, whatsapp_rating
-from bot.domain import Canal, Estado, InteractionKind
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.incoming.csat import build_csat, parse_rating, whatsapp_rating
+from bot.process.domain import Canal, Estado, InteractionKind
 from bot.services import Services
 from db.models import Interaction, Ticket
 from handlers.email import build_front_end as build_email
@@ -191,7 +191,7 @@ async def test_email_csat(services: Services, team: Team, smtp_server: SmtpServe
 
 
 async def test_card_shows_the_rating(services: Services, team: Team) -> None:
-    from bot.cards import ticket_card
+    from bot.chats.cards import ticket_card
 
     customer = await services.customers.find_or_create(email="a@b.cl", name="Ana")
     view = await services.tickets.open(team.admin, customer_id=customer.id,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import InvalidInput, NotAllowed
-from bot.rut import check_digit, format_rut, normalise_rut
+from bot.process.errors import InvalidInput, NotAllowed
+from bot.process.rut import check_digit, format_rut, normalise_rut
+from bot.process.views import Actor
 from bot.services import Services
-from bot.views import Actor
 from tests.conftest import Team
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Canal, InteractionKind, Rol
-from bot.errors import CustomerNotFound, InvalidInput, NotAllowed
-from bot.events import EventKind, TicketEvent
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, InteractionKind, Rol
+from bot.process.errors import CustomerNotFound, InvalidInput, NotAllowed
+from bot.process.events import EventKind, TicketEvent
+from bot.process.views import Actor
 from bot.services import Services, build_services
-from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
 from tests.conftest import Team
 

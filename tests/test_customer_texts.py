@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Canal, Estado, TipoIncidencia
-from bot.intake import IncomingMessage
-from bot.replies import OutgoingDraft
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Estado, TipoIncidencia
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.services import Services
-from bot.templates import TemplateName
-from bot.views import Actor
+from bot.tickets.replies import OutgoingDraft
 from tests.conftest import Team, santiago
 
 TYPES = [None, *TipoIncidencia]
@@ -178,7 +178,7 @@ async def test_outside_the_window_every_parameter_goes(services: Services,
 
 
 async def test_a_wrong_template_mapping_fails_loudly() -> None:
-    from bot.settings import Settings, SettingsError, load_settings
+    from bot.process.settings import Settings, SettingsError, load_settings
 
     with pytest.raises((ValueError, SettingsError)):
         Settings(_env_file=None,  # type: ignore[call-arg]

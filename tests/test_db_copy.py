@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.domain import Canal, Estado, Prioridad, Rol, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.clock import ManualClock
+from bot.process.domain import Canal, Estado, Prioridad, Rol, TipoIncidencia
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.services import build_services
-from bot.settings import Settings
-from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
 from db.copy import ordered_models
 from db.models import Attachment, Interaction, OutboxMessage, Ticket

@@ -4,9 +4,9 @@ threaded, marked as automatic (RFC 3834), greeting by first name, without "RE: R
 
 from __future__ import annotations
 
-from bot.domain import ConformityKind, Estado
-from bot.frontend import wired
-from bot.views import Actor
+from bot.app.frontend import wired
+from bot.process.domain import ConformityKind, Estado
+from bot.process.views import Actor
 from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor
 from tests.conftest import Team

@@ -1,11 +1,11 @@
-"""The yes/no classifier for written conformity answers (bot/conformity_answer.py), and
+"""The yes/no classifier for written conformity answers (bot/incoming/conformity_answer.py), and
 the quote stripper it relies on in email."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.conformity_answer import ConformityAnswer, classify_conformity_answer
+from bot.incoming.conformity_answer import ConformityAnswer, classify_conformity_answer
 from handlers.email.quotes import strip_quotes
 
 YES = ["Sí", "si", "SÍ.", "¡Sí!", "Sí, está resuelto", "Conforme", "conforme, gracias",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal, InteractionKind
+from bot.process.domain import Canal, InteractionKind
 from bot.services import Services
 from handlers.email.ingest import RAW_FILENAME, EmailIngestor
 from tests.conftest import Team, corpus_params, requires_corpus

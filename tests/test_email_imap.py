@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.domain import InteractionKind
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import InteractionKind
 from bot.services import Services, build_services
 from db.models import Interaction
 from handlers.email import EmailFrontEnd, build_front_end

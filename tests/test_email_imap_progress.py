@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import InteractionKind
+from bot.process.domain import InteractionKind
 from bot.services import Services
 from db.models import InboxItem, Interaction
 from handlers.email import KeyValueProgress

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import InteractionKind
+from bot.process.domain import InteractionKind
 from bot.services import Services
 from db.models import Interaction
 from handlers.email import import_path

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from bot.attachments import AttachmentStore
-from bot.domain import Estado, InteractionKind
+from bot.process.domain import Estado, InteractionKind
+from bot.process.views import Actor
 from bot.services import Services
-from bot.views import Actor
+from bot.storage.attachments import AttachmentStore
 from db.models import Interaction, OutboxMessage
 from handlers.email.ingest import RAW_FILENAME, EmailIngestor
 from tests.conftest import Team

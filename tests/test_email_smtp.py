@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 
-from bot.clock import ManualClock
-from bot.domain import DeliveryStatus, Estado, InteractionKind, Prioridad, TipoIncidencia
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.clock import ManualClock
+from bot.process.domain import DeliveryStatus, Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.services import Services
-from bot.templates import TemplateName
-from bot.views import Actor
 from db.models import Interaction, OutboxMessage
 from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor

@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 from openpyxl import load_workbook
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.export import TABLE_NAMES, neutralise, to_csv, to_xlsx
-from bot.export_data import load_tables
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.records.export import TABLE_NAMES, neutralise, to_csv, to_xlsx
+from bot.records.export_data import load_tables
 from bot.services import Services
 from tests.conftest import SANTIAGO, Team
 from tests.test_cli_export import atiende

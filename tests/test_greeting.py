@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.greeting import NEUTRAL_EMAIL, NEUTRAL_WHATSAPP, greetings, split_name
-from bot.templates import clean_subject
+from bot.outgoing.templates import clean_subject
+from bot.process.greeting import NEUTRAL_EMAIL, NEUTRAL_WHATSAPP, greetings, split_name
 
 
 @pytest.mark.parametrize(("name", "first"), [

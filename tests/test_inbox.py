@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from bot.clock import ManualClock
-from bot.domain import Canal
-from bot.inbox import QUARANTINED, PermanentInboxError
-from bot.notify import Digest
+from bot.incoming.inbox import QUARANTINED, PermanentInboxError
+from bot.process.clock import ManualClock
+from bot.process.domain import Canal
+from bot.process.notify import Digest
 from bot.services import Services
 from db.models import Attachment, InboxItem, Ticket
 from handlers.email.ingest import EmailIngestor

@@ -6,9 +6,9 @@ import argparse
 
 import pytest
 
-from bot.commands.inbox import _inbox, register
-from bot.domain import Canal
-from bot.inbox import PermanentInboxError
+from bot.app.commands.inbox import _inbox, register
+from bot.incoming.inbox import PermanentInboxError
+from bot.process.domain import Canal
 from bot.services import Services
 
 

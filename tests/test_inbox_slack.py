@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain import Canal, Estado
-from bot.inbox import PermanentInboxError
-from bot.intake import IncomingMessage
+from bot.incoming.inbox import PermanentInboxError
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Estado
 from db.models import CustomerContact, Ticket
 from handlers.slack.inbox import LINK_ID, RETRY_ID
 from tests.conftest import Team

@@ -3,8 +3,8 @@ third party's message is marked, and "Es del cliente" links its sender."""
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, InteractionKind
-from bot.inbox import PermanentInboxError
+from bot.incoming.inbox import PermanentInboxError
+from bot.process.domain import Canal, Estado, InteractionKind
 from db.models import CustomerContact, Interaction, Ticket
 from tests.conftest import Team  # noqa: F401
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401

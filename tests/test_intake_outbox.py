@@ -6,15 +6,15 @@ import asyncio
 
 import pytest
 
-from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
-from bot.intake import IncomingMessage
-from bot.outbox import (
+from bot.incoming.intake import IncomingMessage
+from bot.outgoing.outbox import (
     MAX_ATTEMPTS,
     OutboundMessage,
     PermanentSendError,
     SendResult,
     update_delivery_status,
 )
+from bot.process.domain import Canal, DeliveryStatus, Estado, InteractionKind
 from bot.services import Services, build_services
 from db.models import Interaction, OutboxMessage
 from tests.conftest import Team
@@ -233,7 +233,7 @@ async def test_worker_that_died_mid_send_never_sends_twice(services: Services,
 
 
 async def test_ambiguous_send_is_not_retried(services: Services, team: Team) -> None:
-    from bot.outbox import AmbiguousSendError
+    from bot.outgoing.outbox import AmbiguousSendError
 
     class LateSender(RecordingSender):
         async def send(self, message: OutboundMessage) -> SendResult:
@@ -255,14 +255,14 @@ async def test_ambiguous_send_is_not_retried(services: Services, team: Team) -> 
     ("9 1234 5678", "+56912345678"),
 ])
 def test_phone_normalisation(raw: str, expected: str) -> None:
-    from bot.customers import normalise_phone
+    from bot.people.customers import normalise_phone
 
     assert normalise_phone(raw) == expected
 
 
 def test_bad_contact_data_is_a_clear_error() -> None:
-    from bot.customers import normalise_email, normalise_phone
-    from bot.errors import InvalidInput
+    from bot.people.customers import normalise_email, normalise_phone
+    from bot.process.errors import InvalidInput
 
     assert normalise_email("Ana <ANA@Example.CL>") == "ana@example.cl"
     with pytest.raises(InvalidInput, match="correo"):

@@ -19,14 +19,29 @@ OURS = ("bot", "db", "handlers")
 # Chat, mail and web libraries: only the composition root and the command line use them.
 OUTSIDE = ("telegram", "slack_bolt", "slack_sdk", "starlette", "uvicorn", "aiosmtplib",
            "aioimaplib", "httpx", "handlers")
-EDGE_OF_BOT = ("bot/app.py", "bot/cli.py", "bot/commands/")
+EDGE_OF_BOT = ("bot/app/run.py", "bot/app/cli.py", "bot/app/commands/")
+
+# The sub-packages of bot/, bottom first (docs/architecture.md, "Layers of the core"): a
+# package imports only packages of lower levels; packages sharing a level never import
+# each other. ``services`` is the module ``bot/services.py`` (the core assembled).
+LEVELS: tuple[tuple[str, ...], ...] = (
+    ("process",),  # the process's words, settings, clock, views, events
+    ("storage",),  # files, key-values, leases, NocoDB queue, rows -> views
+    ("calendar",),  # business hours, deadlines, a ticket's clock
+    ("triage",),  # the suggested Tipo_Incidencia / Prioridad
+    ("people",),  # customers and the team
+    ("outgoing",),  # templates, what a message may say, the outbox
+    ("tickets",),  # the unit of work, the operations, replies, the read side
+    ("incoming",),  # the inbox and the one door for customer messages
+    ("chats", "records", "nocodb"),  # cards; records kept safe; the NocoDB copy
+    ("reports",),  # what the administrator looks at
+    ("services",),  # the core assembled, once
+    ("reminders", "jobs"),  # loops over the assembled services
+    ("app", "__main__"),  # the composition root and the command line
+)
 
 # (module, imported name) pairs of private names used across modules, with why.
-PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {
-    # Intake stores a customer's files inside the ticket's own transaction; the planned
-    # single "unit of work" for every ticket change gives it a public door.
-    ("bot.tickets", "_attach"): "intake attaches files inside the ticket's transaction",
-}
+PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -82,9 +97,9 @@ def _is_private(name: str) -> bool:
 
 def test_the_import_scan_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     """The checks below can fail: the scanner finds what they look for."""
-    found = list(imports(ROOT / "bot" / "cli.py"))
+    found = list(imports(ROOT / "bot" / "app" / "cli.py"))
     assert any(i.module == "handlers.email" for i in found)  # imported inside a function
-    assert any(i.module == "bot.app" and "run" in i.names for i in found)
+    assert any(i.module == "bot.app.run" and "run" in i.names for i in found)
 
 
 def layer_violations(found: list[Import]) -> list[str]:
@@ -96,9 +111,48 @@ def layer_violations(found: list[Import]) -> list[str]:
             wrong.append(f"{i.file}:{i.line} imports {i.module} (handlers never touch db)")
         elif layer == "bot" and top in OUTSIDE and not i.file.startswith(EDGE_OF_BOT):
             wrong.append(f"{i.file}:{i.line} imports {i.module} (the core stays library-free)")
-        elif layer == "db" and top in ("bot", "handlers") and i.module != "bot.domain":
-            wrong.append(f"{i.file}:{i.line} imports {i.module} (db knows only bot.domain)")
+        elif layer == "db" and top in ("bot", "handlers") and i.module != "bot.process.domain":
+            wrong.append(f"{i.file}:{i.line} imports {i.module} (db knows only bot.process.domain)")
     return wrong
+
+
+def _bot_package(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "bot" and len(parts) > 1 else None
+
+
+def level_violations(found: list[Import]) -> list[str]:
+    """Imports inside bot/ that run sideways or back up a level of ``LEVELS``."""
+    level = {package: n for n, group in enumerate(LEVELS) for package in group}
+    wrong = []
+    for i in found:
+        source = _bot_package(i.file.removesuffix(".py").replace("/", "."))
+        target = _bot_package(i.module)
+        if source is None or target is None or source == target or source == "__main__":
+            continue
+        if source not in level or target not in level:
+            wrong.append(f"{i.file}:{i.line} imports {i.module} (a package LEVELS does not name)")
+        elif level[target] >= level[source]:
+            wrong.append(f"{i.file}:{i.line} imports {i.module} ({source} is not above {target})")
+    return wrong
+
+
+def test_no_import_runs_sideways_or_back_up_a_level() -> None:
+    assert level_violations(imports_of("bot")) == []
+
+
+def test_the_level_rule_can_fail(tmp_path: Path) -> None:
+    bad = {"bot/process/settings.py": "from bot.outgoing.templates import TemplateName\n",
+           "bot/records/x.py": "from bot.nocodb.push import Pusher\nfrom bot.tickets.work import W\n",
+           "bot/tickets/y.py": "from bot.tickets.work import W\nfrom bot.newpkg import Z\n"}
+    for name, text in bad.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    found = [i for name in bad for i in imports(tmp_path / name, tmp_path)]
+    assert level_violations(found) == [
+        "bot/process/settings.py:1 imports bot.outgoing.templates (process is not above outgoing)",
+        "bot/records/x.py:1 imports bot.nocodb.push (records is not above nocodb)",
+        "bot/tickets/y.py:2 imports bot.newpkg (a package LEVELS does not name)"]
 
 
 def private_imports(found: list[Import]) -> list[str]:
@@ -119,9 +173,9 @@ def test_the_rules_catch_what_they_forbid(tmp_path: Path) -> None:
     bad = {"handlers/x/view.py": "def f():\n    from db.models import Ticket\n",
            "handlers/x/orm.py": "import tortoise\n",
            "bot/core.py": "import httpx\nfrom slack_sdk import WebClient\n",
-           "bot/commands/net.py": "import httpx\n",  # the command line may
-           "db/models.py": "from bot.domain import Estado\nfrom bot.tickets import X\n",
-           "bot/a.py": "from bot.tickets import _locked\nfrom .b import _helper\n"}
+           "bot/app/commands/net.py": "import httpx\n",  # the command line may
+           "db/models.py": "from bot.process.domain import Estado\nfrom bot.tickets.service import X\n",
+           "bot/a.py": "from bot.tickets.service import _locked\nfrom .b import _helper\n"}
     for name, text in bad.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -131,8 +185,8 @@ def test_the_rules_catch_what_they_forbid(tmp_path: Path) -> None:
         "handlers/x/orm.py:1 imports tortoise (handlers never touch db)",
         "bot/core.py:1 imports httpx (the core stays library-free)",
         "bot/core.py:2 imports slack_sdk (the core stays library-free)",
-        "db/models.py:2 imports bot.tickets (db knows only bot.domain)"]
-    assert private_imports(found) == ["bot/a.py:1 takes _locked from bot.tickets",
+        "db/models.py:2 imports bot.tickets.service (db knows only bot.process.domain)"]
+    assert private_imports(found) == ["bot/a.py:1 takes _locked from bot.tickets.service",
                                       "bot/a.py:2 takes _helper from bot.b"]
 
 

@@ -10,9 +10,9 @@ import asyncio
 import time
 from datetime import timedelta
 
-from bot.clock import ManualClock, SystemClock
-from bot.leases import Leases
+from bot.process.clock import ManualClock, SystemClock
 from bot.services import Services
+from bot.storage.leases import Leases
 from db.models import Lease
 
 

@@ -6,9 +6,9 @@ import io
 import json
 import logging
 
-from bot import logs
-from bot.domain import Canal
-from bot.intake import IncomingMessage
+from bot.app import logs
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from bot.services import Services
 from tests.conftest import Team
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from bot.domain import DeliveryStatus, InteractionKind
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import DeliveryStatus, InteractionKind
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.services import Services
-from bot.templates import TemplateName
-from bot.views import Actor
 from db.models import Interaction
 from handlers.email import build_front_end
 from handlers.email.ingest import EmailIngestor

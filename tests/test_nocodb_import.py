@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.nocodb import run
-from bot.domain import Canal, Estado, Prioridad
+from bot.app.commands.nocodb import run
 from bot.nocodb.importer import import_base
 from bot.nocodb.push import Pusher
 from bot.nocodb.schema import setup
+from bot.process.domain import Canal, Estado, Prioridad
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.services import Services
-from bot.settings import Settings
-from bot.views import Actor
 from db.models import Customer, NocoRow, Ticket
 from handlers.nocodb.api import HttpNocoApi
 from tests.nocodb_support import nocodb_settings

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.domain import Canal
 from bot.nocodb import push
 from bot.nocodb.backfill import backfill
 from bot.nocodb.push import Pusher
 from bot.nocodb.schema import setup
+from bot.process.clock import ManualClock
+from bot.process.domain import Canal
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.services import Services
-from bot.settings import Settings
-from bot.views import Actor
 from db.models import Interaction, NocoSync
 from handlers.nocodb.api import HttpNocoApi
 from tests.nocodb_support import nocodb_settings

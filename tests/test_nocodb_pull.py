@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal, Estado, InteractionKind, Prioridad
-from bot.frontend import wired
+from bot.app.frontend import wired
 from bot.nocodb.schema import setup
+from bot.process.domain import Canal, Estado, InteractionKind, Prioridad
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.services import Services
-from bot.settings import Settings
-from bot.views import Actor
 from db.models import Customer, Interaction, NocoRow, Ticket
 from handlers.nocodb import NocoFrontEnd
 from handlers.nocodb.api import HttpNocoApi

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
 from bot.nocodb.push import Pusher
 from bot.nocodb.schema import check, setup
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.settings import Settings
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.services import Services
-from bot.settings import Settings
-from bot.templates import TemplateName
-from bot.views import Actor
 from db.models import Interaction, NocoSync
 from handlers.nocodb.api import HttpNocoApi
 from tests.conftest import Team

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import configured_front_ends
-from bot.clock import ManualClock
-from bot.domain import Canal
+from bot.app.run import configured_front_ends
 from bot.nocodb import push
 from bot.nocodb.api import NocoUnavailable
 from bot.nocodb.mapping import Schema, customer_fields
 from bot.nocodb.push import Pusher
+from bot.process.clock import ManualClock
+from bot.process.domain import Canal
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.services import Services, build_services
-from bot.settings import Settings
-from bot.views import Actor
 from db.models import Customer, NocoRow, NocoSync
 from tests.conftest import Team
 from tests.nocodb_support import RecordingNotifier
@@ -91,7 +91,7 @@ async def test_drain_goes_on_past_a_pass_where_nothing_changed(
 async def test_the_sync_loops_are_handed_to_the_lease(services: Services) -> None:
     """Two instances must not both push (each could insert the same new row): the root
     runs the push and reconciliation loops under a lease, and start() leaves them."""
-    from bot.app import exclusive_jobs
+    from bot.app.run import exclusive_jobs
 
     fronts = configured_front_ends(services)
     noco = next(front for front in fronts if front.name == "nocodb")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, Prioridad, Rol, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Estado, Prioridad, Rol, TipoIncidencia
+from bot.process.views import Actor
 from bot.services import build_services
-from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import logging
 
-from bot import logs
-from bot.progress import progress, track
+from bot.app import logs
+from bot.app.progress import progress, track
 
 
 class FakeTerminal(io.StringIO):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado
-from bot.queries import TicketFilter
+from bot.process.domain import Canal, Estado
 from bot.services import Services
+from bot.tickets.queries import TicketFilter
 from tests.conftest import Team
 
 
@@ -68,8 +68,8 @@ async def test_customer_lookup(services: Services, team: Team) -> None:
 
 async def test_last_customer_message_survives_a_long_history(services: Services,
                                                              team: Team) -> None:
-    from bot.domain import Prioridad
-    from bot.intake import IncomingMessage
+    from bot.incoming.intake import IncomingMessage
+    from bot.process.domain import Prioridad
 
     numbers = await seed(services, team)
     n = numbers[0]
@@ -84,7 +84,7 @@ async def test_last_customer_message_survives_a_long_history(services: Services,
 
 async def test_archival_originals_are_kept_but_not_for_chats(services: Services,
                                                             team: Team) -> None:
-    from bot.intake import IncomingMessage
+    from bot.incoming.intake import IncomingMessage
 
     store = services.attachments
     pdf = store.store(b"%PDF-1.4 ...", "factura.pdf", "application/pdf")

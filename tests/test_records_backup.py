@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal
+from bot.process.domain import Canal
+from bot.process.settings import Settings
 from bot.records.archive import ArchiveError, verify
 from bot.records.backup import make_backup, prune, restore
 from bot.services import Services
-from bot.settings import Settings
 from tests.conftest import Team, sqlite_only
 from tests.test_cli_export import atiende
 

@@ -9,8 +9,8 @@ import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
 from bot.records.casefile import build_case_file
 from bot.records.casefile_html import render_case_file
 from bot.services import Services

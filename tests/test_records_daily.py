@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.domain import Canal, ConformityKind
-from bot.notify import Audience, Digest
+from bot.jobs.daily_records import DailyJobs
+from bot.process.domain import Canal, ConformityKind
+from bot.process.notify import Audience, Digest
 from bot.records.archive import verify
-from bot.records.daily import DailyJobs
 from bot.services import Services, build_services
 from db.models import PersonalDataLog
 from tests.conftest import Team, santiago, sqlite_only

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal, Rol
+from bot.process.domain import Canal, Rol
+from bot.process.views import Actor
 from bot.records.backup import NotSqlite, make_backup
 from bot.services import build_services
-from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
 from db.models import Interaction, PersonalDataLog
 

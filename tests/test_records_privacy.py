@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
-from bot.errors import NotAllowed
-from bot.export import COLUMNS, tickets_table, to_csv
-from bot.intake import IncomingMessage
-from bot.logs import JsonFormatter
+from bot.app.logs import JsonFormatter
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.process.errors import NotAllowed
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from bot.records.archive import verify
+from bot.records.export import COLUMNS, tickets_table, to_csv
 from bot.records.privacy import OpenTickets
 from bot.services import Services
-from bot.templates import TemplateName
-from bot.views import Actor
 from db.models import PersonalDataLog
 from tests.conftest import SANTIAGO, Team, sqlite_only
 from tests.test_cli_export import atiende

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from bot.domain import Canal
+from bot.process.domain import Canal
 from handlers.slack.blocks import CASE_FILE_ID
 from tests.conftest import Team
 from tests.slack_support import CHANNEL, SlackRig, rig

@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 
-from bot.domain import Canal, Rol
+from bot.process.domain import Canal, Rol
 from db.models import PersonalDataLog
 from tests.servers import FakeTelegram, make_callback_update
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401

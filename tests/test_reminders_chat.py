@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Prioridad
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import Prioridad
 from bot.reminders import build_reminders
 from bot.services import Services, build_services
 from handlers.slack.app import build as build_slack

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Prioridad
+from bot.process.domain import Prioridad
+from bot.process.views import Actor
 from bot.reminders import build_reminders
 from bot.reminders.quiet import QuietHours, parse_window
-from bot.views import Actor
 from db.models import SentReminder, Ticket
 from tests.conftest import santiago
 from tests.reminders_support import email_ticket, recorder, step_until

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.domain import Prioridad
-from bot.notify import Audience
+from bot.process.domain import Prioridad
+from bot.process.notify import Audience
 from bot.reminders import build_reminders
 from bot.services import build_services
 from db.models import SentReminder, Ticket

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.domain import Prioridad
+from bot.process.domain import Prioridad
 from bot.reminders import build_reminders, describe_due
 from bot.services import build_services
 from db.models import SentReminder

@@ -8,7 +8,7 @@ finds one digest on Monday 08:00.
 
 from __future__ import annotations
 
-from bot.domain import Prioridad
+from bot.process.domain import Prioridad
 from bot.reminders import build_reminders
 from db.models import SentReminder, Ticket
 from tests.conftest import santiago

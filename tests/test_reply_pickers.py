@@ -4,9 +4,9 @@ administrator types it, and checked in the Telegram buttons' payload encoding.""
 
 from __future__ import annotations
 
-from bot.domain import Canal, TipoIncidencia
+from bot.process.domain import Canal, TipoIncidencia
+from bot.process.template_names import TEMPLATE_TITLES, TemplateName
 from bot.services import Services
-from bot.templates import TEMPLATE_TITLES, TemplateName
 from handlers.console import Console, ConsoleSender
 from handlers.telegram import callbacks
 from tests.conftest import Team

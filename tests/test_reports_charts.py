@@ -8,7 +8,7 @@ import struct
 import sys
 from pathlib import Path
 
-from bot.domain import Canal
+from bot.process.domain import Canal
 from bot.reports import ReportService
 from bot.services import Services
 from tests.conftest import Team, santiago
@@ -71,7 +71,7 @@ async def test_charts_for_a_year_of_tickets(services: Services, team: Team) -> N
 def test_matplotlib_is_not_imported_by_the_idle_core() -> None:
     import subprocess
 
-    code = ("import sys, bot.app, bot.reports, bot.services, bot.reminders, bot.export; "
+    code = ("import sys, bot.app.run, bot.reports, bot.services, bot.reminders, bot.records.export; "
             "print('matplotlib' in sys.modules, 'openpyxl' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.errors import DomainError
+from bot.process.errors import DomainError
 from bot.reports import ReportService, last_week, parse_period
 from bot.services import Services
 from db.models import Ticket

@@ -3,7 +3,7 @@ figures as text; refused for people who are not on the team."""
 
 from __future__ import annotations
 
-from bot.domain import Canal
+from bot.process.domain import Canal
 from handlers.slack.identity import NOT_ON_TEAM
 from tests.conftest import Team
 from tests.slack_support import CHANNEL, SlackRig, rig
@@ -41,7 +41,7 @@ async def test_ticket_reporte_refusals(rig: SlackRig, team: Team) -> None:
 
 
 async def test_weekly_report_reaches_the_support_channel(rig: SlackRig, team: Team) -> None:
-    from bot.reports.weekly import WeeklyReport
+    from bot.jobs.weekly_report import WeeklyReport
     from tests.conftest import santiago
 
     rig.services.clock.set(santiago(2026, 12, 14, 9, 0))  # type: ignore[attr-defined]

@@ -3,8 +3,8 @@ week's first business day; and the morning summary's line on yesterday's complia
 
 from __future__ import annotations
 
+from bot.jobs.weekly_report import WeeklyReport
 from bot.reminders import build_reminders
-from bot.reports.weekly import WeeklyReport
 from bot.services import build_services
 from tests.conftest import santiago
 from tests.reports_support import known_set

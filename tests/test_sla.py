@@ -18,8 +18,7 @@ from hypothesis import assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bot.settings import Settings, SettingsError, load_settings
-from bot.sla import (
+from bot.calendar.sla import (
     MAX_CLOSED_DAYS,
     BusinessCalendar,
     Deadlines,
@@ -30,6 +29,7 @@ from bot.sla import (
     deadlines,
     parse_business_hours,
 )
+from bot.process.settings import Settings, SettingsError, load_settings
 
 SCL = ZoneInfo("America/Santiago")
 MAD = ZoneInfo("Europe/Madrid")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain import Canal
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from handlers.slack.identity import NOT_ON_TEAM
 from tests.conftest import Team
 from tests.slack_support import SlackRig, block_actions, rig, submission

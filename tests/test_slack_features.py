@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, InteractionKind, TipoIncidencia
-from bot.intake import IncomingMessage
-from bot.notify import Audience, Digest, Notice
-from bot.views import TicketView
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Estado, InteractionKind, TipoIncidencia
+from bot.process.notify import Audience, Digest, Notice
+from bot.process.views import TicketView
 from handlers.slack import mrkdwn
 from handlers.slack.identity import NOT_ON_TEAM
 from handlers.slack.modals import TEMPLATE_SELECT
@@ -217,7 +217,7 @@ async def test_assigning_to_someone_off_the_team_is_refused(rig: SlackRig, team:
 
 async def test_build_front_end_registers_notifier_and_http_route(
         services: object, fake_slack: object) -> None:
-    from bot.frontend import wired
+    from bot.app.frontend import wired
     from bot.services import Services, build_services
     from handlers.slack import build_front_end
 
@@ -225,7 +225,7 @@ async def test_build_front_end_registers_notifier_and_http_route(
     settings = services.settings.model_copy(update={
         "slack_bot_token": "xoxb-1", "slack_channel": CHANNEL, "slack_signing_secret": ""})
     live = build_services(settings, services.clock)
-    front = wired(live, build_front_end(live))  # what bot.app.configured_front_ends and connect do
+    front = wired(live, build_front_end(live))  # what bot.app.run.configured_front_ends and connect do
     assert [n.name for n in live.notifiers] == ["slack"]
     assert front.routes() == []  # type: ignore[attr-defined]  # no secret: no endpoint
     live.settings.slack_signing_secret = "s"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Canal
+from bot.process.domain import Canal
 from handlers.slack.identity import NOT_ON_TEAM
 from tests.conftest import Team
 from tests.slack_support import SlackRig, rig

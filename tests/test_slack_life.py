@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
 from db.models import OutboxMessage
 from handlers.slack.modals import NEW, REPLY
 from tests.conftest import Team

@@ -3,10 +3,10 @@ more, texts that fit their blocks (the fake Slack enforces Block Kit's limits)."
 
 from __future__ import annotations
 
-from bot.attachments import NewAttachment
-from bot.domain import Canal
-from bot.intake import IncomingMessage
-from bot.notify import Audience, Digest, Notice
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
+from bot.process.notify import Audience, Digest, Notice
+from bot.storage.attachments import NewAttachment
 from tests.conftest import Team
 from tests.servers.images import png
 from tests.slack_support import SlackRig, rig

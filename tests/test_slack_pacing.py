@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.frontend import wired
-from bot.intake import IncomingMessage
+from bot.app.frontend import wired
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
 from handlers.slack.context import Pacer

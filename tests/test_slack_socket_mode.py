@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest_asyncio
 
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
 from handlers.slack.context import PLATFORM

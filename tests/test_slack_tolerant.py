@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Canal
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from handlers.slack.app import INTERNAL_ERROR
 from handlers.slack.modals import note_view
 from tests.conftest import Team

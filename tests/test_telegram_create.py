@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 
 

@@ -3,8 +3,8 @@ members only, recorded), /fusionar merges two customers after a confirmation tap
 
 from __future__ import annotations
 
-from bot.domain import Canal
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from tests.servers import FakeTelegram
 from tests.servers import telegram_updates as tu
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.settings import Settings
 from bot.services import Services
-from bot.settings import Settings
 from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
 from handlers.web import build_app
 from tests.conftest import Team

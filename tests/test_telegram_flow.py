@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
 from tests.servers import FakeTelegram
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 

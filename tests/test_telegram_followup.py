@@ -3,7 +3,7 @@ the card plus the card edited in place, never a second full card."""
 
 from __future__ import annotations
 
-from bot.domain import Estado, InteractionKind, Rol
+from bot.process.domain import Estado, InteractionKind, Rol
 from tests.servers import FakeTelegram
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 

@@ -3,7 +3,7 @@ and menus fit by design (the fake Telegram enforces the Bot API's limits)."""
 
 from __future__ import annotations
 
-from bot.domain import Estado, Rol
+from bot.process.domain import Estado, Rol
 from db.models import TeamMember
 from tests.servers import FakeTelegram
 from tests.servers import telegram_updates as tu

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.attachments import NewAttachment
-from bot.notify import Audience, Digest, Notice
+from bot.process.notify import Audience, Digest, Notice
+from bot.storage.attachments import NewAttachment
 from handlers.telegram.persistence import KvPersistence
 from tests.servers import FakeTelegram
 from tests.servers.images import png
@@ -92,9 +92,9 @@ async def test_failed_delivery_is_reported_on_the_card(desk: Desk,
                                                        fake_telegram: FakeTelegram) -> None:
     from dataclasses import replace
 
-    from bot.domain import DeliveryStatus
-    from bot.events import EventKind, TicketEvent
-    from bot.views import Actor
+    from bot.process.domain import DeliveryStatus
+    from bot.process.events import EventKind, TicketEvent
+    from bot.process.views import Actor
 
     number = await desk.customer_writes("Hola")
     view = await desk.services.queries.get(number)

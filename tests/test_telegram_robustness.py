@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.domain import Prioridad, TipoIncidencia
+from bot.process.domain import Prioridad, TipoIncidencia
 from handlers.telegram.cards import MAX_TEXT, tg_len
 from tests.servers import FakeTelegram
 from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.settings import Settings
 from bot.services import Services
-from bot.settings import Settings
 from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
 from handlers.telegram.transport import file_url, parse_update
 from tests.conftest import CORPUS, Team, corpus_params, requires_corpus

@@ -12,18 +12,17 @@ import pytest
 from jinja2 import UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from bot.domain import TipoIncidencia
-from bot.templates import (
-    TEMPLATE_TITLES,
+from bot.outgoing.templates import (
     WHATSAPP_MAX_CHARS,
     RenderedMessage,
     TemplateContext,
-    TemplateName,
     TemplateRenderer,
     default_templates_dir,
-    format_datetime_es,
     template_filters,
 )
+from bot.process.dates_es import format_datetime_es
+from bot.process.domain import TipoIncidencia
+from bot.process.template_names import TEMPLATE_TITLES, TemplateName
 
 ZONE = ZoneInfo("America/Santiago")
 TYPES: list[TipoIncidencia | None] = [None, *TipoIncidencia]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.cards import history_line
-from bot.domain import Estado, InteractionKind
+from bot.chats.cards import history_line
+from bot.process.domain import Estado, InteractionKind
 from bot.services import Services
 from db.models import Interaction, Ticket
 from handlers.email.ingest import EmailIngestor

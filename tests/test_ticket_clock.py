@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Canal, ConformityKind, Estado, InteractionKind
+from bot.process.domain import Canal, ConformityKind, Estado, InteractionKind
 from bot.services import Services
 from db.models import OutboxMessage
 from tests.conftest import Team, santiago
@@ -27,7 +27,7 @@ async def test_deadlines_of_scenario_one(services: Services, team: Team) -> None
 
 async def test_waiting_for_the_customer_pauses_and_resumes(services: Services,
                                                            team: Team) -> None:
-    from bot.intake import IncomingMessage
+    from bot.incoming.intake import IncomingMessage
 
     clock = services.clock
     clock.set(santiago(2026, 12, 9, 10, 0))  # type: ignore[attr-defined]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Canal, Estado, InteractionKind
-from bot.errors import NotAllowed, StaleAction
-from bot.events import TicketEvent
-from bot.lifecycle import Action
+from bot.process.domain import Canal, Estado, InteractionKind
+from bot.process.errors import NotAllowed, StaleAction
+from bot.process.events import TicketEvent
 from bot.services import Services
+from bot.tickets.lifecycle import Action
 from db.models import Interaction, OutboxMessage
 from tests.conftest import Team
 from tests.test_tickets_lifecycle import drive_to, new_ticket

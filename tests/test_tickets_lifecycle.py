@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Canal, ConformityKind, Estado, InteractionKind, Prioridad, TipoIncidencia
-from bot.errors import (
+from bot.process.domain import (
+    Canal,
+    ConformityKind,
+    Estado,
+    InteractionKind,
+    Prioridad,
+    TipoIncidencia,
+)
+from bot.process.errors import (
     InvalidInput,
     InvalidTransition,
     MemberNotFound,
@@ -13,9 +20,9 @@ from bot.errors import (
     StaleAction,
     TicketNotFound,
 )
-from bot.lifecycle import LEGAL, Action, allowed_actions
+from bot.process.views import Actor
 from bot.services import Services
-from bot.views import Actor
+from bot.tickets.lifecycle import LEGAL, Action, allowed_actions
 from db.models import OutboxMessage
 from tests.conftest import Team
 
@@ -188,7 +195,7 @@ async def test_stale_version_is_refused(services: Services, team: Team) -> None:
 
 async def test_reply_queues_exactly_one_outbox_row_and_stops_first_response(
         services: Services, team: Team) -> None:
-    from bot.templates import TemplateName
+    from bot.process.template_names import TemplateName
 
     n = await new_ticket(services, team)
     services.clock.advance(hours=2)  # type: ignore[attr-defined]
@@ -204,7 +211,7 @@ async def test_reply_queues_exactly_one_outbox_row_and_stops_first_response(
 
 async def test_automatic_message_does_not_stop_first_response(services: Services,
                                                               team: Team) -> None:
-    from bot.templates import TemplateName
+    from bot.process.template_names import TemplateName
 
     n = await new_ticket(services, team)
     view = await services.tickets.reply(Actor.system(), n, template=TemplateName.ACKNOWLEDGEMENT,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
 from db.models import TriageExample
 from handlers.telegram import callbacks as cb
 from tests.conftest import Team

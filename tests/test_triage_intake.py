@@ -3,11 +3,11 @@ suggestion counts as Alta for quiet hours; the morning summary lists unclassifie
 
 from __future__ import annotations
 
-from bot.domain import Canal, InteractionKind, Prioridad, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.settings import Settings
 from bot.reminders import build_reminders
 from bot.services import Services, build_services
-from bot.settings import Settings
 from db.models import Ticket, TriageExample
 from tests.conftest import Team, santiago
 from tests.reminders_support import email_ticket, recorder, step_until

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from itertools import cycle
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.intake import IncomingMessage
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
 from bot.services import Services
 from bot.triage.learner import features, train
 from bot.triage.normalise import normalise

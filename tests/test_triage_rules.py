@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Prioridad, TipoIncidencia
+from bot.process.domain import Prioridad, TipoIncidencia
 from bot.triage.normalise import normalise
 from bot.triage.rules import suggest_rules
 

@@ -10,9 +10,9 @@ import pytest
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.app import configured_front_ends
+from bot.app.run import configured_front_ends
+from bot.process.settings import Settings
 from bot.services import Services, build_services
-from bot.settings import Settings
 from handlers.web import WebServer, build_web_server
 from tests.servers.fake_graph import FakeGraph
 from tests.whatsapp_helpers import wa_settings

@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.domain import Canal
-from bot.frontend import wired
-from bot.intake import IncomingMessage
+from bot.app.frontend import wired
+from bot.incoming.intake import IncomingMessage
+from bot.process.domain import Canal
 from bot.services import Services, build_services
 from handlers.slack.app import SlackFrontEnd, build
 from handlers.web import WebServer, build_app

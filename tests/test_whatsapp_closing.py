@@ -5,7 +5,7 @@ its own approved template (or the history says why nothing went out)."""
 
 from __future__ import annotations
 
-from bot.domain import ConformityKind, Estado, InteractionKind
+from bot.process.domain import ConformityKind, Estado, InteractionKind
 from db.models import Interaction, Ticket
 from tests.conftest import Team, santiago
 from tests.whatsapp_helpers import (  # noqa: F401 (fixture)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Canal, DeliveryStatus, InteractionKind, Rol
-from bot.views import Actor
+from bot.process.domain import Canal, DeliveryStatus, InteractionKind, Rol
+from bot.process.views import Actor
 from db.models import Attachment, Interaction
 from handlers.whatsapp.payload import MEDIA_TYPES, QUIET_TYPES
 from tests.whatsapp_helpers import (  # noqa: F401 (fixture)

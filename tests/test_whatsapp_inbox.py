@@ -3,7 +3,7 @@ message keeps its details, a CJK file name is stored, a stranger's tap is record
 
 from __future__ import annotations
 
-from bot.domain import Estado, InteractionKind
+from bot.process.domain import Estado, InteractionKind
 from db.models import Attachment, InboxItem, Interaction, Ticket
 from tests.conftest import Team
 from tests.whatsapp_helpers import (  # noqa: F401 (fixture)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.domain import DeliveryStatus, Estado, InteractionKind
-from bot.errors import InvalidInput
-from bot.frontend import wired
-from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError
+from bot.app.frontend import wired
+from bot.outgoing.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError
+from bot.process.domain import DeliveryStatus, Estado, InteractionKind
+from bot.process.errors import InvalidInput
+from bot.process.template_names import TemplateName
 from bot.services import build_services
-from bot.templates import TemplateName
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.whatsapp import build_front_end
 from handlers.whatsapp.graph import GraphClient

@@ -4,8 +4,8 @@ the window, the conformity buttons and the tap that resolves the ticket."""
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
-from bot.templates import TemplateName
+from bot.process.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.template_names import TemplateName
 from db.models import Interaction
 from tests.conftest import Team, santiago
 from tests.whatsapp_helpers import (  # noqa: F401 (fixture)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
-from bot.events import EventKind, TicketEvent
+from bot.process.domain import Canal, DeliveryStatus, Estado, InteractionKind
+from bot.process.events import EventKind, TicketEvent
 from db.models import Attachment, Interaction, Ticket
 from tests.conftest import Team
 from tests.servers import sign_whatsapp

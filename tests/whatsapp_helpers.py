@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from bot.clock import ManualClock
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.clock import ManualClock
+from bot.process.settings import Settings
 from bot.services import Services, build_services
-from bot.settings import Settings
 from handlers.web import WebServer, build_web_server
 from handlers.whatsapp import WhatsAppFrontEnd, build_front_end
 from tests.conftest import CORPUS, corpus_params

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.notify import Audience, Digest, Notifier
-from bot.team import TeamService
+from bot.people.team import TeamService
+from bot.process.notify import Audience, Digest, Notifier
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from bot.clock import Clock
 from bot.nocodb.push import Pusher
-from bot.nocodb.queue import many
+from bot.process.clock import Clock
+from bot.storage.nocodb_queue import many
 from db.models import Customer, Interaction, NocoRow, Ticket
 
 

@@ -17,14 +17,14 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bot.customers import normalise_email, normalise_phone
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.errors import InvalidInput
 from bot.nocodb.api import NocoApi
 from bot.nocodb.mapping import CLIENTES, TICKETS, Schema, parse_when
 from bot.nocodb.push import Pusher
-from bot.nocodb.queue import changed
-from bot.views import Actor
+from bot.people.customers import normalise_email, normalise_phone
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.errors import InvalidInput
+from bot.process.views import Actor
+from bot.storage.nocodb_queue import changed
 from db.models import Customer, NocoRow
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain import Estado, Prioridad, TipoIncidencia
+from bot.process.domain import Estado, Prioridad, TipoIncidencia
 
 CLIENTES, TICKETS, INTERACCIONES = "Clientes", "Tickets", "Interacciones"
 KINDS = {"cliente": CLIENTES, "ticket": TICKETS, "interaccion": INTERACCIONES}
@@ -143,7 +143,7 @@ def _value(v: object) -> Any:
 
 
 def _label(channel: object) -> str:
-    from bot.domain import Canal
+    from bot.process.domain import Canal
 
     try:
         return Canal(str(_value(channel))).label

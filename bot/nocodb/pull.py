@@ -16,16 +16,16 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from bot.customers import normalise_email, normalise_phone
-from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
-from bot.errors import InvalidInput
-from bot.events import EventKind
 from bot.nocodb.alerts import Alert
 from bot.nocodb.api import NocoApi
 from bot.nocodb.mapping import CLIENTES, TICKETS, Schema, parse_when
 from bot.nocodb.push import Pusher
-from bot.nocodb.queue import changed
-from bot.views import Actor
+from bot.people.customers import normalise_email, normalise_phone
+from bot.process.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.errors import InvalidInput
+from bot.process.events import EventKind
+from bot.process.views import Actor
+from bot.storage.nocodb_queue import changed
 from db.models import Customer, NocoRow, TeamMember, Ticket
 
 log = logging.getLogger(__name__)

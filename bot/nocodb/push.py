@@ -20,12 +20,12 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from bot.clock import Clock
 from bot.nocodb.alerts import Alert
 from bot.nocodb.api import NocoApi, NocoRejected, NocoUnavailable
 from bot.nocodb.mapping import KINDS, Schema, link_of, record_fields, spans
 from bot.nocodb.schema import resolve
-from bot.settings import Settings
+from bot.process.clock import Clock
+from bot.process.settings import Settings
 from db.models import Customer, Interaction, NocoRow, NocoSync, Ticket
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.nocodb.api import NocoApi
 from bot.nocodb.mapping import DISPLAY, LINK_TYPES, TABLES, Column, Schema, column_title
-from bot.settings import Settings
+from bot.process.settings import Settings
 
 HOOK_PREFIX = "atiende"
 HOOK_OPERATIONS = ("update", "bulkUpdate")

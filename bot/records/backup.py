@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.process.settings import Settings
 from bot.records.archive import ArchiveError, ArchiveWriter, extract, verify
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.attachments import safe_filename
-from bot.domain import Estado, InteractionKind
-from bot.queries import TicketQueries
+from bot.process.domain import Estado, InteractionKind
+from bot.process.template_names import TemplateName
+from bot.process.views import AttachmentView, InteractionView, TicketView
 from bot.records.archive import ArchiveWriter
-from bot.templates import TemplateName
-from bot.views import AttachmentView, InteractionView, TicketView
+from bot.storage.attachments import safe_filename
+from bot.tickets.queries import TicketQueries
 
 
 @dataclass(frozen=True)

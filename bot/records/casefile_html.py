@@ -9,9 +9,9 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import InteractionKind
+from bot.process.domain import InteractionKind
+from bot.process.views import InteractionView
 from bot.records.casefile import CaseFile, ConformityEpisode, Deadline
-from bot.views import InteractionView
 
 _DAYS = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
 _KINDS = {InteractionKind.INBOUND: "Mensaje del cliente", InteractionKind.OUTBOUND:

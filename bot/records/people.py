@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from bot.customers import normalise_email, normalise_phone
-from bot.errors import CustomerNotFound, InvalidInput
-from bot.rut import normalise_rut
+from bot.people.customers import normalise_email, normalise_phone
+from bot.process.errors import CustomerNotFound, InvalidInput
+from bot.process.rut import normalise_rut
 from db.models import Customer
 
 # 12.345.678-5, 12345678-5, 9.876.543-K: the dash before the check digit tells a RUT

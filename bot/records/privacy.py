@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from bot.attachments import safe_filename
-from bot.domain import DeliveryStatus, Estado, InteractionKind
-from bot.errors import DomainError
+from bot.process.domain import DeliveryStatus, Estado, InteractionKind
+from bot.process.errors import DomainError
 from bot.records.archive import ArchiveWriter
 from bot.records.people import personal_values, scrub_text
+from bot.storage.attachments import safe_filename
 from db.models import (
     Attachment,
     Customer,

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.clock import Clock
-from bot.customers import customer_view
-from bot.domain import Estado
-from bot.errors import CustomerNotFound, NotAllowed
-from bot.kv import KeyValueStore
-from bot.queries import TicketQueries
+from bot.process.clock import Clock
+from bot.process.domain import Estado
+from bot.process.errors import CustomerNotFound, NotAllowed
+from bot.process.settings import Settings
+from bot.process.views import Actor, CustomerView
 from bot.records import scrub
 from bot.records.backup import attachments_dir
 from bot.records.casefile import build_case_file, write_archive
@@ -30,8 +29,9 @@ from bot.records.privacy import (
     anonymise_person,
     export_person,
 )
-from bot.settings import Settings
-from bot.views import Actor, CustomerView
+from bot.storage.kv import KeyValueStore
+from bot.storage.presenters import customer_view
+from bot.tickets.queries import TicketQueries
 from db.models import Customer, Ticket
 
 KV = "records"

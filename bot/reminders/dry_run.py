@@ -7,10 +7,10 @@ claims nothing, stores nothing, posts nothing.
 
 from __future__ import annotations
 
-from bot.cards import local
-from bot.notify import Audience, Digest
-from bot.queries import OPEN_ESTADOS
+from bot.chats.cards import local
+from bot.process.notify import Audience, Digest
 from bot.services import Services
+from bot.tickets.queries import OPEN_ESTADOS
 from db.models import Ticket
 
 from .due import notice_for

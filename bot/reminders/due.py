@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.cards import whatsapp_window_closes
-from bot.notify import Audience, Notice
-from bot.presenters import ticket_view
-from bot.settings import Settings
-from bot.views import MemberView, TicketView
+from bot.chats.cards import whatsapp_window_closes
+from bot.process.notify import Audience, Notice
+from bot.process.settings import Settings
+from bot.process.views import MemberView, TicketView
+from bot.storage.presenters import ticket_view
 from db.models import Ticket
 
 from .policy import OVERDUE, REPEAT, ClockState, Mark, pending

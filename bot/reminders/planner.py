@@ -20,10 +20,10 @@ from typing import cast
 
 from tortoise.transactions import in_transaction
 
-from bot.clock import Clock
-from bot.events import TicketEvent
-from bot.queries import OPEN_ESTADOS
-from bot.settings import Settings
+from bot.process.clock import Clock
+from bot.process.events import TicketEvent
+from bot.process.settings import Settings
+from bot.tickets.queries import OPEN_ESTADOS
 from db.models import SentReminder, Ticket
 
 from .policy import ClockState, Mark, crossed_and_next

@@ -10,7 +10,7 @@ Clocks:
 - first response: calendar hours from creation, stops at the first human reply
   (``first_response_at``); repeats count business hours after the deadline.
 - resolution: business hours *consumed* while the clock ran (``resolution_hours_used``
-  up to ``resolution_clock_since``; NULL = stopped, see ``bot/ticket_clock.py``). A mark
+  up to ``resolution_clock_since``; NULL = stopped, see ``bot/calendar/ticket_clock.py``). A mark
   is a consumption level, so a rejected fix resumes exactly where it stood and a level
   already announced before the pause is never announced again.
 - WhatsApp: one mark an hour before the 24-hour window closes, while the customer's
@@ -23,9 +23,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import sla
-from bot.domain import WHATSAPP_WINDOW, Canal, Estado, Prioridad
-from bot.settings import Settings
+from bot.calendar import sla
+from bot.process.domain import WHATSAPP_WINDOW, Canal, Estado, Prioridad
+from bot.process.settings import Settings
 from db.models import Ticket
 
 FIRST_RESPONSE = "primera_respuesta"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.settings import Settings
-from bot.sla import calendar_for
+from bot.calendar.sla import calendar_for
+from bot.process.settings import Settings
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _MAX_DAYS = 400  # same guard as the SLA calendar: a year without open days is a mistake

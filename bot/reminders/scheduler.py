@@ -25,9 +25,9 @@ from typing import cast
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.notify import Digest, Notice
+from bot.process.notify import Digest, Notice
+from bot.process.views import MemberView
 from bot.services import Services
-from bot.views import MemberView
 from db.models import SentReminder, Ticket
 
 from .due import Recipient, TicketDue, notice_for, ordered, plan_ticket

@@ -19,13 +19,13 @@ from typing import cast
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
-from bot.cards import local
-from bot.kv import KeyValueStore
-from bot.notify import Audience, Digest
-from bot.queries import OPEN_ESTADOS
-from bot.settings import Settings
-from bot.team import member_view
-from bot.views import MemberView
+from bot.chats.cards import local
+from bot.process.notify import Audience, Digest
+from bot.process.settings import Settings
+from bot.process.views import MemberView
+from bot.storage.kv import KeyValueStore
+from bot.storage.presenters import member_view
+from bot.tickets.queries import OPEN_ESTADOS
 from db.models import TeamMember, Ticket
 
 from .quiet import QuietHours

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot import sla
-from bot.cards import format_duration, local
-from bot.settings import Settings
-from bot.views import TicketView
+from bot.calendar import sla
+from bot.chats.cards import format_duration, local
+from bot.process.settings import Settings
+from bot.process.views import TicketView
 
 from .policy import FIRST_RESPONSE, OVERDUE, REPEAT, WHATSAPP, Mark
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
 
 from .period import Period
 

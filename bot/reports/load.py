@@ -12,9 +12,9 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import ValuesListQuery
 
-from bot.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
-from bot.queries import OPEN_ESTADOS
-from bot.settings import Settings
+from bot.process.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
+from bot.process.settings import Settings
+from bot.tickets.queries import OPEN_ESTADOS
 from db.models import Ticket
 
 from .figures import TicketRow

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from bot.errors import DomainError
+from bot.process.errors import DomainError
 
 MAX_DAYS = 731  # two years: beyond that a chart per week stops being readable
 USAGE = ("Use: semana, mes, AAAA-MM (p. ej. 2026-11) o dos fechas AAAA-MM-DD "

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.clock import Clock
-from bot.settings import Settings
+from bot.process.clock import Clock
+from bot.process.settings import Settings
 
 from .charts import Chart, draw_charts
 from .figures import ReportFigures, compute

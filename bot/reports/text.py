@@ -10,7 +10,7 @@ import csv
 import io
 from typing import Any
 
-from bot.export import neutralise
+from bot.records.export import neutralise
 
 from .figures import ReportFigures, WeekFigures
 

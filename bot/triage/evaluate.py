@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.domain import Prioridad, TipoIncidencia
+from bot.process.domain import Prioridad, TipoIncidencia
 from bot.triage.rules import Suggestion
 
 MAX_LINE = 100_000  # one labelled message; a longer line is refused, not loaded

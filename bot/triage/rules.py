@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.domain import Prioridad, TipoIncidencia
+from bot.process.domain import Prioridad, TipoIncidencia
 from bot.triage.normalise import Normalised, normalise
 from bot.triage.signals import SIGNALS, Signal
 

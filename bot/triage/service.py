@@ -18,13 +18,13 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from bot.clock import Clock
-from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
-from bot.settings import Settings
+from bot.process.clock import Clock
+from bot.process.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.triage.learner import MODEL, LinearModel, Verdict, choose
 from bot.triage.normalise import Normalised, normalise
 from bot.triage.rules import Suggestion, message_text, suggest_normalised
-from bot.views import Actor
 from db.models import Interaction, Ticket, TriageExample
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from bot.domain import (
+from bot.process.domain import (
     Canal,
     ConformityKind,
     DeliveryStatus,

@@ -5,7 +5,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from bot.domain import Canal
+from bot.process.domain import Canal
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ already closed that way are renamed."""
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-from bot.domain import ConformityKind
+from bot.process.domain import ConformityKind
 
 
 class Migration(migrations.Migration):

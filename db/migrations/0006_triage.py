@@ -7,7 +7,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
 
 _TIPO = 'CONSULTA: Consulta\nRECLAMO: Reclamo\nSUGERENCIA: Sugerencia'
 _PRIO = 'BAJA: Baja\nMEDIA: Media\nALTA: Alta'

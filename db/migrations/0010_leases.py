@@ -1,5 +1,5 @@
 """Several instances on one PostgreSQL (issue 14): ``leases``, one row per loop that may
-run on only one instance at a time (see ``bot/leases.py``). Nothing existing changes.
+run on only one instance at a time (see ``bot/storage/leases.py``). Nothing existing changes.
 """
 
 from tortoise import fields, migrations

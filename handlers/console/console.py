@@ -13,14 +13,14 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from bot.cards import count_tickets, local
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
-from bot.errors import DomainError, InvalidInput
-from bot.outbox import OutboundMessage, SendResult
-from bot.queries import TicketFilter
+from bot.chats.cards import count_tickets, local
+from bot.outgoing.outbox import OutboundMessage, SendResult
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.process.errors import DomainError, InvalidInput
+from bot.process.template_names import TEMPLATE_TITLES, TemplateName
+from bot.process.views import Actor, MemberView
 from bot.services import Services
-from bot.templates import TEMPLATE_TITLES, TemplateName
-from bot.views import Actor, MemberView
+from bot.tickets.queries import TicketFilter
 from handlers.console import customers, render
 
 log = logging.getLogger(__name__)

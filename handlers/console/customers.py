@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.customer_text import (
+from bot.people.customer_text import (
     EDIT_USAGE,
     FIELD_LABELS,
     customer_plain,
@@ -13,7 +13,7 @@ from bot.customer_text import (
     parse_edit,
     parse_merge,
 )
-from bot.errors import InvalidInput
+from bot.process.errors import InvalidInput
 from handlers.console import render
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ import contextlib
 import sys
 import threading
 
-from bot.domain import Canal
-from bot.frontend import Offers
+from bot.app.frontend import Offers
+from bot.process.domain import Canal
+from bot.process.settings import Settings
+from bot.process.views import MemberView
 from bot.services import Services
-from bot.settings import Settings
-from bot.views import MemberView
 from handlers.console.console import Console, ConsoleSender, Write
 
 

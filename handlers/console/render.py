@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import cards
-from bot.cards import ticket_card
-from bot.outbox import OutboundMessage
-from bot.settings import Settings
-from bot.views import InteractionView, TicketView
+from bot.chats import cards
+from bot.chats.cards import ticket_card
+from bot.outgoing.outbox import OutboundMessage
+from bot.process.settings import Settings
+from bot.process.views import InteractionView, TicketView
 
 
 def card(t: TicketView, now: datetime, settings: Settings) -> str:

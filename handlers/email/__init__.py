@@ -12,10 +12,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.domain import Canal
-from bot.frontend import Offers
-from bot.kv import KeyValueStore
+from bot.app.frontend import Offers
+from bot.process.domain import Canal
 from bot.services import Services
+from bot.storage.kv import KeyValueStore
 from handlers.email.imap import ImapReader
 from handlers.email.importer import ImportReport, import_path
 from handlers.email.ingest import EmailIngestor, IngestResult

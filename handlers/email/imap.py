@@ -22,7 +22,7 @@ from typing import Protocol
 
 from aioimaplib import IMAP4, IMAP4_SSL
 
-from bot.settings import Settings
+from bot.process.settings import Settings
 
 log = logging.getLogger(__name__)
 

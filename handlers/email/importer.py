@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from bot.progress import Progress
+from bot.app.progress import Progress
 from bot.services import Services
 from handlers.email.ingest import EmailIngestor
 
@@ -63,7 +63,7 @@ class ImportReport:
 async def import_path(services: Services, path: Path | str,
                       progress: Progress | None = None) -> ImportReport:
     """Import every message under ``path``; never stops at one bad message.
-    ``progress`` (``bot.progress``) learns the total once the messages are listed."""
+    ``progress`` (``bot.app.progress``) learns the total once the messages are listed."""
     path = Path(path)
     report = ImportReport(str(path))
     ingestor = EmailIngestor(services)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 
-from bot.attachments import NewAttachment
-from bot.conformity_answer import ConformityAnswer
-from bot.domain import Canal
-from bot.inbox import DONE, QUARANTINED, Accepted, InboxEntry, Processor
-from bot.intake import IncomingMessage, IntakeResult
+from bot.incoming.conformity_answer import ConformityAnswer
+from bot.incoming.inbox import DONE, QUARANTINED, Accepted, InboxEntry, Processor
+from bot.incoming.intake import IncomingMessage, IntakeResult
+from bot.process.domain import Canal
 from bot.services import Services
+from bot.storage.attachments import NewAttachment
 from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
 from handlers.email.parse import (
     SYNTHETIC_DOMAIN,

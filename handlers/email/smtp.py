@@ -1,4 +1,4 @@
-"""Outbound email: an ``bot.outbox.Sender`` over SMTP (aiosmtplib).
+"""Outbound email: an ``bot.outgoing.outbox.Sender`` over SMTP (aiosmtplib).
 
 The Message-ID is derived from the outbox's idempotency key, so a resend after a crash
 carries the same id (the customer's client shows one message, and replies to either
@@ -18,11 +18,11 @@ from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 
-from bot.clock import Clock
-from bot.message_ids import MessageIdSigner
-from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
-from bot.settings import Settings
-from bot.templates import TemplateName
+from bot.outgoing.message_ids import MessageIdSigner
+from bot.outgoing.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
+from bot.process.clock import Clock
+from bot.process.settings import Settings
+from bot.process.template_names import TemplateName
 from handlers.email.headers import SMTP_IDS
 from handlers.email.parse import message_ids
 

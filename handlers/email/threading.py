@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.errors import TicketNotFound
+from bot.process.errors import TicketNotFound
 from bot.services import Services
 from handlers.email.parse import ParsedMail
 

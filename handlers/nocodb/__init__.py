@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable
 
 from starlette.routing import BaseRoute
 
-from bot.events import TicketEvent
-from bot.frontend import Offers
+from bot.app.frontend import Offers
 from bot.nocodb.alerts import team_alert
 from bot.nocodb.pull import Puller
 from bot.nocodb.push import Pusher
+from bot.process.events import TicketEvent
 from bot.services import Services
 
 from .api import HttpNocoApi

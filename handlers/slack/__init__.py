@@ -1,8 +1,8 @@
 """Slack front end: the team works tickets in a channel (slack-bolt ``AsyncApp``).
 
-``build_front_end(services)`` is what ``bot.app`` calls when ``ATIENDE_SLACK_BOT_TOKEN``
+``build_front_end(services)`` is what ``bot.app.run`` calls when ``ATIENDE_SLACK_BOT_TOKEN``
 is set; it offers the Slack ``Notifier`` and the card poster (``offers``), which
-``bot.frontend.connect`` wires.
+``bot.app.frontend.connect`` wires.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.domain import Prioridad, TipoIncidencia
-from bot.errors import DomainError, StaleAction
-from bot.triage.accept import accept_suggestion
-from bot.views import Actor
+from bot.process.domain import Prioridad, TipoIncidencia
+from bot.process.errors import DomainError, StaleAction
+from bot.process.views import Actor
+from bot.tickets.accept_suggestion import accept_suggestion
 from handlers.slack import identity, modals
 from handlers.slack.blocks import parse_ref
 from handlers.slack.context import SlackContext

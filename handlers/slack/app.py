@@ -1,5 +1,5 @@
 """The Slack front end: the Web API client, bolt's AsyncApp, listener registration,
-and the ``FrontEnd`` that ``bot.app`` starts (Socket Mode) or mounts (HTTP mode)."""
+and the ``FrontEnd`` that ``bot.app.run`` starts (Socket Mode) or mounts (HTTP mode)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import BaseRoute
 
-from bot.frontend import Offers
-from bot.lifecycle import Action
+from bot.app.frontend import Offers
+from bot.process.settings import Settings
 from bot.services import Services
-from bot.settings import Settings
+from bot.tickets.lifecycle import Action
 from handlers.slack import http, inbox
 from handlers.slack.actions import Actions
 from handlers.slack.blocks import (
@@ -155,7 +155,7 @@ def register(app: AsyncApp, ctx: SlackContext, poster: CardPoster) -> None:
 
 
 class SlackFrontEnd:
-    """``FrontEnd`` for ``bot.app``: Socket Mode when an app token is set, HTTP mode
+    """``FrontEnd`` for ``bot.app.run``: Socket Mode when an app token is set, HTTP mode
     (``routes()``) when a signing secret is; both may run at once."""
 
     name = "slack"

@@ -1,6 +1,6 @@
 """Block Kit for a ticket: the channel card, and the parsing of its action values.
 
-The card's *content* comes from ``bot.cards.ticket_card`` (shared by every chat); this
+The card's *content* comes from ``bot.chats.cards.ticket_card`` (shared by every chat); this
 module only lays it out and escapes it. Every interactive element carries the ticket
 number and the version it was drawn at (``"12:7"``), so a click on an old card is
 recognised (``StaleAction``) instead of acting on a state nobody saw.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.cards import ACCEPT_LABEL, SUGGESTED, suggestion_pending, ticket_card
-from bot.domain import Prioridad, Rol, TipoIncidencia
-from bot.lifecycle import Action, allowed_actions
-from bot.settings import Settings
-from bot.views import Actor, MemberView, TicketView
+from bot.chats.cards import ACCEPT_LABEL, SUGGESTED, suggestion_pending, ticket_card
+from bot.process.domain import Prioridad, Rol, TipoIncidencia
+from bot.process.settings import Settings
+from bot.process.views import Actor, MemberView, TicketView
+from bot.tickets.lifecycle import Action, allowed_actions
 from handlers.slack.mrkdwn import escape, literal, plain
 
 Block = dict[str, Any]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.errors import DomainError
-from bot.fitting import cut
-from bot.queries import TicketFilter
-from bot.views import Actor, TicketView
+from bot.outgoing.fitting import cut
+from bot.process.errors import DomainError
+from bot.process.views import Actor, TicketView
+from bot.tickets.queries import TicketFilter
 from handlers.slack import customers, home, identity, modals, report
 from handlers.slack.actions import Ack
 from handlers.slack.blocks import fallback_text, ticket_blocks

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.customer_text import customer_fields, merge_summary, parse_merge
-from bot.errors import DomainError, InvalidInput
-from bot.views import Actor, CustomerView
+from bot.people.customer_text import customer_fields, merge_summary, parse_merge
+from bot.process.errors import DomainError, InvalidInput
+from bot.process.views import Actor, CustomerView
 from handlers.slack import home, identity
 from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext

@@ -15,13 +15,13 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import human_size
-from bot.chat_cards import CardRef
-from bot.domain import DeliveryStatus, Estado, InteractionKind
-from bot.events import EventKind, TicketEvent
-from bot.fitting import cut
-from bot.templates import TEMPLATE_TITLES, TemplateName
-from bot.views import AttachmentView, InteractionView, TicketView
+from bot.chats.cards import human_size
+from bot.chats.chat_cards import CardRef
+from bot.outgoing.fitting import cut
+from bot.process.domain import DeliveryStatus, Estado, InteractionKind
+from bot.process.events import EventKind, TicketEvent
+from bot.process.template_names import TEMPLATE_TITLES, TemplateName
+from bot.process.views import AttachmentView, InteractionView, TicketView
 from handlers.slack import home
 from handlers.slack.blocks import conformity_buttons, fallback_text, ticket_blocks
 from handlers.slack.context import PLATFORM, SlackContext

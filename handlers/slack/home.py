@@ -11,9 +11,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import first_response_line, resolution_line
-from bot.queries import TicketFilter
-from bot.views import MemberView, TicketView
+from bot.chats.cards import first_response_line, resolution_line
+from bot.process.views import MemberView, TicketView
+from bot.tickets.queries import TicketFilter
 from handlers.slack import identity
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape, literal

@@ -14,7 +14,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.views import Actor
+from bot.process.views import Actor
 from handlers.slack.context import SlackContext
 
 log = logging.getLogger(__name__)

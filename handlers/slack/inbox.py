@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.errors import DomainError
-from bot.inbox import RETRY_ACTION
-from bot.notify import DigestAction
-from bot.views import InteractionView
+from bot.incoming.inbox import RETRY_ACTION
+from bot.process.errors import DomainError
+from bot.process.notify import DigestAction
+from bot.process.views import InteractionView
 from handlers.slack import identity
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape

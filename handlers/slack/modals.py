@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.errors import StaleAction
-from bot.templates import TEMPLATE_TITLES, TemplateName
-from bot.views import Actor
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.errors import StaleAction
+from bot.process.template_names import TEMPLATE_TITLES, TemplateName
+from bot.process.views import Actor
 from handlers.slack.blocks import option
 from handlers.slack.context import SlackContext
 from handlers.slack.mrkdwn import escape, literal, plain

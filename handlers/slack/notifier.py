@@ -1,10 +1,10 @@
-"""Reminders in Slack (``bot.notify.Notifier``): for the support channel, and for
+"""Reminders in Slack (``bot.process.notify.Notifier``): for the support channel, and for
 assignees who use Slack, as a mention in the ticket's thread or one digest message."""
 
 from __future__ import annotations
 
-from bot.fitting import fit_lines
-from bot.notify import Audience, Digest
+from bot.outgoing.fitting import fit_lines
+from bot.process.notify import Audience, Digest
 from handlers.slack.context import PLATFORM, SlackContext
 from handlers.slack.inbox import action_blocks
 from handlers.slack.mrkdwn import escape, mention

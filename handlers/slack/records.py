@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import DomainError
+from bot.process.errors import DomainError
 from handlers.slack import identity
 from handlers.slack.blocks import parse_ref
 from handlers.slack.context import PLATFORM, SlackContext

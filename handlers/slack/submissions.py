@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import DomainError
+from bot.process.errors import DomainError
 from handlers.slack import identity
 from handlers.slack.actions import Ack
 from handlers.slack.context import SlackContext

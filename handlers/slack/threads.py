@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import DomainError
+from bot.process.errors import DomainError
 from handlers.slack import home, identity
 from handlers.slack.context import PLATFORM, SlackContext
 from handlers.slack.payload import parsing

@@ -1,6 +1,6 @@
 """The Telegram front end: the administrator (and linked agents) run the desk from a phone.
 
-``build_front_end(services)`` returns the running bot for ``bot.app``; see ``app.py``.
+``build_front_end(services)`` returns the running bot for ``bot.app.run``; see ``app.py``.
 """
 
 from handlers.telegram.app import TelegramFrontEnd, build_front_end

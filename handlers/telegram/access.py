@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot.errors import DomainError
+from bot.process.errors import DomainError
 from handlers.telegram.cards import popup
 from handlers.telegram.common import Desk, DeskContext
 

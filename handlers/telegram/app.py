@@ -25,7 +25,7 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.frontend import Offers
+from bot.app.frontend import Offers
 from bot.services import Services
 from handlers.telegram import registry
 from handlers.telegram.common import Desk, DeskContext
@@ -76,7 +76,7 @@ class DeskApplication(Application):  # type: ignore[type-arg]
 
 
 class TelegramFrontEnd:
-    """The running bot (``bot.app.FrontEnd``)."""
+    """The running bot (``bot.app.frontend.FrontEnd``)."""
 
     name = "telegram"
 

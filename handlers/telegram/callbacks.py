@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
-from bot.templates import TemplateName
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.process.template_names import TemplateName
 
 MAX_BYTES = 64
 SEP = ":"

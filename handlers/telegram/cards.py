@@ -14,12 +14,19 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import ACCEPT_LABEL, SUGGESTED, history_line, local, suggestion_pending, ticket_card
-from bot.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
-from bot.fitting import cut
-from bot.lifecycle import Action, allowed_actions
-from bot.settings import Settings
-from bot.views import Actor, InteractionView, MemberView, TicketView
+from bot.chats.cards import (
+    ACCEPT_LABEL,
+    SUGGESTED,
+    history_line,
+    local,
+    suggestion_pending,
+    ticket_card,
+)
+from bot.outgoing.fitting import cut
+from bot.process.domain import Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.settings import Settings
+from bot.process.views import Actor, InteractionView, MemberView, TicketView
+from bot.tickets.lifecycle import Action, allowed_actions
 from handlers.telegram import callbacks as cb
 
 MAX_TEXT = 4096

@@ -15,10 +15,10 @@ from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.chat_cards import CardRef
-from bot.errors import DomainError
+from bot.chats.chat_cards import CardRef
+from bot.process.errors import DomainError
+from bot.process.views import Actor, MemberView, TicketView
 from bot.services import Services
-from bot.views import Actor, MemberView, TicketView
 from handlers.telegram.cards import (
     card_html,
     card_keyboard,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.errors import DomainError, InvalidInput
-from bot.views import CustomerView
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.errors import DomainError, InvalidInput
+from bot.process.views import CustomerView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc
 from handlers.telegram.common import Desk, DeskContext, edit

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.customer_text import (
+from bot.people.customer_text import (
     EDIT_USAGE,
     FIELD_LABELS,
     customer_fields,
@@ -14,8 +14,8 @@ from bot.customer_text import (
     parse_edit,
     parse_merge,
 )
-from bot.errors import InvalidInput
-from bot.views import CustomerView
+from bot.process.errors import InvalidInput
+from bot.process.views import CustomerView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc
 from handlers.telegram.common import Desk, DeskContext, done, reply_rows

@@ -19,10 +19,10 @@ import re
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
-from bot.domain import DeliveryStatus, InteractionKind
-from bot.events import EventKind, TicketEvent
-from bot.lifecycle import Action, allowed_actions
-from bot.views import Actor, AttachmentView, InteractionView, MemberView, TicketView
+from bot.process.domain import DeliveryStatus, InteractionKind
+from bot.process.events import EventKind, TicketEvent
+from bot.process.views import Actor, AttachmentView, InteractionView, MemberView, TicketView
+from bot.tickets.lifecycle import Action, allowed_actions
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit
 from handlers.telegram.common import PLATFORM, Desk

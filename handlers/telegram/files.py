@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
-from bot.attachments import AttachmentStore
-from bot.cards import human_size
-from bot.views import AttachmentView, TicketView
+from bot.chats.cards import human_size
+from bot.process.views import AttachmentView, TicketView
+from bot.storage.attachments import AttachmentStore
 from handlers.telegram.cards import MAX_CAPTION, fit
 
 log = logging.getLogger(__name__)

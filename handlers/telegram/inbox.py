@@ -11,9 +11,9 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.events import TicketEvent
-from bot.inbox import RETRY_ACTION
-from bot.notify import DigestAction
+from bot.incoming.inbox import RETRY_ACTION
+from bot.process.events import TicketEvent
+from bot.process.notify import DigestAction
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit
 from handlers.telegram.common import Desk, DeskContext

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.cards import count_tickets
-from bot.errors import InvalidInput
-from bot.queries import TicketFilter
-from bot.views import Page, TicketView
+from bot.chats.cards import count_tickets
+from bot.process.errors import InvalidInput
+from bot.process.views import Page, TicketView
+from bot.tickets.queries import TicketFilter
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit, open_button, row_html
 from handlers.telegram.common import Desk, DeskContext, edit, reply_rows

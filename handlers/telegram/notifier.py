@@ -1,4 +1,4 @@
-"""Reminders and summaries in Telegram (``bot.notify.Notifier``).
+"""Reminders and summaries in Telegram (``bot.process.notify.Notifier``).
 
 Reaches the administrator (``Audience.ADMIN``) and assignees (``Audience.ASSIGNEE``)
 linked to Telegram. One message per digest: the title, the summary, one line per
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.notify import Audience, Digest
-from bot.views import MemberView
+from bot.process.notify import Audience, Digest
+from bot.process.views import MemberView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, open_button, tg_len
 from handlers.telegram.inbox import action_button

@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.kv import KeyValueStore
+from bot.storage.kv import KeyValueStore
 
 NS = "telegram"
 # PTB's own shapes (telegram.ext._utils.types is private, so spelled out here).

@@ -11,7 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.errors import InvalidInput
+from bot.process.errors import InvalidInput
 from bot.records.service import PersonSummary
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc

@@ -24,8 +24,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.chat_cards import CardRef
-from bot.errors import DomainError, StaleAction
+from bot.chats.chat_cards import CardRef
+from bot.process.errors import DomainError, StaleAction
 from handlers.telegram import callbacks as cb
 from handlers.telegram import create, records
 from handlers.telegram.access import Access

@@ -12,10 +12,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
 
-from bot.domain import Canal
-from bot.errors import InvalidInput
-from bot.replies import OutgoingDraft
-from bot.templates import TEMPLATE_TITLES, TemplateName
+from bot.process.domain import Canal
+from bot.process.errors import InvalidInput
+from bot.process.template_names import TEMPLATE_TITLES, TemplateName
+from bot.tickets.replies import OutgoingDraft
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, tg_len
 from handlers.telegram.common import Desk, DeskContext, done, edit

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot.triage.accept import accept_suggestion
+from bot.tickets.accept_suggestion import accept_suggestion
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import (
     MAX_REASON,

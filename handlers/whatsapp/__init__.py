@@ -11,8 +11,8 @@ import logging
 
 from starlette.routing import BaseRoute
 
-from bot.domain import Canal
-from bot.frontend import Offers
+from bot.app.frontend import Offers
+from bot.process.domain import Canal
 from bot.services import Services
 
 from .graph import GraphClient

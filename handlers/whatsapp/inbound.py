@@ -14,13 +14,13 @@ import logging
 import mimetypes
 from typing import Any
 
-from bot.attachments import NewAttachment, safe_filename
-from bot.customers import normalise_phone
-from bot.domain import Canal, DeliveryStatus
-from bot.errors import DomainError
-from bot.inbox import InboxEntry, PermanentInboxError, Processor
-from bot.intake import IncomingMessage
+from bot.incoming.inbox import InboxEntry, PermanentInboxError, Processor
+from bot.incoming.intake import IncomingMessage
+from bot.people.customers import normalise_phone
+from bot.process.domain import Canal, DeliveryStatus
+from bot.process.errors import DomainError
 from bot.services import Services
+from bot.storage.attachments import NewAttachment, safe_filename
 
 from . import buttons
 from .graph import GraphClient, GraphError, MediaTooLarge

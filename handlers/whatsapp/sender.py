@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
-from bot.settings import Settings
+from bot.outgoing.outbox import AmbiguousSendError, OutboundMessage, PermanentSendError, SendResult
+from bot.process.settings import Settings
 
 from . import buttons
 from .graph import GraphClient, GraphError

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import SystemClock
+from bot.process.clock import SystemClock
+from bot.process.settings import Settings
 from bot.services import Services, build_services
-from bot.settings import Settings
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 from aioimaplib import IMAP4
 
-from bot.domain import DeliveryStatus
-from bot.inbox import PENDING
-from bot.outbox import IN_FLIGHT, UNCERTAIN
+from bot.incoming.inbox import PENDING
+from bot.outgoing.outbox import IN_FLIGHT, UNCERTAIN
+from bot.process.domain import DeliveryStatus
 from db.models import InboxItem, Interaction, Lease, OutboxMessage
 from tests.servers import FakeGraph, ImapAccount, SmtpServer, sign_whatsapp
 

@@ -8,9 +8,9 @@ import resource
 import signal
 import sys
 
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.settings import load_settings
 from bot.services import build_services
-from bot.settings import load_settings
 from db.connection import close_database, open_database
 from handlers.email import EmailFrontEnd
 

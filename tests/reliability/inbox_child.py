@@ -14,8 +14,8 @@ import signal
 import sys
 from typing import Any
 
-from bot.inbox import InboxWorker
-from bot.settings import load_settings
+from bot.incoming.inbox import InboxWorker
+from bot.process.settings import load_settings
 
 
 def _die() -> None:
@@ -46,6 +46,6 @@ def _arm(mode: str) -> None:
 
 if __name__ == "__main__":
     _arm(sys.argv[1])
-    from bot.app import run
+    from bot.app.run import run
 
     asyncio.run(run(load_settings()))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Estado
+from bot.process.domain import Estado
 from db.models import Interaction, OutboxMessage, Ticket
 from tests.scenarios.desk import CARLA, Desk, block_actions, desk_no_imap, submission
 from tests.servers import telegram_updates as tu
@@ -26,7 +26,7 @@ __all__ = ["desk_no_imap"]
 DIEGO_TG = 1002
 STRANGER_TG = 555
 NOT_LOGGED = ("product bug: a refused administrator-only action is not logged by any "
-              "front end or the core (bot/lifecycle.py check_allowed raises NotAllowed "
+              "front end or the core (bot/tickets/lifecycle.py check_allowed raises NotAllowed "
               "without a log line; handlers/slack/actions.py guarded and the Telegram "
               "callbacks only tell the person)")
 

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.domain import Canal, Prioridad, TipoIncidencia
-from bot.templates import TemplateName
-from bot.views import Actor
+from bot.process.domain import Canal, Prioridad, TipoIncidencia
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email.ingest import EmailIngestor
 from handlers.telegram.transport import parse_update

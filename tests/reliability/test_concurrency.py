@@ -11,10 +11,10 @@ import asyncio
 
 import pytest
 
-from bot.domain import Canal, Estado, Prioridad, Rol, TipoIncidencia
-from bot.errors import DomainError
+from bot.process.domain import Canal, Estado, Prioridad, Rol, TipoIncidencia
+from bot.process.errors import DomainError
+from bot.process.views import Actor
 from bot.services import Services, build_services
-from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
 from tests.conftest import sqlite_only
 

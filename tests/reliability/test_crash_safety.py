@@ -9,7 +9,7 @@ The process is killed (SIGKILL) at seeded random moments, some of them exactly w
 reply is inside the Graph or SMTP server (accepted there, not yet confirmed to us),
 and restarted each time.
 
-The outbox's contract under a kill mid-send (``bot/outbox.py``): never a duplicate; the
+The outbox's contract under a kill mid-send (``bot/outgoing/outbox.py``): never a duplicate; the
 row is marked failed as *resultado incierto* and the team is told. So every reply is
 delivered exactly once or is uncertain (delivered at most once), and there are at most
 as many uncertain replies as kills (one worker, one row in flight at a time).
@@ -26,11 +26,11 @@ import httpx
 import pytest
 from tortoise.exceptions import OperationalError
 
-from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind, Rol
-from bot.errors import DomainError
+from bot.process.domain import Canal, DeliveryStatus, Estado, InteractionKind, Rol
+from bot.process.errors import DomainError
+from bot.process.settings import Settings
+from bot.process.views import Actor
 from bot.services import Services
-from bot.settings import Settings
-from bot.views import Actor
 from db.models import Interaction, Ticket
 from tests.servers import FakeGraph, ImapAccount, SmtpServer
 from tests.servers._support import free_port

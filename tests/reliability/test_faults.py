@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import httpx
 
-from bot.clock import ManualClock
-from bot.domain import DeliveryStatus
-from bot.events import EventKind, TicketEvent
-from bot.outbox import BACKOFF_SECONDS, UNCERTAIN
+from bot.outgoing.outbox import BACKOFF_SECONDS, UNCERTAIN
+from bot.process.clock import ManualClock
+from bot.process.domain import DeliveryStatus
+from bot.process.events import EventKind, TicketEvent
 from db.models import Interaction, OutboxMessage
 from handlers.email.smtp import SmtpSender
 from tests.conftest import Team
@@ -129,13 +129,13 @@ def _smtp_services(services, server: SmtpServer):  # type: ignore[no-untyped-def
     from tests.email_support import with_smtp
 
     smtp = with_smtp(services, server)
-    smtp.outbox.register(__import__("bot.domain", fromlist=["Canal"]).Canal.EMAIL,
+    smtp.outbox.register(__import__("bot.process.domain", fromlist=["Canal"]).Canal.EMAIL,
                          SmtpSender(smtp.settings, smtp.clock))
     return smtp
 
 
 async def _email_reply(services, team: Team) -> int:  # type: ignore[no-untyped-def]
-    from bot.domain import Canal
+    from bot.process.domain import Canal
 
     customer = await services.customers.find_or_create(email="ana@example.cl", name="Ana")
     view = await services.tickets.open(team.admin, customer_id=customer.id,

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from tortoise import Tortoise
 
-from bot.frontend import wired
+from bot.app.frontend import wired
 from bot.services import Services
 from db.models import Attachment, InboxItem, Interaction
 from handlers.email import EmailFrontEnd

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.domain import Canal
+from bot.process.domain import Canal
 from db.models import InboxItem, Interaction
 from tests.reliability.crash_harness import (
     PYTHON,

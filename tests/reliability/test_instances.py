@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.clock import ManualClock
-from bot.domain import Canal, DeliveryStatus, Rol
-from bot.outbox import OutboundMessage, SendResult
+from bot.outgoing.outbox import OutboundMessage, SendResult
+from bot.process.clock import ManualClock
+from bot.process.domain import Canal, DeliveryStatus, Rol
+from bot.process.views import Actor
 from bot.services import Services, build_services
-from bot.views import Actor
 from db.connection import close_database, open_database, upgrade
 from db.models import OutboxMessage
 from tests.servers import FakeGraph, FakeTelegram

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import Canal, DeliveryStatus, Estado, InteractionKind
 from bot.services import Services
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email import EmailFrontEnd, EmailIngestor
@@ -179,7 +179,7 @@ async def test_telegram_triage_tap_redelivered(desk: Desk) -> None:  # noqa: F81
 # --- Slack ------------------------------------------------------------------------------
 async def _slack_ticket(rig: SlackRig) -> int:  # noqa: F811
     customer = await rig.services.customers.find_or_create(email="ana@example.cl", name="Ana")
-    result = await rig.services.intake.receive(__import__("bot.intake", fromlist=["x"])
+    result = await rig.services.intake.receive(__import__("bot.incoming.intake", fromlist=["x"])
                                                .IncomingMessage(
         channel=Canal.EMAIL, body="Consulta", external_id="<s1@example.cl>",
         email=customer.email, name="Ana", subject="Consulta"))

@@ -27,12 +27,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest_asyncio
 
-from bot.clock import ManualClock
-from bot.frontend import wired
-from bot.notify import Digest
+from bot.app.frontend import wired
+from bot.process.clock import ManualClock
+from bot.process.notify import Digest
+from bot.process.settings import Settings
 from bot.reminders import ReminderService, build_reminders
 from bot.services import Services, build_services
-from bot.settings import Settings
 from handlers.email import EmailFrontEnd
 from handlers.email import build_front_end as build_email
 from handlers.slack.app import SlackFrontEnd
@@ -95,7 +95,7 @@ class Desk:
         self.services, self.team = services, team
         self.clock: ManualClock = services.clock  # type: ignore[assignment]
         self.tg, self.slack, self.graph, self.smtp, self.imap = tg, slack, graph, smtp, imap
-        # the order of bot/app.py: reminders subscribe before any front end
+        # the order of bot/app/run.py: reminders subscribe before any front end
         self.reminders: ReminderService = build_reminders(services)
         self.telegram = wired(services, TelegramFrontEnd(services, fetch_updates=False))
         self.slack_front: SlackFrontEnd = wired(services, build_slack(services, process_before_response=True,

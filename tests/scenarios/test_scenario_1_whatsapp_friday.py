@@ -8,7 +8,7 @@ minutes through the real notifiers.
 
 from __future__ import annotations
 
-from bot.domain import Canal, Estado, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
 from tests.conftest import santiago
 from tests.scenarios.desk import CARLA, Desk, desk
 from tests.whatsapp_helpers import text_payload

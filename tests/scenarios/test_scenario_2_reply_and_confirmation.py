@@ -8,8 +8,8 @@ reopens; 12:00 "Proponer solución" sends two buttons on WhatsApp; 12:04 the tap
 
 from __future__ import annotations
 
-from bot.domain import Estado, InteractionKind
-from bot.templates import TemplateName
+from bot.process.domain import Estado, InteractionKind
+from bot.process.template_names import TemplateName
 from db.models import Interaction
 from tests.conftest import santiago
 from tests.scenarios.desk import Desk, desk, submission

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
+from bot.process.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
 from db.models import OutboxMessage, Ticket
 from tests.email_support import mail
 from tests.scenarios.desk import Desk, desk, submission, until

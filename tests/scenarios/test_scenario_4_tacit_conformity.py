@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import ConformityKind, Estado
-from bot.export import tickets_table, to_csv
+from bot.process.domain import ConformityKind, Estado
+from bot.records.export import tickets_table, to_csv
 from tests.conftest import santiago
 from tests.email_support import mail
 from tests.scenarios.desk import Desk, desk

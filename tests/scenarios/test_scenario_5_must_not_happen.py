@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from bot.domain import InteractionKind
-from bot.frontend import wired
+from bot.app.frontend import wired
+from bot.process.domain import InteractionKind
+from bot.process.template_names import TemplateName
 from bot.services import build_services
-from bot.templates import TemplateName
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.whatsapp import build_front_end as build_whatsapp
 from tests.email_support import mail

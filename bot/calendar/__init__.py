@@ -1,0 +1,2 @@
+"""The business calendar: business hours, holidays, deadlines, each ticket's clock.
+"""

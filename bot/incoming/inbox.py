@@ -1,0 +1,337 @@
+"""The inbox: every inbound customer event is stored first, processed after.
+
+The mirror of the outbox. A channel adapter calls ``accept`` with the provider's id as
+the key: one insert, committed before the provider is told "received" (HTTP 200, IMAP
+progress). A redelivery finds the key and changes nothing. ``InboxWorker`` then hands
+each item to the processor registered for its kind (the adapter's translation into one
+``IncomingMessage`` for ``IntakeService.receive``), with retries and backoff. After
+``inbox_max_attempts`` failures, or at once for an item that can never succeed, the item
+is *quarantined*: kept with its error, listed by ``atiende inbox``, and shown to the team
+with a one-tap "Reintentar". A poison item never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from bot.process.clock import Clock
+from bot.process.domain import Canal
+from bot.process.notify import Audience, Digest, DigestAction, Notifier
+from bot.process.settings import Settings
+from db.models import InboxItem, InboxRaw
+
+log = logging.getLogger(__name__)
+
+PENDING = "pendiente"
+DONE = "procesado"
+QUARANTINED = "en cuarentena"
+# A worker that dies mid-item leaves its claim to expire; processing is idempotent (the
+# intake knows every message id), so a short lease only risks wasted work, never a copy.
+LEASE_SECONDS = 30
+BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
+RETRY_ACTION = "inbox_retry"
+MAX_BATCH = 200  # webhooks committed together at most
+
+
+class PermanentInboxError(Exception):
+    """Retrying cannot help (no usable sender, over the limits): quarantine at once."""
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One stored event as a processor and a person see it (no ORM objects)."""
+
+    id: int
+    key: str
+    channel: Canal
+    kind: str
+    payload: dict[str, Any]
+    raw: bytes | None
+    summary: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+    ticket_number: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What ``accept`` did: ``new`` is False for a redelivery (already stored)."""
+
+    id: int
+    new: bool
+
+
+Processor = Callable[[InboxEntry], Awaitable[int | None]]  # returns the ticket number
+
+
+def _entry(row: InboxItem, raw: bytes | None = None) -> InboxEntry:
+    return InboxEntry(
+        id=row.id, key=row.key, channel=Canal(row.channel), kind=row.kind,
+        payload=dict(row.payload or {}), raw=raw,
+        summary=row.summary, status=row.status, attempts=row.attempts,
+        last_error=row.last_error, created_at=row.created_at, ticket_number=row.ticket_id_ref)
+
+
+async def _raw(item_id: int) -> bytes | None:
+    found = await InboxRaw.filter(item_id=item_id).values_list("data", flat=True)
+    return bytes(found[0]) if found else None
+
+
+class InboxWorker:
+    """Stores inbound events and processes them through the registered processors."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._processors: dict[str, Processor] = {}
+        self._wake = asyncio.Event()
+        self._notifiers: Callable[[], list[Notifier]] = list
+        self.running = False  # a worker loop runs in this process
+        self._busy = 0  # items being processed in this process right now
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def notify_through(self, notifiers: Callable[[], list[Notifier]]) -> None:
+        """Where quarantine notices go (the chat front ends' notifiers, read when due)."""
+        self._notifiers = notifiers
+
+    def register(self, kind: str, processor: Processor) -> None:
+        self._processors[kind] = processor
+
+    def wake(self) -> None:
+        """Called after an accept: process now, not at the next tick."""
+        self._wake.set()
+
+    # --- storing ------------------------------------------------------------------
+    async def accept(self, channel: Canal, kind: str, key: str, *,
+                     payload: dict[str, Any] | None = None, raw: bytes | None = None,
+                     summary: str = "") -> Accepted:
+        """Store one event unless its key is known (the unique key turns a redelivery into
+        a lookup); returns once it is committed.
+
+        Concurrent webhooks share one commit (a group commit): SQLite has one writer, so
+        sixteen separate inserts would queue behind each other.
+        """
+        now = self._clock.now()
+        fields = {"key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
+                  "summary": summary[:300], "next_attempt_at": now, "created_at": now}
+        if raw is not None:
+            return await self._insert(fields, raw)
+        done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._batch.append((fields, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # requests arriving in this tick join the batch
+        while self._batch:
+            batch, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
+            try:
+                if len(batch) == 1:
+                    results = [await self._insert(batch[0][0])]
+                else:
+                    results = await self._insert_many([f for f, _ in batch])
+            except Exception as exc:  # the database refused: every caller answers 5xx
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+    async def _insert_many(self, rows: list[dict[str, Any]]) -> list[Accepted]:
+        keys = [r["key"] for r in rows]
+        if len(set(keys)) == len(keys):
+            try:
+                async with in_transaction():
+                    await InboxItem.bulk_create([InboxItem(**r) for r in rows])
+            except IntegrityError:
+                pass  # a key known already: one by one below
+            else:
+                ids = dict(await InboxItem.filter(key__in=keys).values_list("key", "id"))
+                return [Accepted(int(ids[k]), new=True) for k in keys]
+        return [await self._insert(r) for r in rows]
+
+    async def _insert(self, fields: dict[str, Any], raw: bytes | None = None) -> Accepted:
+        try:
+            if raw is None:
+                row = await InboxItem.create(**fields)
+            else:
+                async with in_transaction():
+                    row = await InboxItem.create(**fields)
+                    await InboxRaw.create(item=row, data=raw)
+        except IntegrityError:  # stored already (a redelivery, or a concurrent one)
+            found = await InboxItem.get(key=fields["key"])
+            return Accepted(found.id, new=False)
+        return Accepted(row.id, new=True)
+
+    # --- processing ---------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 5.0) -> None:
+        self.running = True
+        try:
+            await self._loop(stop, idle_seconds)
+        finally:
+            self.running = False
+
+    async def _loop(self, stop: asyncio.Event, idle_seconds: float) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.process_due()
+            except Exception:
+                log.exception("inbox pass failed")
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=idle_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def process_due(self, limit: int = 50) -> int:
+        """Try every due item once (oldest first); returns how many were tried."""
+        kinds = list(self._processors)
+        if not kinds:
+            return 0
+        rows = await (InboxItem.filter(status=PENDING, kind__in=kinds,
+                                       next_attempt_at__lte=self._clock.now())
+                      .order_by("id").limit(limit))
+        tried = 0
+        for row in rows:
+            tried += await self.process_item(row.id, row.next_attempt_at)
+        return tried
+
+    async def drain(self, rounds: int = 100) -> int:
+        """Process until nothing is due and nothing is in progress in this process (tests
+        wait for the intake here, also for an item another task has claimed)."""
+        total = 0
+        for _ in range(rounds):
+            tried = await self.process_due()
+            total += tried
+            if tried:
+                continue
+            if self._busy:
+                await self._idle.wait()
+                continue
+            break
+        return total
+
+    async def process_item(self, item_id: int, seen_at: datetime | None = None,
+                           processor: Processor | None = None) -> int:
+        """Claim and process one item; 1 when this call tried it. ``processor`` stands in
+        for the registered one (a caller that wants the adapter's full outcome)."""
+        now = self._clock.now()
+        query = InboxItem.filter(id=item_id, status=PENDING)
+        if seen_at is not None:
+            query = query.filter(next_attempt_at=seen_at)
+        if not await query.update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)):
+            return 0  # another worker (or process) has it
+        self._busy += 1
+        self._idle.clear()
+        try:
+            return await self._process_claimed(item_id, now, processor)
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def _process_claimed(self, item_id: int, now: datetime,
+                               processor: Processor | None) -> int:
+        row = await InboxItem.get(id=item_id)
+        processor = processor or self._processors.get(row.kind)
+        if processor is None:
+            await InboxItem.filter(id=item_id).update(next_attempt_at=now)
+            return 0
+        try:
+            number = await processor(_entry(row, await _raw(row.id)))
+        except PermanentInboxError as exc:
+            await self._failed(row, str(exc), permanent=True)
+        except Exception as exc:  # a bug or a transient failure: retried, then quarantined
+            log.warning("inbox item %s (%s) failed attempt=%s: %s: %s", row.id, row.kind,
+                        row.attempts + 1, type(exc).__name__, exc, exc_info=True)
+            await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False)
+        else:
+            await InboxItem.filter(id=item_id).update(
+                status=DONE, processed_at=self._clock.now(), ticket_id_ref=number,
+                attempts=row.attempts + 1, last_error="")
+        return 1
+
+    async def _failed(self, row: InboxItem, error: str, *, permanent: bool) -> None:
+        attempts = row.attempts + 1
+        final = permanent or attempts >= self._settings.inbox_max_attempts
+        delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+        await InboxItem.filter(id=row.id).update(
+            attempts=attempts, last_error=error[:4000],
+            status=QUARANTINED if final else PENDING,
+            next_attempt_at=self._clock.now() + timedelta(seconds=delay))
+        if final:  # bad input is a warning; a failure that outlived its retries an error
+            log.log(logging.WARNING if permanent else logging.ERROR,
+                    "inbox item %s quarantined after %s attempt(s): %s", row.id, attempts,
+                    error[:300])
+            await self._tell_team(row, error)
+
+    async def _tell_team(self, row: InboxItem, error: str) -> None:
+        """Support channel (Slack) and the administrator (Telegram), one tap to retry."""
+        text = (f"Un mensaje entrante ({Canal(row.channel).label}) no se pudo procesar y "
+                f"quedó en cuarentena (#{row.id}): {row.summary or row.key}. "
+                f"Error: {error[:300]}")
+        action = DigestAction("🔁 Reintentar", RETRY_ACTION, row.id)
+        for audience in (Audience.CHANNEL, Audience.ADMIN):
+            digest = Digest(audience, None, "Mensaje en cuarentena", summary=text,
+                            actions=(action,))
+            for notifier in self._notifiers():
+                if not notifier.can_reach(digest):
+                    continue
+                try:
+                    await notifier.deliver(digest)
+                except Exception:  # the item is kept and listed either way
+                    log.warning("quarantine notice not delivered via %s", notifier.name,
+                                exc_info=True)
+                break
+
+    # --- people -------------------------------------------------------------------
+    async def list(self, status: str | None = None, limit: int = 50) -> list[InboxEntry]:
+        query = InboxItem.all() if status is None else InboxItem.filter(status=status)
+        return [_entry(r) for r in await query.order_by("-id").limit(limit)]
+
+    async def get(self, item_id: int) -> InboxEntry | None:
+        """One item with its raw bytes (``list`` leaves them out)."""
+        row = await InboxItem.get_or_none(id=item_id)
+        return _entry(row, await _raw(item_id)) if row else None
+
+    async def requeue(self, item_id: int) -> bool:
+        """Put a quarantined (or failing) item back in line, due now, with fresh attempts."""
+        updated = await InboxItem.filter(id=item_id, status__in=[QUARANTINED, PENDING]).update(
+            status=PENDING, attempts=0, next_attempt_at=self._clock.now())
+        if updated:
+            self.wake()
+        return bool(updated)
+
+    async def retry(self, item_id: int) -> InboxEntry | None:
+        """"Reintentar": back in line and, when this process can translate it, tried now."""
+        row = await InboxItem.get_or_none(id=item_id)
+        if row is None:
+            return None
+        if await self.requeue(item_id) and row.kind in self._processors:
+            await self.process_item(item_id)
+        return await self.get(item_id)
+
+    async def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for status in (PENDING, QUARANTINED, DONE):
+            out[status] = await InboxItem.filter(status=status).count()
+        return out

@@ -1,0 +1,344 @@
+"""Customer messages in: one door for every channel.
+
+Channel adapters (email, WhatsApp) only translate what arrived into an
+``IncomingMessage``; ``IntakeService.receive`` does the rest, the same on every channel:
+the duplicate rule (by the channel's own id), the customer, the ticket (a thread, a
+tag, the sender's open ticket, or a new one), the conformity answer (a tapped button or
+a typed yes/no), bounce and delivery reports, attachments and events.
+
+Who may speak for a ticket: a message that threads to a ticket (tag, headers, a reply
+to one of its messages) from an address or phone that is neither the ticket's customer
+nor one of that customer's linked contacts joins the history as a *third-party message*.
+It never changes Estado, never answers the conformity request and never reopens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from bot.incoming.conformity import apply_answer
+from bot.incoming.conformity_answer import ConformityAnswer
+from bot.incoming.csat import take_answer as take_csat_answer
+from bot.incoming.delivery import DeliveryReports
+from bot.incoming.inbox import PermanentInboxError
+from bot.outgoing.outbox import update_delivery_status
+from bot.people.customers import CustomerService, normalise_email, normalise_phone
+from bot.process.clock import Clock
+from bot.process.domain import Canal, DeliveryStatus, Estado, InteractionKind
+from bot.process.errors import DomainError
+from bot.process.settings import Settings
+from bot.process.template_names import TemplateName
+from bot.process.views import Actor, InteractionView, TicketView
+from bot.storage.attachments import NewAttachment
+from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
+from bot.tickets.service import TicketService
+from db.models import Customer, CustomerContact, Interaction, MessageRef, Ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: Canal
+    body: str
+    external_id: str | None
+    email: str | None = None
+    phone: str | None = None
+    name: str = ""
+    subject: str = ""
+    ticket_number: int | None = None  # e.g. from a "[#123]" subject tag, a button
+    refs: tuple[str, ...] = ()  # other message ids this one refers to (threading)
+    join_open: bool = False  # join the customer's open ticket on this channel
+    automatic: bool = False  # auto-reply, bounce: recorded quietly, never a new ticket
+    attachments: Sequence[NewAttachment] = ()
+    meta: dict[str, object] = field(default_factory=dict)
+    answer: bool | None = None  # a tapped conformity button: True yes, False no
+    typed_answer: bool = True  # a plain "Sí"/"No" may answer the conformity request
+    bounced: tuple[str, ...] = ()  # our message ids this report says did not arrive
+    bounce_reason: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    ticket: TicketView | None
+    interaction: InteractionView | None
+    created: bool = False
+    duplicate: bool = False
+    reopened: bool = False
+    dropped: bool = False
+    third_party: bool = False
+    conformity: ConformityAnswer | None = None
+
+
+class IntakeService:
+    def __init__(self, settings: Settings, clock: Clock, customers: CustomerService,
+                 tickets: TicketService, delivery: DeliveryReports) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._customers = customers
+        self._tickets = tickets
+        self._delivery = delivery
+
+    async def find_ticket_by_refs(self, refs: Sequence[str],
+                                  channel: Canal = Canal.EMAIL) -> int | None:
+        if not refs:
+            return None
+        row = await MessageRef.filter(ref__in=list(refs)).order_by("id").first()
+        if row is not None:
+            return row.ticket_id  # type: ignore[attr-defined]
+        ours = await Interaction.filter(channel=channel, external_id__in=list(refs)).first()
+        return ours.ticket_id if ours else None  # type: ignore[attr-defined]
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    async def known(self, channel: Canal, external_id: str) -> bool:
+        """Already recorded (an adapter skips re-downloading media for a redelivery)."""
+        return await Interaction.filter(channel=channel, external_id=external_id).exists()
+
+    async def receive(self, msg: IncomingMessage) -> IntakeResult:
+        """The one door: everything a customer message does, on any channel."""
+        result = await self._receive(msg)
+        if msg.bounced:
+            await self._bounced(msg)
+        if result.interaction is not None and not msg.automatic and \
+                result.interaction.kind is InteractionKind.INBOUND and \
+                not result.created and not result.reopened:
+            answer = await self._answer(msg, result)
+            if answer is not None:
+                return IntakeResult(result.ticket, result.interaction, duplicate=result.duplicate,
+                                    conformity=answer)
+        return result
+
+    async def _receive(self, msg: IncomingMessage) -> IntakeResult:
+        duplicate = await self._duplicate(msg)
+        if duplicate is not None:
+            return duplicate
+        target, threaded = await self._target(msg)
+        if msg.answer is not None and target is not None and \
+                not await self.speaks_for(msg, target):
+            # A conformity button is ours: one naming someone else's ticket is not a
+            # reply to that ticket, just a message from this sender.
+            msg = replace(msg, ticket_number=None, answer=None)
+            target, threaded = await self._target(msg)
+        if (rated := await take_csat_answer(self, msg, target)) is not None:
+            return rated  # a 1-5 satisfaction answer: recorded, never reopens (bot/incoming/csat.py)
+        if msg.automatic:
+            return await self._record_automatic(msg, target)
+        if target is not None and threaded and not await self.speaks_for(msg, target):
+            return await self._third_party(msg, target)
+        if target is not None and Estado(target.estado) is Estado.RESOLVED and \
+                self._within_reopen_window(target):
+            await self._tickets.reopen(Actor.system(msg.channel.label), target.id,
+                                       reason="el cliente volvió a escribir")
+            result = await self.append(msg, target.id)
+            return IntakeResult(result.ticket, result.interaction, reopened=True)
+        if target is not None and Estado(target.estado).is_open:
+            return await self.append(msg, target.id)
+        customer = await self._customer(msg)
+        if customer is None:
+            raise PermanentInboxError("el mensaje no trae un remitente utilizable")
+        return await self._open(msg, customer, previous=target.id if target else None)
+
+    async def _customer(self, msg: IncomingMessage) -> Customer | None:
+        if not (msg.email or msg.phone):
+            return None
+        try:
+            return await self._customers.find_or_create_model(
+                email=msg.email, phone=msg.phone, name=msg.name)
+        except DomainError as exc:  # an address the customer service refuses
+            log.warning("sender refused (%s) id=%s", exc, msg.external_id)
+            return None
+
+    async def _duplicate(self, msg: IncomingMessage) -> IntakeResult | None:
+        if not msg.external_id:
+            return None
+        existing = await Interaction.get_or_none(channel=msg.channel, external_id=msg.external_id)
+        if existing is None:
+            return None
+        log.info("duplicate delivery ignored channel=%s ticket=#%s", msg.channel.value,
+                 existing.ticket_id)  # type: ignore[attr-defined]
+        ticket = await Ticket.get(id=existing.ticket_id).select_related(*TICKET_RELATED)  # type: ignore[attr-defined]
+        return IntakeResult(ticket_view(ticket), interaction_view(existing), duplicate=True,
+                            third_party=existing.kind == InteractionKind.THIRD_PARTY)
+
+    async def _target(self, msg: IncomingMessage) -> tuple[Ticket | None, bool]:
+        """The ticket this message belongs to, and whether it names it (a thread)."""
+        number = msg.ticket_number
+        if number is None:
+            number = await self.find_ticket_by_refs(msg.refs, msg.channel)
+        threaded = number is not None
+        if number is None and msg.join_open and (msg.email or msg.phone):
+            number = await self._open_ticket_of(msg)
+        if number is None:
+            return None, False
+        ticket = await Ticket.get_or_none(id=number).select_related("customer")
+        return ticket, threaded and ticket is not None
+
+    async def speaks_for(self, msg: IncomingMessage, ticket: Ticket) -> bool:
+        """The ticket's customer, or an address/phone linked to that customer."""
+        customer = ticket.customer
+        mine: list[str] = []
+        try:
+            if msg.email:
+                mine.append(normalise_email(msg.email))
+            if msg.phone:
+                mine.append(normalise_phone(msg.phone))
+        except DomainError:
+            return False
+        if not mine:
+            return False
+        if customer.email in mine or customer.phone in mine:
+            return True
+        return await CustomerContact.filter(customer_id=customer.id, value__in=mine).exists()
+
+    async def _open_ticket_of(self, msg: IncomingMessage) -> int | None:
+        query = Ticket.filter(channel=msg.channel, estado__not_in=[Estado.DISCARDED])
+        if msg.phone:
+            query = query.filter(customer__phone=normalise_phone(msg.phone))
+        else:
+            query = query.filter(customer__email=normalise_email(msg.email or ""))
+        latest = await query.order_by("-id").first()
+        if latest is None:
+            return None
+        if Estado(latest.estado).is_open or self._within_reopen_window(latest):
+            return latest.id
+        return None
+
+    def _within_reopen_window(self, ticket: Ticket) -> bool:
+        if ticket.resolved_at is None:
+            return False
+        window = timedelta(days=self._settings.reopen_days)
+        return self._clock.now() - ticket.resolved_at <= window
+
+    async def _record(self, msg: IncomingMessage, number: int, author: str, *,
+                      automatic: bool = False, third_party: bool = False) -> IntakeResult:
+        actor = Actor.system(msg.name or msg.channel.label)
+        try:
+            view, iview = await self._tickets.record_inbound(
+                actor, number, channel=msg.channel, body=msg.body, author=author,
+                external_id=msg.external_id, meta=dict(msg.meta), attachments=msg.attachments,
+                automatic=automatic, third_party=third_party)
+        except IntegrityError:
+            return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
+        await self._remember_refs(msg, number)
+        return IntakeResult(view, iview, third_party=third_party)
+
+    async def _record_automatic(self, msg: IncomingMessage, target: Ticket | None) -> IntakeResult:
+        """Auto-replies and bounces: a quiet line on their ticket, never a new one."""
+        if target is None:
+            log.info("automatic message dropped channel=%s id=%s (no ticket)", msg.channel.value,
+                     msg.external_id)
+            return IntakeResult(None, None, dropped=True)
+        log.info("automatic message recorded ticket=#%s channel=%s", target.id, msg.channel.value)
+        return await self._record(msg, target.id, msg.name or msg.email or "Respuesta automática",
+                                  automatic=True)
+
+    async def _third_party(self, msg: IncomingMessage, target: Ticket) -> IntakeResult:
+        log.warning("third-party message on ticket=#%s channel=%s (not the customer)",
+                    target.id, msg.channel.value)
+        who = msg.name or msg.email or msg.phone or "Remitente desconocido"
+        if msg.name and (msg.email or msg.phone):
+            who = f"{msg.name} <{msg.email or msg.phone}>"
+        sender = msg.email or msg.phone or ""
+        return await self._record(replace(msg, meta={**msg.meta, "sender": sender}), target.id,
+                                  who, third_party=True)
+
+    async def append(self, msg: IncomingMessage, number: int) -> IntakeResult:
+        """The customer wrote on an open ticket: record it; a waiting ticket resumes."""
+        result = await self._record(msg, number, msg.name or msg.email or msg.phone or "Cliente")
+        log.info("customer message ticket=#%s channel=%s", number, msg.channel.value)
+        return result
+
+    async def _open(self, msg: IncomingMessage, customer: Customer,
+                    previous: int | None) -> IntakeResult:
+        actor = Actor.system(msg.channel.label)
+        try:
+            view = await self._tickets.open(
+                actor, customer_id=customer.id, channel=msg.channel, description=msg.body,
+                subject=msg.subject, external_id=msg.external_id, attachments=msg.attachments,
+                previous_ticket=previous, meta=dict(msg.meta))
+        except IntegrityError:
+            return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
+        await self._remember_refs(msg, view.number)
+        first = await Interaction.filter(ticket_id=view.number).order_by("id").first()
+        await self._auto_ack(msg.channel, view, customer.id)
+        return IntakeResult(view, interaction_view(first) if first else None, created=True)
+
+    async def _answer(self, msg: IncomingMessage,
+                      result: IntakeResult) -> ConformityAnswer | None:
+        """A tapped button or a typed yes/no, the same rule on every channel (also for a
+        redelivery: the ticket must still wait for it, and the message be newer)."""
+        if result.ticket is None:
+            return None
+        if msg.answer is not None:
+            if msg.ticket_number != result.ticket.number:
+                return None
+            text = "sí" if msg.answer else "no"
+        elif msg.typed_answer:
+            text = msg.body
+        else:
+            return None
+        return await apply_answer(self._tickets, result, text, msg.channel,
+                                  msg.name or msg.email or msg.phone or "")
+
+    async def _bounced(self, msg: IncomingMessage) -> None:
+        """A report names messages that did not arrive: if they are ours, the team is told."""
+        why = msg.bounce_reason or "rebote"
+        for ref in msg.bounced:
+            if await self._delivery.failed(msg.channel, ref, why, _REPORTER[msg.channel]):
+                log.info("failed delivery recorded channel=%s id=%s", msg.channel.value, ref)
+
+    async def delivery_status(self, channel: Canal, provider_id: str, status: DeliveryStatus,
+                              reason: str = "") -> bool:
+        """A channel's delivered/read/failed report on one of our messages."""
+        if status is DeliveryStatus.FAILED:
+            return await self._delivery.failed(channel, provider_id, reason or "sin detalle",
+                                               _REPORTER[channel])
+        return await update_delivery_status(channel, provider_id, status) is not None
+
+    async def _auto_ack(self, channel: Canal, view: TicketView, customer_id: int) -> None:
+        enabled = {Canal.EMAIL: self._settings.auto_ack_email,
+                   Canal.WHATSAPP: self._settings.auto_ack_whatsapp}.get(channel, False)
+        if not enabled or await self._acks_exhausted(customer_id):
+            return
+        try:
+            await self._tickets.reply(Actor.system(), view.number,
+                                      template=TemplateName.ACKNOWLEDGEMENT, automatic=True)
+        except Exception:  # an acknowledgement must never lose the customer's message
+            log.exception("automatic acknowledgement failed ticket=#%s", view.number)
+
+    async def _acks_exhausted(self, customer_id: int) -> bool:
+        """Rate limit per sender: a loop of auto-replies or a flood gets a few, not all."""
+        limit = self._settings.auto_ack_max_per_day
+        since = self._clock.now() - timedelta(days=1)
+        sent = await Interaction.filter(
+            kind=InteractionKind.OUTBOUND, template=TemplateName.ACKNOWLEDGEMENT.value,
+            ticket__customer_id=customer_id, created_at__gte=since).count()
+        if sent >= limit:
+            log.info("automatic acknowledgement skipped customer=%s (%s today)", customer_id,
+                     sent)
+            return True
+        return False
+
+    async def _remember_refs(self, msg: IncomingMessage, number: int) -> None:
+        refs = [r for r in ({msg.external_id} | set(msg.refs)) if r]
+        if not refs or msg.channel is not Canal.EMAIL:
+            return
+        known = set(await MessageRef.filter(ref__in=refs).values_list("ref", flat=True))
+        now = self._clock.now()
+        for ref in refs:
+            if ref not in known:
+                try:
+                    await MessageRef.create(ref=ref[:255], ticket_id=number, created_at=now)
+                except IntegrityError:
+                    pass
+
+
+_REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}

@@ -1,0 +1,2 @@
+"""Messages out: the templates, what a message may say, the outbox.
+"""

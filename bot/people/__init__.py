@@ -1,0 +1,2 @@
+"""Customers and the team: finding, editing and merging customers; team members.
+"""
