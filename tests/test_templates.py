@@ -486,7 +486,7 @@ def test_default_templates_dir_is_the_repository_folder() -> None:
     directory = default_templates_dir()
     assert directory.is_dir()
     assert directory.name == "templates"
-    assert (directory.parent / "bot" / "templates.py").is_file()
+    assert (directory.parent / "bot" / "outgoing" / "templates.py").is_file()
 
 
 def test_missing_directory_fails_loudly(tmp_path: Path) -> None:
