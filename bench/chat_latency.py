@@ -6,7 +6,7 @@ One process, one event loop, everything over loopback HTTP:
 
 - the fake Bot API (``tests/servers/fake_telegram.py``) on 127.0.0.1;
 - **ours**: the real Telegram front end (``handlers.telegram.app.TelegramFrontEnd``, built
-  the way ``tests/telegram_harness.py`` builds it: ``fetch_updates=False``), on the real
+  the way ``tests/handlers/telegram/harness.py`` builds it: ``fetch_updates=False``), on the real
   services and a migrated SQLite file; ``--tickets`` tickets are opened by email first, so
   the administrator (Carla, Telegram id 1001) has a card for each. A tap presses a
   Tipo or Priority button of a card as the fake shows it now (alternating, always a value

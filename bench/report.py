@@ -43,7 +43,7 @@ async def prepare(base: Path, tickets: int) -> None:
     from bot.services import build_services
     from db.connection import close_database, open_database
     from db.models import TeamMember, Ticket
-    from tests.reports_support import generate_tickets
+    from tests.core.reports.harness import generate_tickets
 
     if not (base / "atiende.db").exists():
         await h.prepare_database(base)

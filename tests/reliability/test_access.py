@@ -17,9 +17,9 @@ import pytest
 
 from bot.process.domain import Estado
 from db.models import Interaction, OutboxMessage, Ticket
+from tests.handlers.whatsapp.harness import text_payload
 from tests.scenarios.desk import CARLA, Desk, block_actions, desk_no_imap, submission
 from tests.servers import telegram_updates as tu
-from tests.whatsapp_helpers import text_payload
 
 __all__ = ["desk_no_imap"]
 

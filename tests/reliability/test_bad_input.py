@@ -27,9 +27,9 @@ from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email.ingest import EmailIngestor
 from handlers.telegram.transport import parse_update
 from tests.conftest import CORPUS, requires_corpus
+from tests.handlers.whatsapp.harness import corpus_files, load, text_payload
 from tests.scenarios.desk import CARLA, Desk, block_actions, desk_no_imap
 from tests.servers import telegram_updates as tu
-from tests.whatsapp_helpers import corpus_files, load, text_payload
 
 __all__ = ["desk_no_imap"]
 

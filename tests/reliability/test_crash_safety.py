@@ -32,9 +32,9 @@ from bot.process.settings import Settings
 from bot.process.views import Actor
 from bot.services import Services
 from db.models import Interaction, Ticket
+from tests.handlers.whatsapp.harness import text_payload
 from tests.servers import FakeGraph, ImapAccount, SmtpServer
 from tests.servers._support import free_port
-from tests.whatsapp_helpers import text_payload
 
 from .crash_harness import (
     AtiendeProcess,

@@ -20,8 +20,8 @@ from bot.process.events import EventKind, TicketEvent
 from db.models import Interaction, OutboxMessage
 from handlers.email.smtp import SmtpSender
 from tests.conftest import Team
+from tests.handlers.whatsapp.harness import WhatsAppHarness, text_payload, whatsapp  # noqa: F401
 from tests.servers import LATE, TIMEOUT, SmtpServer
-from tests.whatsapp_helpers import WhatsAppHarness, text_payload, whatsapp  # noqa: F401
 
 from .crash_harness import graph_deliveries, smtp_deliveries
 
@@ -126,7 +126,7 @@ async def test_graph_random_faults_lose_nothing(
 
 
 def _smtp_services(services, server: SmtpServer):  # type: ignore[no-untyped-def]
-    from tests.email_support import with_smtp
+    from tests.handlers.email.harness import with_smtp
 
     smtp = with_smtp(services, server)
     smtp.outbox.register(__import__("bot.process.domain", fromlist=["Canal"]).Canal.EMAIL,

@@ -12,10 +12,10 @@ import pytest
 
 from db.models import Interaction, Ticket
 from handlers.telegram.app import SECRET_HEADER
-from tests.http_raw import MB, deep_json, pieces, raw_post
+from tests.handlers.whatsapp.harness import APP_SECRET, sign_whatsapp, text_payload
 from tests.scenarios.desk import SLACK_SECRET, TG_PATH, TG_SECRET, Desk, desk_no_imap
 from tests.servers import signed_headers
-from tests.whatsapp_helpers import APP_SECRET, sign_whatsapp, text_payload
+from tests.servers.http_raw import MB, deep_json, pieces, raw_post
 
 __all__ = ["desk_no_imap"]
 

@@ -15,7 +15,7 @@ from bot.services import Services
 from db.models import Attachment, InboxItem, Interaction
 from handlers.email import EmailFrontEnd
 from tests.conftest import Team, sqlite_only
-from tests.email_support import mail
+from tests.handlers.email.harness import mail
 from tests.reliability.crash_harness import PYTHON, ROOT
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from bot.process.domain import Canal
 from db.models import InboxItem, Interaction
+from tests.handlers.whatsapp.harness import text_payload
 from tests.reliability.crash_harness import (
     PYTHON,
     ROOT,
@@ -20,7 +21,6 @@ from tests.reliability.crash_harness import (
     whatsapp_body,
 )
 from tests.servers import FakeGraph, ImapAccount, SmtpServer
-from tests.whatsapp_helpers import text_payload
 
 pytestmark = [pytest.mark.imap]
 

@@ -22,10 +22,8 @@ from bot.services import Services
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.email import EmailFrontEnd, EmailIngestor
 from tests.conftest import Team
-from tests.email_support import mail
-from tests.servers import FakeSlack, ImapAccount, signed_headers
-from tests.servers import telegram_updates as tu
-from tests.slack_support import (  # noqa: F401
+from tests.handlers.email.harness import mail
+from tests.handlers.slack.harness import (  # noqa: F401
     CHANNEL,
     SECRET,
     SlackRig,
@@ -33,13 +31,15 @@ from tests.slack_support import (  # noqa: F401
     card_action,
     rig,
 )
-from tests.telegram_harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
-from tests.whatsapp_helpers import (  # noqa: F401
+from tests.handlers.telegram.harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
+from tests.handlers.whatsapp.harness import (  # noqa: F401
     WhatsAppHarness,
     status_payload,
     text_payload,
     whatsapp,
 )
+from tests.servers import FakeSlack, ImapAccount, signed_headers
+from tests.servers import telegram_updates as tu
 
 
 async def counts() -> dict[str, int]:

@@ -41,7 +41,10 @@ from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
 from handlers.web import WebServer, build_web_server
 from handlers.whatsapp import build_front_end as build_whatsapp
 from tests.conftest import Team, santiago
-from tests.email_support import SUPPORT
+from tests.handlers.email.harness import SUPPORT
+from tests.handlers.slack.harness import card_action, card_ts, thread_messages
+from tests.handlers.telegram.harness import button_data
+from tests.handlers.whatsapp.harness import APP_SECRET, APPROVED, VERIFY_TOKEN
 from tests.servers import (
     FakeGraph,
     FakeSlack,
@@ -52,9 +55,6 @@ from tests.servers import (
     signed_headers,
 )
 from tests.servers import telegram_updates as tu
-from tests.slack_support import card_action, card_ts, thread_messages
-from tests.telegram_harness import button_data
-from tests.whatsapp_helpers import APP_SECRET, APPROVED, VERIFY_TOKEN
 
 CARLA = 1001  # the administrator's Telegram id (tests/conftest.py's team)
 CHANNEL = "C0SOPORTE"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
 from tests.conftest import santiago
+from tests.handlers.whatsapp.harness import text_payload
 from tests.scenarios.desk import CARLA, Desk, desk
-from tests.whatsapp_helpers import text_payload
 
 __all__ = ["desk"]
 

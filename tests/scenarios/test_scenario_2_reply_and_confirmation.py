@@ -12,9 +12,9 @@ from bot.process.domain import Estado, InteractionKind
 from bot.process.template_names import TemplateName
 from db.models import Interaction
 from tests.conftest import santiago
+from tests.handlers.whatsapp.harness import button_payload, text_payload
 from tests.scenarios.desk import Desk, desk, submission
 from tests.scenarios.test_scenario_1_whatsapp_friday import complaint_triaged
-from tests.whatsapp_helpers import button_payload, text_payload
 
 __all__ = ["desk"]
 

@@ -13,10 +13,10 @@ import pytest
 
 from bot.process.domain import Canal, Estado, InteractionKind, Prioridad, TipoIncidencia
 from db.models import OutboxMessage, Ticket
-from tests.email_support import mail
+from tests.handlers.email.harness import mail
+from tests.handlers.email.test_email_smtp import OUTLOOK_REPLY
+from tests.handlers.whatsapp.harness import text_payload
 from tests.scenarios.desk import Desk, desk, submission, until
-from tests.test_email_smtp import OUTLOOK_REPLY
-from tests.whatsapp_helpers import text_payload
 
 __all__ = ["desk"]
 

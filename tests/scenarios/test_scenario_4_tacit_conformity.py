@@ -20,10 +20,10 @@ import pytest
 from bot.process.domain import ConformityKind, Estado
 from bot.records.export import tickets_table, to_csv
 from tests.conftest import santiago
-from tests.email_support import mail
+from tests.handlers.email.harness import mail
+from tests.handlers.email.test_email_smtp import OUTLOOK_REPLY
 from tests.scenarios.desk import Desk, desk
 from tests.scenarios.test_scenario_3_email_threads import arrives, email_question_on_ticket_2
-from tests.test_email_smtp import OUTLOOK_REPLY
 
 __all__ = ["desk"]
 

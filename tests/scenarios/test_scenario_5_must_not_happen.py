@@ -16,11 +16,11 @@ from bot.process.template_names import TemplateName
 from bot.services import build_services
 from db.models import Interaction, OutboxMessage, Ticket
 from handlers.whatsapp import build_front_end as build_whatsapp
-from tests.email_support import mail
+from tests.handlers.email.harness import mail
+from tests.handlers.whatsapp.harness import text_payload
 from tests.reliability.test_bad_input import mrkdwn_texts
 from tests.scenarios.desk import CARLA, Desk, desk, until
 from tests.servers import telegram_updates as tu
-from tests.whatsapp_helpers import text_payload
 
 __all__ = ["desk"]
 

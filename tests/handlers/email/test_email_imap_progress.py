@@ -1,0 +1,103 @@
+"""IMAP against a real Dovecot: progress by UID (a person reading the mailbox changes
+nothing), a connection dropped mid-FETCH or mid-STORE, a message over the size limit."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.process.domain import InteractionKind
+from bot.services import Services
+from db.models import InboxItem, Interaction
+from handlers.email import KeyValueProgress
+from handlers.email.imap import ImapReader
+from handlers.email.ingest import EmailIngestor
+from tests.conftest import Team
+from tests.handlers.email.harness import mail
+from tests.handlers.email.test_email_imap import with_imap
+from tests.servers import ImapAccount
+
+pytestmark = pytest.mark.imap
+
+
+class Dropped(Exception):
+    pass
+
+
+async def _pass(reader: ImapReader) -> int:
+    client = await reader._connect()
+    try:
+        return await reader.process_new(client)
+    finally:
+        try:
+            await asyncio.wait_for(client.logout(), 2)
+        except Exception:  # a dropped connection has nothing to log out of
+            pass
+
+
+def _reader(live: Services) -> ImapReader:
+    return ImapReader(live.settings, EmailIngestor(live).ingest, KeyValueProgress(live.kv))
+
+
+async def test_a_person_reading_the_mailbox_hides_nothing(
+        services: Services, team: Team, imap_server: ImapAccount) -> None:
+    live = with_imap(services, imap_server)
+    reader = _reader(live)
+    assert await _pass(reader) == 0  # first run: our place is recorded
+    await imap_server.append(mail(body="Leído por alguien antes que nosotros.",
+                                  message_id="<read@example.cl>"), flags="\\Seen")
+    assert await _pass(reader) == 1
+    assert await Interaction.filter(external_id="<read@example.cl>").count() == 1
+    assert await _pass(reader) == 0  # and never again
+
+
+@pytest.mark.parametrize("where", ["fetch", "store"])
+async def test_a_connection_dropped_mid_command_loses_and_doubles_nothing(
+        where: str, services: Services, team: Team, imap_server: ImapAccount) -> None:
+    live = with_imap(services, imap_server)
+    reader = _reader(live)
+    await _pass(reader)
+    await imap_server.append(mail(body="Primero.", message_id="<d1@example.cl>"))
+    await imap_server.append(mail(body="Segundo.", message_id="<d2@example.cl>",
+                                  sender="Beto <beto@example.cl>"))
+    connect = reader._connect
+    armed = {"on": True}
+
+    async def flaky_connect():  # type: ignore[no-untyped-def]
+        client = await connect()
+        real = client.uid
+
+        async def uid(command: str, *args: Any) -> Any:
+            wanted = (command == "fetch" and "BODY.PEEK[]" in args[-1]) if where == "fetch" \
+                else command == "store"
+            if armed["on"] and wanted:
+                armed["on"] = False
+                client.protocol.transport.close()  # the server is gone, mid-command
+                raise Dropped(f"connection dropped during {command}")
+            return await real(command, *args)
+
+        client.uid = uid  # type: ignore[method-assign]
+        return client
+
+    reader._connect = flaky_connect  # type: ignore[method-assign]
+    with pytest.raises(Dropped):
+        await _pass(reader)
+    await _pass(reader)  # reconnects, carries on from its place
+    await _pass(reader)
+    for ref in ("<d1@example.cl>", "<d2@example.cl>"):
+        assert await Interaction.filter(external_id=ref,
+                                        kind=InteractionKind.INBOUND).count() == 1
+    assert await InboxItem.all().count() == 2
+
+
+async def test_over_the_size_limit_only_headers_are_fetched(
+        services: Services, team: Team, imap_server: ImapAccount) -> None:
+    live = with_imap(services, imap_server, mail_max_message_bytes=4096)
+    reader = _reader(live)
+    await _pass(reader)
+    await imap_server.append(mail(body="x" * 20000, message_id="<huge@example.cl>"))
+    assert await _pass(reader) == 1
+    row = await Interaction.get(external_id="<huge@example.cl>")
+    assert "no se descargó" in row.body and "x" * 100 not in row.body
