@@ -7,6 +7,8 @@ names use the process's own words where the company sees them (clientes, tickets
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -109,7 +111,7 @@ class Ticket(Model):
     suggested_prioridad_confidence = fields.FloatField(null=True)
     # {"tipo": [...], "prioridad": [...], "source": "reglas"|"modelo"}: the words that drove it
     # (nullable: adding a NOT NULL column to a table with rows fails on SQLite)
-    suggestion_reasons = fields.JSONField(null=True)
+    suggestion_reasons: fields.JSONField[Any] = fields.JSONField(null=True)
 
     # --- satisfaction (CSAT) after closing: asked once, answered 1-5 with a comment ---
     csat_requested_at = fields.DatetimeField(null=True)
@@ -143,7 +145,7 @@ class Interaction(Model):
     field = fields.CharField(max_length=40, null=True)
     old_value = fields.CharField(max_length=200, null=True)
     new_value = fields.CharField(max_length=200, null=True)
-    meta = fields.JSONField(default=dict)
+    meta: fields.JSONField[Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -182,7 +184,7 @@ class OutboxMessage(Model):
     )
     channel = fields.CharEnumField(Canal, max_length=20)
     recipient = fields.CharField(max_length=254)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[Any] = fields.JSONField(default=dict)
     status = fields.CharEnumField(DeliveryStatus, max_length=12, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
@@ -237,7 +239,7 @@ class KeyValue(Model):
     id = fields.IntField(primary_key=True)
     namespace = fields.CharField(max_length=60)
     key = fields.CharField(max_length=200)
-    value = fields.JSONField(default=dict)
+    value: fields.JSONField[Any] = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField()
 
     class Meta:
@@ -272,7 +274,7 @@ class SentReminder(Model):
     threshold = fields.CharField(max_length=40)
     due_at = fields.DatetimeField()
     sent_at = fields.DatetimeField()
-    recipients = fields.JSONField(default=list)
+    recipients: fields.JSONField[Any] = fields.JSONField(default=list)
 
     class Meta:
         table = "sent_reminders"
@@ -343,7 +345,7 @@ class InboxItem(Model):
     key = fields.CharField(max_length=255, unique=True)  # e.g. "whatsapp:wamid.X"
     channel = fields.CharEnumField(Canal, max_length=20)
     kind = fields.CharField(max_length=30)  # which adapter translates it
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[Any] = fields.JSONField(default=dict)
     summary = fields.CharField(max_length=300, default="")  # sender / subject, for people
     status = fields.CharField(max_length=20, default="pendiente", db_index=True)
     attempts = fields.IntField(default=0)
@@ -399,7 +401,7 @@ class PersonalDataLog(Model):
     customer_id = fields.IntField(db_index=True)
     actor = fields.CharField(max_length=200)
     tickets = fields.IntField(default=0)
-    details = fields.JSONField(default=dict)
+    details: fields.JSONField[Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -431,7 +433,7 @@ class NocoRow(Model):
     kind = fields.CharField(max_length=12)
     ref_id = fields.IntField()
     row_id = fields.IntField()
-    pushed = fields.JSONField(default=dict)
+    pushed: fields.JSONField[Any] = fields.JSONField(default=dict)
     pushed_at = fields.DatetimeField()
 
     class Meta:

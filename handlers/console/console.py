@@ -18,7 +18,7 @@ from bot.outgoing.outbox import OutboundMessage, SendResult
 from bot.process.domain import Canal, Estado, Prioridad, TipoIncidencia
 from bot.process.errors import DomainError, InvalidInput
 from bot.process.template_names import TEMPLATE_TITLES, TemplateName
-from bot.process.views import Actor, MemberView
+from bot.process.views import Actor, CustomerView, MemberView
 from bot.services import Services
 from bot.tickets.queries import TicketFilter
 from handlers.console import customers, render
@@ -57,7 +57,7 @@ class Console:
         self.write = write
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._commands: dict[str, Callable[[list[str]], Awaitable[None]]] = {
-            "/nuevo": self.new, "/tickets": self.list, "/ticket": self.show,
+            "/nuevo": self.new, "/tickets": self.list_tickets, "/ticket": self.show,
             "/clasificar": self.classify, "/asignar": self.assign, "/responder": self.reply,
             "/nota": self.note, "/resolver": self.propose, "/conformidad": self.conformity,
             "/reabrir": self.reopen, "/descartar": self.discard, "/buscar": self.search,
@@ -150,7 +150,7 @@ class Console:
                                            prioridad=prioridad)
         self.write("✓ Ticket creado.\n" + render.card(ticket, self.s.clock.now(), self.s.settings))
 
-    async def _customer_for(self, ref: str):  # type: ignore[no-untyped-def]
+    async def _customer_for(self, ref: str) -> CustomerView:
         found = await self.s.customers.search(ref, limit=5)
         if "@" in ref or any(ch.isdigit() for ch in ref):
             try:
@@ -164,7 +164,7 @@ class Console:
             raise InvalidInput("No encontré clientes con ese nombre; use su correo o teléfono.")
         return await self.choose("¿Cuál?", [(f"{c.display} {c.contact}", c) for c in found])
 
-    async def list(self, args: list[str]) -> None:
+    async def list_tickets(self, args: list[str]) -> None:
         f, page = TicketFilter(), 1
         for arg in args:
             if arg.isdigit():

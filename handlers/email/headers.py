@@ -10,9 +10,10 @@ longer threads our reply. These headers are folded between ids instead (RFC 5322
 from __future__ import annotations
 
 from email import policy as email_policy
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
 from email.policy import EmailPolicy
-from typing import Any
+from typing import Any, cast
 
 _FOLD_AT = 78
 _ID_HEADERS = ("message-id", "in-reply-to", "references")
@@ -22,6 +23,7 @@ class MsgIdListHeader(UnstructuredHeader):
     """A header whose value is a space-separated list of ``<id@host>``."""
 
     max_count = 1
+    name: str  # set by the registry's header class, which mixes BaseHeader in
 
     def fold(self, *, policy: Any) -> str:
         eol = policy.linesep
@@ -38,9 +40,9 @@ class MsgIdListHeader(UnstructuredHeader):
 def _registry() -> HeaderRegistry:
     registry = HeaderRegistry()
     for name in _ID_HEADERS:
-        registry.map_to_type(name, MsgIdListHeader)
+        registry.map_to_type(name, cast("type[BaseHeader]", MsgIdListHeader))
     return registry
 
 
 #: The SMTP policy (CRLF, 78-column folding) with ids folded as ids.
-SMTP_IDS: EmailPolicy = email_policy.SMTP.clone(header_factory=_registry())
+SMTP_IDS: EmailPolicy[EmailMessage] = email_policy.SMTP.clone(header_factory=_registry())

@@ -79,7 +79,8 @@ class Commands:
         return None
 
     def _listing(self, title: str, tickets: tuple[TicketView, ...]) -> list[dict[str, Any]]:
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
         blocks += [home.ticket_line(self.ctx, t) for t in tickets] or [
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "Ninguno."}]}]
         return blocks
