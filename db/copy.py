@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.fields.relational import RelationalField
 from tortoise.models import Model
 
 from db import models
@@ -54,7 +55,9 @@ def ordered_models() -> list[type[Model]]:
         if model in done or model in path:
             return
         for name in model._meta.fk_fields | model._meta.o2o_fields:
-            related = model._meta.fields_map[name].related_model  # type: ignore[attr-defined]
+            field = model._meta.fields_map[name]
+            assert isinstance(field, RelationalField)  # a foreign key or one-to-one
+            related = field.related_model
             if related is not model:
                 visit(related, (*path, model))
         done.append(model)

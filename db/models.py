@@ -66,6 +66,7 @@ class Ticket(Model):
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="tickets", on_delete=fields.RESTRICT
     )
+    customer_id: int
     channel = fields.CharEnumField(Canal, max_length=20)
     subject = fields.CharField(max_length=300, default="")
     description = fields.TextField(default="")
@@ -75,6 +76,7 @@ class Ticket(Model):
     assignee: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="tickets", null=True, on_delete=fields.SET_NULL
     )
+    assignee_id: int | None
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     # Bumped on every change: a stale chat button compares it and shows the fresh state.
@@ -104,6 +106,7 @@ class Ticket(Model):
     previous_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
     )
+    previous_ticket_id: int | None
     # --- triage (issue 16): the suggested classification, until a person decides ---
     suggested_tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
     suggested_prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
@@ -130,11 +133,13 @@ class Interaction(Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="interactions", on_delete=fields.RESTRICT
     )
+    ticket_id: int
     kind = fields.CharEnumField(InteractionKind, max_length=10)
     channel = fields.CharEnumField(Canal, max_length=20)
     author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="interactions", null=True, on_delete=fields.SET_NULL
     )
+    author_member_id: int | None
     author_name = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
     template = fields.CharField(max_length=60, null=True)
@@ -160,6 +165,7 @@ class Attachment(Model):
     interaction: fields.ForeignKeyRelation[Interaction] = fields.ForeignKeyField(
         "models.Interaction", related_name="attachments", on_delete=fields.CASCADE
     )
+    interaction_id: int
     filename = fields.CharField(max_length=255)
     content_type = fields.CharField(max_length=120, default="application/octet-stream")
     size = fields.BigIntField(default=0)
@@ -182,6 +188,7 @@ class OutboxMessage(Model):
     interaction: fields.OneToOneRelation[Interaction] = fields.OneToOneField(
         "models.Interaction", related_name="outbox", on_delete=fields.CASCADE
     )
+    interaction_id: int
     channel = fields.CharEnumField(Canal, max_length=20)
     recipient = fields.CharField(max_length=254)
     payload: fields.JSONField[Any] = fields.JSONField(default=dict)
@@ -209,6 +216,7 @@ class MessageRef(Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="message_refs", on_delete=fields.CASCADE
     )
+    ticket_id: int
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -223,6 +231,7 @@ class ChatCard(Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="chat_cards", on_delete=fields.CASCADE
     )
+    ticket_id: int
     chat_id = fields.CharField(max_length=64)
     message_id = fields.CharField(max_length=64)
     thread_id = fields.CharField(max_length=64, null=True)
@@ -255,6 +264,7 @@ class InviteCode(Model):
     member: fields.ForeignKeyRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="invites", on_delete=fields.CASCADE
     )
+    member_id: int
     created_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
 
@@ -270,6 +280,7 @@ class SentReminder(Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="reminders", on_delete=fields.CASCADE
     )
+    ticket_id: int
     deadline = fields.CharField(max_length=40)
     threshold = fields.CharField(max_length=40)
     due_at = fields.DatetimeField()
@@ -290,8 +301,10 @@ class CustomerChange(Model):
     id = fields.IntField(primary_key=True)
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="changes", on_delete=fields.CASCADE)
+    customer_id: int
     author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name=False, null=True, on_delete=fields.SET_NULL)
+    author_member_id: int | None
     author_name = fields.CharField(max_length=200)
     field = fields.CharField(max_length=40)
     old_value = fields.TextField(default="")
@@ -315,6 +328,7 @@ class TriageExample(Model):
         "models.Ticket", related_name="triage_examples", null=True, unique=True,
         on_delete=fields.SET_NULL
     )
+    ticket_id: int | None
     channel = fields.CharEnumField(Canal, max_length=20)
     subject = fields.CharField(max_length=300, default="")
     text = fields.TextField(default="")
@@ -328,6 +342,7 @@ class TriageExample(Model):
         "models.TeamMember", related_name="triage_examples", null=True,
         on_delete=fields.SET_NULL
     )
+    member_id: int | None
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
@@ -367,6 +382,7 @@ class InboxRaw(Model):
     item: fields.OneToOneRelation[InboxItem] = fields.OneToOneField(
         "models.InboxItem", related_name="raw_bytes", on_delete=fields.CASCADE
     )
+    item_id: int
     data = fields.BinaryField()
 
     class Meta:
@@ -380,6 +396,7 @@ class CustomerContact(Model):
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="contacts", on_delete=fields.CASCADE
     )
+    customer_id: int
     kind = fields.CharField(max_length=10)  # "email" | "phone"
     value = fields.CharField(max_length=254, unique=True)  # normalised
     created_at = fields.DatetimeField()

@@ -125,7 +125,7 @@ class CustomerService:
                 return found
         values = [v for v in (email, phone) if v]
         contact = await CustomerContact.filter(value__in=values).first() if values else None
-        return await Customer.get_or_none(id=contact.customer_id) if contact else None  # type: ignore[attr-defined]
+        return await Customer.get_or_none(id=contact.customer_id) if contact else None
 
     async def link_third_party(self, actor: Actor, interaction_id: int) -> tuple[CustomerView, str]:
         """"Es del cliente": the sender of a third-party message speaks for the ticket's
@@ -138,7 +138,7 @@ class CustomerService:
         sender = str((row.meta or {}).get("sender") or "")
         if not sender:
             raise InvalidInput("No se conoce la dirección ni el teléfono de ese remitente.")
-        view = await self.add_contact(row.ticket.customer_id, sender)  # type: ignore[attr-defined]
+        view = await self.add_contact(row.ticket.customer_id, sender)
         log.info("third-party sender linked by=%s customer=%s interaction=%s", actor.name,
                  view.id, interaction_id)
         return view, sender
@@ -154,7 +154,7 @@ class CustomerService:
         if norm in (customer.email, customer.phone):
             return customer_view(customer)
         existing = await CustomerContact.get_or_none(value=norm)
-        if existing is not None and existing.customer_id != customer_id:  # type: ignore[attr-defined]
+        if existing is not None and existing.customer_id != customer_id:
             await CustomerContact.filter(id=existing.id).update(customer_id=customer_id)
         elif existing is None:
             try:

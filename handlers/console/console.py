@@ -90,8 +90,8 @@ class Console:
         while True:
             answer = await self.ask(f"{prompt}\n{menu}")
             picked = _pick(answer, options)
-            if picked is not _NO_MATCH:
-                return picked  # type: ignore[return-value]
+            if picked is not None:
+                return options[picked][1]
             self.write("No entendí esa opción; escriba su número.")
 
     # --- loop ---------------------------------------------------------------------
@@ -305,16 +305,15 @@ _TIPOS = [(t.value, t) for t in TipoIncidencia]
 _PRIORIDADES = [(p.value, p) for p in Prioridad]
 
 
-_NO_MATCH = object()  # an option's value may itself be None ("Todavía no")
-
-
-def _pick(answer: str, options: Sequence[tuple[str, T]]) -> T | object:
+def _pick(answer: str, options: Sequence[tuple[str, T]]) -> int | None:
+    """The index of the option picked by number or by name (an option's value may itself
+    be None, "Todavía no", so the index, not the value, says whether one was picked)."""
     if answer.isdigit() and 1 <= int(answer) <= len(options):
-        return options[int(answer) - 1][1]
-    for label, value in options:
+        return int(answer) - 1
+    for index, (label, _) in enumerate(options):
         if label.lower() == answer.lower():
-            return value
-    return _NO_MATCH
+            return index
+    return None
 
 
 def _number(args: list[str]) -> int:

@@ -175,10 +175,9 @@ class CardPoster:
         if body:  # plain_text: customer words never become mentions or formatting
             blocks.append({"type": "section",
                            "text": {"type": "plain_text", "text": plain(body, 2900)}})
-        third = event.interaction is not None and \
-            event.interaction.kind is InteractionKind.THIRD_PARTY
-        if third:
-            blocks.append(link_button(event.interaction))  # type: ignore[arg-type]
+        if event.interaction is not None and \
+                event.interaction.kind is InteractionKind.THIRD_PARTY:
+            blocks.append(link_button(event.interaction))
         elif (event.kind is EventKind.CUSTOMER_MESSAGE
                 and event.ticket.estado is Estado.PENDING_CONFORMITY):
             blocks.append(conformity_buttons(event.ticket))
