@@ -4,10 +4,10 @@ Progress is tracked by UID (with the folder's UIDVALIDITY), kept in our database
 ``\\Seen``: a person who reads the support mailbox first changes nothing. Each new
 message's size is read first (``RFC822.SIZE``): one over the limit is not downloaded,
 only its headers, and still becomes a ticket that says so. A message is fetched with
-``BODY.PEEK[]``, stored in the inbox (committed), and only then is the progress
-recorded (and the message marked ``\\Seen`` or moved to the processed folder, for
-people). A crash or a dropped connection in between fetches it again; the inbox knows
-its Message-ID, so nothing is lost and nothing is doubled. Connection failures
+``BODY.PEEK[]``, stored in the inbox (committed), marked ``\\Seen`` or moved to the
+processed folder (for people), and only then is the progress recorded. A crash or a
+dropped connection in between fetches it again; the inbox knows its Message-ID, so
+nothing is lost, nothing is doubled, and every stored message ends up marked. Connection failures
 reconnect with backoff.
 """
 
@@ -169,10 +169,13 @@ class ImapReader:
             except Exception:  # not stored: the pass stops here and retries from this UID
                 log.exception("IMAP message not stored uid=%s; retried on the next pass", uid)
                 break
+            try:  # marked before the progress: a crash in between fetches it again
+                await self._done(client, str(uid))
+            except ImapError as refused:  # e.g. a read-only mailbox: stored all the same
+                log.warning("IMAP message stored but not marked uid=%s: %s", uid, refused)
             await self._progress.save(self._key, {"uidvalidity": self._validity,
                                                   "last_uid": uid})
             last = uid
-            await self._done(client, str(uid))
             handled += 1
         else:
             if uids is not None:  # first run: everything before UIDNEXT is behind us now

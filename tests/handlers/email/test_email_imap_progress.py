@@ -4,6 +4,7 @@ nothing), a connection dropped mid-FETCH or mid-STORE, a message over the size l
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -90,6 +91,38 @@ async def test_a_connection_dropped_mid_command_loses_and_doubles_nothing(
         assert await Interaction.filter(external_id=ref,
                                         kind=InteractionKind.INBOUND).count() == 1
     assert await InboxItem.all().count() == 2
+    assert await imap_server.seen_count() == 2  # the one dropped mid-STORE is marked too
+
+
+async def test_a_refused_mark_still_moves_on(
+        services: Services, team: Team, imap_server: ImapAccount,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A mailbox that refuses ``STORE`` (read-only for our user): stored, progress kept,
+    one warning per message, never fetched again."""
+    live = with_imap(services, imap_server)
+    reader = _reader(live)
+    await _pass(reader)
+    await imap_server.append(mail(body="Buzón de solo lectura.", message_id="<ro@example.cl>"))
+    connect = reader._connect
+
+    async def read_only_connect():  # type: ignore[no-untyped-def]
+        client = await connect()
+        real = client.uid
+
+        async def uid(command: str, *args: Any) -> Any:
+            if command == "store":
+                return SimpleNamespace(result="NO", lines=[b"[READ-ONLY] not allowed"])
+            return await real(command, *args)
+
+        client.uid = uid  # type: ignore[method-assign]
+        return client
+
+    reader._connect = read_only_connect  # type: ignore[method-assign]
+    assert await _pass(reader) == 1
+    assert await _pass(reader) == 0
+    assert await Interaction.filter(external_id="<ro@example.cl>").count() == 1
+    assert await imap_server.seen_count() == 0
+    assert sum("stored but not marked" in r.getMessage() for r in caplog.records) == 1
 
 
 async def test_over_the_size_limit_only_headers_are_fetched(
