@@ -91,7 +91,7 @@ def _leases(services: Services) -> dict[str, Any]:
 def build_app(routes: Sequence[BaseRoute], *, max_body_bytes: int = MAX_BODY_BYTES,
               body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
     """The Starlette app; no lifespan (the ORM is opened by the composition root)."""
-    guard = Middleware(BodyGuard, max_body_bytes=max_body_bytes,  # type: ignore[arg-type]
+    guard = Middleware(BodyGuard, max_body_bytes=max_body_bytes,
                        body_timeout=body_timeout)
     return Starlette(routes=list(routes), middleware=[guard])
 

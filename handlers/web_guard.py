@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
@@ -182,8 +182,9 @@ class HeadTimeoutH11(H11Protocol):
     def after(cls, seconds: float) -> type[HeadTimeoutH11]:
         return type(cls.__name__, (cls,), {"head_timeout": seconds})
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio types the argument as a BaseTransport; a stream server passes a Transport
+        super().connection_made(cast(asyncio.Transport, transport))
         self._arm_head_timer()
 
     def on_response_complete(self) -> None:
