@@ -122,48 +122,83 @@ def _floor_app(fake: FakeTelegram) -> Application[Any, Any, Any, Any, Any, Any]:
     return app
 
 
+class StatementCounter(logging.Handler):
+    """Counts the SQL statements Tortoise sends (its DEBUG line per query) while on."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.on = False
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.on:
+            self.count += 1
+
+    def __enter__(self) -> StatementCounter:
+        db_log = logging.getLogger("tortoise.db_client")
+        db_log.setLevel(logging.DEBUG)
+        db_log.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("tortoise.db_client").removeHandler(self)
+
+
+async def _taps(fake: FakeTelegram, services: Services, front: TelegramFrontEnd,
+                floor_app: Application[Any, Any, Any, Any, Any, Any], numbers: list[int],
+                taps: int, rate: float, samples: dict[str, list[float]],
+                counter: StatementCounter) -> None:
+    app = front.application
+    floor_message = tu.minimal_bot_message(CARLA, 1)
+    pacer = Pacer(rate)
+    async with floor_app:
+        for i in range(taps):
+            bare = Update.de_json(tu.make_callback_update(
+                CARLA, CARLA, 1, "t:1:1:C", message=copy.deepcopy(floor_message)),
+                floor_app.bot)
+            await pacer.wait()
+            started = time.perf_counter()
+            await floor_app.process_update(bare)
+            samples["floor"].append(h.ms_since(started))
+
+            number = numbers[i % len(numbers)]
+            ref = await services.cards.get("telegram", number, str(CARLA))
+            assert ref is not None
+            shown = fake.messages[(CARLA, int(ref.message_id))]
+            data = _press_data(shown, cb.TIPO if (i // len(numbers)) % 2 == 0 else cb.PRIO)
+            update = parse_update(tu.make_callback_update(
+                CARLA, CARLA, int(ref.message_id), data, message=copy.deepcopy(shown)),
+                app.bot)
+            assert update is not None
+            counter.count, counter.on = 0, True
+            started = time.perf_counter()
+            await app.process_update(update)
+            samples["answered"].append(h.ms_since(started))
+            await front.drain()
+            samples["edited"].append(h.ms_since(started))
+            counter.on = False
+            samples["statements"].append(counter.count)
+
+
 async def run(fake: FakeTelegram, services: Services, taps: int, tickets: int,
               rate: float) -> dict[str, list[float]]:
     """Interleaved, one floor tap then one of ours per tick: both see the same machine.
 
     Returns samples in ms: ``floor``, ``answered`` (ours, process_update returned) and
-    ``edited`` (ours, card edited).
+    ``edited`` (ours, card edited); and ``statements``, the SQL statements of each of
+    our taps (from the tap to the card edited).
     """
     front = wired(services, TelegramFrontEnd(services, fetch_updates=False))
     floor_app = _floor_app(fake)
     await front.start()
-    samples: dict[str, list[float]] = {"floor": [], "answered": [], "edited": []}
+    samples: dict[str, list[float]] = {"floor": [], "answered": [], "edited": [],
+                                       "statements": []}
     try:
         numbers = await _open_tickets(services, front, tickets)
-        app = front.application
         edits_before = len(fake.calls_to("editMessageText"))
         answers_before = len(fake.calls_to("answerCallbackQuery"))
-        floor_message = tu.minimal_bot_message(CARLA, 1)
-        pacer = Pacer(rate)
-        async with floor_app:
-            for i in range(taps):
-                bare = Update.de_json(tu.make_callback_update(
-                    CARLA, CARLA, 1, "t:1:1:C", message=copy.deepcopy(floor_message)),
-                    floor_app.bot)
-                await pacer.wait()
-                started = time.perf_counter()
-                await floor_app.process_update(bare)
-                samples["floor"].append(h.ms_since(started))
-
-                number = numbers[i % len(numbers)]
-                ref = await services.cards.get("telegram", number, str(CARLA))
-                assert ref is not None
-                shown = fake.messages[(CARLA, int(ref.message_id))]
-                data = _press_data(shown, cb.TIPO if (i // len(numbers)) % 2 == 0 else cb.PRIO)
-                update = parse_update(tu.make_callback_update(
-                    CARLA, CARLA, int(ref.message_id), data, message=copy.deepcopy(shown)),
-                    app.bot)
-                assert update is not None
-                started = time.perf_counter()
-                await app.process_update(update)
-                samples["answered"].append(h.ms_since(started))
-                await front.drain()
-                samples["edited"].append(h.ms_since(started))
+        with StatementCounter() as counter:
+            await _taps(fake, services, front, floor_app, numbers, taps, rate, samples, counter)
         edits = len(fake.calls_to("editMessageText")) - edits_before
         answers = len(fake.calls_to("answerCallbackQuery")) - answers_before
         failed = [c for c in fake.calls if c.status >= 400]
@@ -211,8 +246,13 @@ async def main(taps: int, tickets: int, rate: float) -> None:
         floor = h.percentile(samples["floor"], q)
         print(f"ratio p{q}: card edited / floor x{h.percentile(samples['edited'], q) / floor:.1f}, "
               f"answered / floor x{h.percentile(samples['answered'], q) / floor:.1f}")
+    print(f"SQL statements per tap (to the card edited): {_mean(samples['statements']):.1f}")
     print(f"wall time {wall:.1f} s")
     print(h.machine_line())
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def child(out: Path, taps: int, tickets: int, rate: float) -> None:
@@ -227,7 +267,7 @@ def compare(before: Path, taps: int, tickets: int, rate: float, rounds: int) -> 
     here = Path(__file__).resolve().parents[1]
     sides = {"before": before.resolve(), "after": here}
     samples: dict[str, dict[str, list[float]]] = {
-        side: {"floor": [], "answered": [], "edited": []} for side in sides}
+        side: {"floor": [], "answered": [], "edited": [], "statements": []} for side in sides}
     per_round = max(1, taps // rounds)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="atiende-bench1-") as tmp:
@@ -258,7 +298,8 @@ def compare(before: Path, taps: int, tickets: int, rate: float, rounds: int) -> 
         print(f"{side}: p50 card edited / floor "
               f"x{h.percentile(samples[side]['edited'], 50) / floor:.1f}, answered / floor "
               f"x{h.percentile(samples[side]['answered'], 50) / floor:.1f}; p99 card edited / "
-              f"floor x{h.percentile(samples[side]['edited'], 99) / floor99:.1f}")
+              f"floor x{h.percentile(samples[side]['edited'], 99) / floor99:.1f}; "
+              f"{_mean(samples[side]['statements']):.1f} SQL statements per tap")
     print(f"wall time {wall:.1f} s")
     print(h.machine_line())
 
