@@ -137,11 +137,15 @@ class StatementCounter(logging.Handler):
     def __enter__(self) -> StatementCounter:
         db_log = logging.getLogger("tortoise.db_client")
         db_log.setLevel(logging.DEBUG)
+        db_log.propagate = False  # counted here only, never printed
         db_log.addHandler(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger("tortoise.db_client").removeHandler(self)
+        db_log = logging.getLogger("tortoise.db_client")
+        db_log.removeHandler(self)
+        db_log.propagate = True
+        db_log.setLevel(logging.NOTSET)
 
 
 async def _taps(fake: FakeTelegram, services: Services, front: TelegramFrontEnd,
