@@ -183,7 +183,8 @@ class HeadTimeoutH11(H11Protocol):
         return type(cls.__name__, (cls,), {"head_timeout": seconds})
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(cast(asyncio.Transport, transport))  # what uvicorn is given
+        # asyncio types the argument as a BaseTransport; a stream server passes a Transport
+        super().connection_made(cast(asyncio.Transport, transport))
         self._arm_head_timer()
 
     def on_response_complete(self) -> None:

@@ -75,9 +75,14 @@ class TicketWork:
     async def publish(self, kind: EventKind, number: int, actor: Actor,
                       interaction: Interaction | None = None,
                       changes: Sequence[Change] = (), *, with_files: bool = True,
+                      saved: Ticket | None = None,
                       ) -> tuple[TicketView, InteractionView | None]:
-        """Tell every subscriber, after the commit; returns the views it showed."""
-        ticket = await Ticket.get(id=number).select_related(*TICKET_RELATED)
+        """Tell every subscriber, after the commit; returns the views it showed.
+
+        ``saved``: the ticket as the committed unit locked (with its relations) and
+        saved it, i.e. what the database now holds: shown without reading it again."""
+        ticket = saved if saved is not None else \
+            await Ticket.get(id=number).select_related(*TICKET_RELATED)
         view = ticket_view(ticket)
         iview = None
         if interaction is not None:
@@ -111,6 +116,7 @@ class TicketUnit:
         self.view: TicketView | None = None
         self.interaction_view: InteractionView | None = None
         self._ticket: Ticket | None = None
+        self._locked = False  # the ticket (and its relations) came from _lock
         self._files = False
         self._transaction: Any = None
 
@@ -141,17 +147,19 @@ class TicketUnit:
         return self
 
     async def _lock(self, number: int) -> None:
-        # Lock the row alone: PostgreSQL refuses FOR UPDATE across the outer join to
-        # the (nullable) assignee, so relations are fetched after the lock.
-        ticket = await Ticket.filter(id=number).select_for_update().first()
+        # One statement: the row locked with its relations joined. PostgreSQL refuses
+        # FOR UPDATE on the nullable side of the outer join to the assignee, so only the
+        # ticket's row is locked (FOR UPDATE OF tickets).
+        ticket = await (Ticket.filter(id=number).select_for_update(of=("tickets",))
+                        .select_related(*TICKET_RELATED).first())
         if ticket is None:
             raise TicketNotFound(number)
-        await ticket.fetch_related(*TICKET_RELATED)
         if self.expected_version is not None and ticket.version != self.expected_version:
             raise StaleAction(number)
         if self.action is not None:
             check_legal(self.action, number, Estado(ticket.estado))
         self._ticket = ticket
+        self._locked = True
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
@@ -178,7 +186,8 @@ class TicketUnit:
         if self.event is not None:
             return await self.work.publish(self.event, self.number, self.actor,
                                            self.interaction, self.changes,
-                                           with_files=self._files)
+                                           with_files=self._files,
+                                           saved=self._ticket if self._locked else None)
         ticket = await Ticket.get(id=self.number).select_related(*TICKET_RELATED)
         files = (await Attachment.filter(interaction_id=self.interaction.id)
                  if self._files and self.interaction is not None else [])

@@ -65,7 +65,7 @@ COMMANDS = [
 ]
 
 
-class DeskApplication(Application):  # type: ignore[type-arg]
+class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's ``Application`` that writes the persistence after every update, so a
     conversation in progress survives even an abrupt stop."""
 

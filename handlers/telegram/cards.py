@@ -185,7 +185,7 @@ def row_html(t: TicketView, now: datetime) -> str:
             f"{esc(t.customer.display)} · {esc(who)}{mark}\n    {esc(subject)}")
 
 
-_KIND_LABEL = {
+_KIND_LABEL: dict[str, str] = {
     InteractionKind.INBOUND: "📨 Cliente",
     InteractionKind.OUTBOUND: "📤 Respuesta",
     InteractionKind.NOTE: "📝 Nota",

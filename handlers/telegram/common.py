@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import datetime
 from typing import Any
@@ -40,6 +39,15 @@ class DeskContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
                  chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.member: MemberView | None = None
+
+    @property
+    def store(self) -> dict[Any, Any]:
+        """The acting member's ``user_data`` (the guard stops every update without a user,
+        so PTB always has one here)."""
+        data = self.user_data
+        if data is None:
+            raise DomainError("Solo los miembros del equipo pueden hacer esto.")
+        return data
 
     @property
     def actor(self) -> Actor:
@@ -119,14 +127,12 @@ async def tell(update: object, text: str, *, alert: bool = True) -> None:
                                             parse_mode=None)
 
 
-async def done(update: Update, text: str) -> None:
-    """Answer the press and turn the menu it came from into a short confirmation."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer(popup(text))
-    if isinstance(query.message, Message):
-        await edit(query.get_bot(), query.message.chat.id, query.message.message_id,
-                   html.escape(text, quote=False))
+def said(update: Update) -> Message:
+    """The message of a command or a text (the handlers' filters let only those in)."""
+    message = update.effective_message
+    if message is None:
+        raise DomainError("Escriba /ayuda para ver los comandos.")
+    return message
 
 
 def _plain(text: str) -> str:
@@ -143,5 +149,5 @@ async def reply_rows(update: Update, title: str, found: list[TicketView], now: d
     texts = join_blocks(blocks)
     for i, text in enumerate(texts):
         last = i == len(texts) - 1
-        await update.effective_message.reply_text(  # type: ignore[union-attr]
+        await said(update).reply_text(
             text, reply_markup=markup if last and buttons else None)

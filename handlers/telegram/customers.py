@@ -18,7 +18,8 @@ from bot.process.errors import InvalidInput
 from bot.process.views import CustomerView
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc
-from handlers.telegram.common import Desk, DeskContext, done, reply_rows
+from handlers.telegram.common import Desk, DeskContext, reply_rows, said
+from handlers.telegram.tap import Route, Tap
 
 
 def customer_html(c: CustomerView) -> str:
@@ -35,7 +36,7 @@ class Customers:
         self.desk = desk
         self.s = desk.s
 
-    def routes(self) -> dict[str, object]:
+    def routes(self) -> dict[str, Route]:
         return {cb.MERGE: self.merge_confirmed}
 
     async def show(self, update: Update, context: DeskContext) -> None:
@@ -56,7 +57,7 @@ class Customers:
         c = await self.s.customers.find(ref)
         c = await self.s.customers.update(context.actor, c.id, **values)
         (field,) = values
-        await update.effective_message.reply_text(  # type: ignore[union-attr]
+        await said(update).reply_text(
             f"✓ {esc(FIELD_LABELS[field])} actualizado.\n\n{customer_html(c)}")
 
     async def merge(self, update: Update, context: DeskContext) -> None:
@@ -70,13 +71,13 @@ class Customers:
             InlineKeyboardButton("🔗 Fusionar", callback_data=cb.encode(cb.MERGE, keep.id, 0,
                                                                         drop.id)),
             InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))]])
-        await update.effective_message.reply_text(  # type: ignore[union-attr]
+        await said(update).reply_text(
             esc(merge_summary(keep, drop, moved)), reply_markup=markup)
 
-    async def merge_confirmed(self, update: Update, context: DeskContext,
-                              press: cb.Press) -> None:
+    async def merge_confirmed(self, tap: Tap, context: DeskContext) -> None:
         """🔗 Fusionar: the merge itself (the confirmation turns into its result)."""
+        press = tap.press
         if not press.arg.isdigit():
             raise InvalidInput("Este botón ya no está disponible.")
-        kept = await self.s.customers.merge(press.number, int(press.arg), context.actor)
-        await done(update, f"✓ Clientes fusionados: queda {kept.display} (cliente {kept.id}).")
+        kept = await self.s.customers.merge(press.number, int(press.arg), tap.actor)
+        await tap.done(f"✓ Clientes fusionados: queda {kept.display} (cliente {kept.id}).")

@@ -84,8 +84,9 @@ class CardEvents:
     async def handle(self, event: TicketEvent) -> None:
         view = event.ticket
         if event.interaction and event.interaction.kind is InteractionKind.THIRD_PARTY:
-            chats = [m.telegram_user_id for m in await self.recipients(view)]
-            await announce_third_party(self.bot, chats, event)  # type: ignore[arg-type]
+            chats = [m.telegram_user_id for m in await self.recipients(view)
+                     if m.telegram_user_id is not None]
+            await announce_third_party(self.bot, chats, event)
             return
         if event.kind in (EventKind.CREATED, EventKind.CUSTOMER_MESSAGE):
             files = event.interaction.chat_attachments if event.interaction else ()
@@ -105,7 +106,8 @@ class CardEvents:
             if event.interaction and event.interaction.delivery_status is DeliveryStatus.FAILED:
                 await self.warn_failed(view, event.interaction.channel.label)
             return
-        await self.refresh(view, new_assignee=any(c[0] == "Responsable" for c in event.changes))
+        await self.refresh(view, new_assignee=any(c[0] == "Responsable" for c in event.changes),
+                           actor=event.actor)
 
     async def customer_wrote(self, view: TicketView, interaction: InteractionView | None,
                              message: str, files: tuple[AttachmentView, ...]) -> None:
@@ -128,8 +130,8 @@ class CardEvents:
                                                  allow_sending_without_reply=True))
             await self.send_files(chat_id, int(ref.message_id), view, files)
         for ref in refs.values():  # e.g. a former assignee's card: kept current, no ping
-            member = await self.desk.member_for_chat(ref.chat_id)
-            await self.desk.redraw(self.bot, ref.chat_id, ref.message_id, view, member, message)
+            former = await self.desk.member_for_chat(ref.chat_id)
+            await self.desk.redraw(self.bot, ref.chat_id, ref.message_id, view, former, message)
 
     async def warn_failed(self, view: TicketView, channel: str) -> None:
         """A message to the customer could not be delivered for good: say so on each card."""
@@ -151,22 +153,29 @@ class CardEvents:
                 found.append(member)
         return found
 
-    async def refresh(self, view: TicketView, new_assignee: bool = False) -> None:
-        """Edit every posted card of the ticket; a new assignee gets a card of their own."""
-        refs = await self.s.cards.for_ticket(PLATFORM, view.number)
-        message = await self.desk.customer_text(view)
+    async def refresh(self, view: TicketView, new_assignee: bool = False,
+                      actor: Actor | None = None) -> None:
+        """Edit every posted card of the ticket; a new assignee gets a card of their own.
+
+        The card in the chat of the member who acted is drawn for the member the access
+        guard found for that action (no second look-up on the tap path)."""
+        refs, message = await asyncio.gather(self.s.cards.for_ticket(PLATFORM, view.number),
+                                             self.desk.customer_text(view))
+        acting = actor.member if actor is not None else None
         for ref in refs:
-            member = await self.desk.member_for_chat(ref.chat_id)
-            if not await self.desk.redraw(self.bot, ref.chat_id, ref.message_id, view, member,
+            reader = acting if acting is not None and \
+                str(acting.telegram_user_id) == ref.chat_id else \
+                await self.desk.member_for_chat(ref.chat_id)
+            if not await self.desk.redraw(self.bot, ref.chat_id, ref.message_id, view, reader,
                                           message):
                 # the card was deleted in the chat: post it again (it replaces the old one)
-                await self.desk.send_card(self.bot, int(ref.chat_id), view, member, message)
+                await self.desk.send_card(self.bot, int(ref.chat_id), view, reader, message)
         if new_assignee:
             have = {ref.chat_id for ref in refs}
             for member in await self.recipients(view):
-                if str(member.telegram_user_id) not in have:
-                    await self.desk.send_card(self.bot, member.telegram_user_id,  # type: ignore[arg-type]
-                                              view, member, message)
+                chat_id = member.telegram_user_id
+                if chat_id is not None and str(chat_id) not in have:
+                    await self.desk.send_card(self.bot, chat_id, view, member, message)
 
     # --- attachments ------------------------------------------------------------------
     async def send_files(self, chat_id: int, card_id: int, view: TicketView,

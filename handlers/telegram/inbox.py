@@ -7,9 +7,7 @@ checked by the access guard (only active team members get here).
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.incoming.inbox import RETRY_ACTION
 from bot.process.events import TicketEvent
@@ -17,6 +15,7 @@ from bot.process.notify import DigestAction
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit
 from handlers.telegram.common import Desk, DeskContext
+from handlers.telegram.tap import Route, Tap
 
 RETRY = "ir"  # number: inbox item id
 LINK = "ec"  # number: the third-party interaction's id
@@ -29,7 +28,7 @@ def action_button(action: DigestAction) -> InlineKeyboardButton | None:
     return None
 
 
-async def announce_third_party(bot: Any, chat_ids: list[int], event: TicketEvent) -> None:
+async def announce_third_party(bot: Bot, chat_ids: list[int], event: TicketEvent) -> None:
     """Not a card update: a clearly marked line, with the one tap that links the sender."""
     i = event.interaction
     assert i is not None
@@ -49,15 +48,14 @@ class InboxButtons:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
 
-    def routes(self) -> dict[str, object]:
+    def routes(self) -> dict[str, Route]:
         return {RETRY: self.retry, LINK: self.link}
 
-    async def retry(self, update: Update, context: DeskContext, press: cb.Press) -> None:
-        """Reintentar: the quarantined message goes back in line and is tried now."""
-        query = update.callback_query
-        assert query is not None
-        context.actor  # noqa: B018 (only team members: raises otherwise)
-        entry = await self.desk.s.inbox.retry(press.number)
+    async def retry(self, tap: Tap, context: DeskContext) -> None:
+        """Reintentar: the quarantined message goes back in line and is tried now (a tap
+        always comes from a team member: the router built it from the guard's member)."""
+        query = tap.query
+        entry = await self.desk.s.inbox.retry(tap.press.number)
         if entry is None:
             await query.answer("Ese mensaje ya no existe.", show_alert=True)
             return
@@ -66,12 +64,11 @@ class InboxButtons:
         await query.answer("Procesado" + where if done else
                            f"Sigue sin procesarse: {entry.last_error[:150]}", show_alert=not done)
 
-    async def link(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def link(self, tap: Tap, context: DeskContext) -> None:
         """Es del cliente: that address or phone speaks for the customer from now on."""
-        query = update.callback_query
-        assert query is not None
-        customer, sender = await self.desk.s.customers.link_third_party(context.actor,
-                                                                        press.number)
+        query = tap.query
+        customer, sender = await self.desk.s.customers.link_third_party(tap.actor,
+                                                                        tap.press.number)
         await query.answer(f"Listo: {sender} queda vinculado a "
                            f"{customer.name or customer.email or customer.phone}.",
                            show_alert=True)

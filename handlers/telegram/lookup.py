@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.chats.cards import count_tickets
 from bot.process.errors import InvalidInput
@@ -11,7 +11,8 @@ from bot.process.views import Page, TicketView
 from bot.tickets.queries import TicketFilter
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit, open_button, row_html
-from handlers.telegram.common import Desk, DeskContext, edit, reply_rows
+from handlers.telegram.common import Desk, DeskContext, edit, reply_rows, said
+from handlers.telegram.tap import Route, Tap
 from handlers.telegram.triage import Triage
 
 PER_PAGE = 5
@@ -46,27 +47,25 @@ class Lookup:
         self.s = desk.s
         self.triage = triage
 
-    def routes(self) -> dict[str, object]:
+    def routes(self) -> dict[str, Route]:
         return {cb.LIST: self.page}
 
     async def help(self, update: Update, context: DeskContext) -> None:
         """/ayuda: the commands."""
-        await update.effective_message.reply_text(HELP, parse_mode=None)  # type: ignore[union-attr]
+        await said(update).reply_text(HELP, parse_mode=None)
 
     async def tickets(self, update: Update, context: DeskContext) -> None:
         """/tickets [estado|mios|vencidos]: page 1 of open tickets, newest first."""
         code = _filter_code(" ".join(context.args or []))
         text, markup = await self._page(context, code, 1)
-        await update.effective_message.reply_text(text, reply_markup=markup)  # type: ignore[union-attr]
+        await said(update).reply_text(text, reply_markup=markup)
 
-    async def page(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def page(self, tap: Tap, context: DeskContext) -> None:
         """Another page or filter of the list, in place."""
-        text, markup = await self._page(context, press.arg or "o", press.number or 1)
-        await update.callback_query.answer()  # type: ignore[union-attr]
-        msg = update.callback_query.message  # type: ignore[union-attr]
-        if not isinstance(msg, Message) or not await edit(context.bot, msg.chat.id,
-                                                          msg.message_id, text, markup):
-            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        text, markup = await self._page(context, tap.press.arg or "o", tap.press.number or 1)
+        await tap.answer()
+        if not await edit(context.bot, tap.chat_id, tap.message.message_id, text, markup):
+            await context.bot.send_message(tap.chat_id, text, reply_markup=markup)
 
     async def _page(self, context: DeskContext, code: str,
                     page: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -86,7 +85,7 @@ class Lookup:
         """/ticket 12: the card (kept up to date from now on) and the last interactions."""
         number = _number(context.args or [])
         view = await self.s.queries.get(number)
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        chat_id = said(update).chat.id
         await self.desk.send_card(context.bot, chat_id, view, context.member)
         await self.triage.send_history(context, chat_id, number)
 
@@ -103,11 +102,11 @@ class Lookup:
 
     async def nothing_to_cancel(self, update: Update, context: DeskContext) -> None:
         """/cancelar outside a conversation."""
-        await update.effective_message.reply_text("No hay nada que cancelar.")  # type: ignore[union-attr]
+        await said(update).reply_text("No hay nada que cancelar.")
 
     async def fallback(self, update: Update, context: DeskContext) -> None:
         """Any other text: point to the help."""
-        await update.effective_message.reply_text(  # type: ignore[union-attr]
+        await said(update).reply_text(
             "No entendí. Escriba /ayuda para ver los comandos, o responda a la tarjeta de un "
             "ticket para dejar una nota.", parse_mode=None)
 

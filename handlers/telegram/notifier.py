@@ -66,7 +66,7 @@ def digest_html(digest: Digest) -> str:
 
 def digest_keyboard(digest: Digest) -> InlineKeyboardMarkup | None:
     """Per ticket: open its card, assign, reply (the card has the rest)."""
-    rows = []
+    rows: list[list[InlineKeyboardButton]] = []
     seen: set[int] = set()
     for notice in digest.notices:
         t = notice.ticket

@@ -27,7 +27,9 @@ class KvPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
     """A ``BasePersistence`` over the key-value store.
 
     ``user_data`` and conversation states are kept (bot and chat data are unused here);
-    the application writes after every update (see ``app.DeskApplication``)."""
+    the application writes after every update (see ``app.DeskApplication``), so a write
+    that would store what is stored already is skipped: a button tap that leaves
+    ``user_data`` as it was costs no database write."""
 
     def __init__(self, kv: KeyValueStore, namespace: str = NS,
                  update_interval: float = 60) -> None:
@@ -36,12 +38,20 @@ class KvPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
                          update_interval=update_interval)
         self.kv = kv
         self.ns = namespace
+        # what the store holds, as this process last read or wrote it (JSON text; None:
+        # no row). This process is the only writer (see ``refresh_user_data``).
+        self._stored: dict[tuple[str, str], str | None] = {}
+        self._loaded: set[str] = set()  # namespaces read whole: a missing key has no row
 
     def _space(self, what: str) -> str:
         return f"{self.ns}.{what}"
 
     async def _load_ids(self, what: str) -> dict[int, dict[Any, Any]]:
-        return {int(k): v for k, v in (await self.kv.all(self._space(what))).items()}
+        loaded = {int(k): v for k, v in (await self.kv.all(self._space(what))).items()}
+        for key, value in loaded.items():
+            self._stored[(what, str(key))] = json.dumps(value)
+        self._loaded.add(what)
+        return loaded
 
     # --- user, chat, bot data ------------------------------------------------------
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
@@ -63,16 +73,23 @@ class KvPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
         await self.kv.set(self._space("bot_data"), "bot_data", _json(data))
 
     async def _put(self, what: str, key: str, data: dict[Any, Any]) -> None:
+        text = json.dumps(data) if data else None
+        known = (what, key) in self._stored or what in self._loaded
+        if known and self._stored.get((what, key)) == text:
+            return  # unchanged since this process last read or wrote it
         if data:
             await self.kv.set(self._space(what), key, _json(data))
         else:
             await self.kv.delete(self._space(what), key)
+        self._stored[(what, key)] = text
 
     async def drop_user_data(self, user_id: int) -> None:
         await self.kv.delete(self._space("user_data"), str(user_id))
+        self._stored[("user_data", str(user_id))] = None
 
     async def drop_chat_data(self, chat_id: int) -> None:
         await self.kv.delete(self._space("chat_data"), str(chat_id))
+        self._stored[("chat_data", str(chat_id))] = None
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         """Nothing to do: this process is the only writer."""

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.process.errors import InvalidInput
 from bot.records.service import PersonSummary
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc
-from handlers.telegram.common import Desk, DeskContext, done
+from handlers.telegram.common import Desk, DeskContext, said
+from handlers.telegram.tap import Tap, tapped
 
 # Button actions (number: customer id; arg "f": anonymise despite open tickets).
 EXPORT, ANONYMISE, CANCEL = "dx", "dz", "dn"
@@ -35,7 +36,7 @@ class Records:
             raise InvalidInput("Indique el número del ticket, por ejemplo: /expediente 12")
         number = int(args[0].lstrip("#"))
         name, data = await self.s.records.case_file_bytes(context.actor, number)
-        await self._send(update, context, name, data, f"atiende ticket file {number}",
+        await self._send(said(update).chat.id, context, name, data, f"atiende ticket file {number}",
                          f"Expediente del ticket #{number}: documento imprimible y adjuntos.")
 
     async def ask_export(self, update: Update, context: DeskContext) -> None:
@@ -43,7 +44,7 @@ class Records:
         person = await self.s.records.person(context.actor, _ref(context, "/datos_cliente"))
         buttons = [[_button("📦 Exportar sus datos", EXPORT, person),
                     _button("Cancelar", CANCEL, person)]]
-        await update.effective_message.reply_text(  # type: ignore[union-attr]
+        await said(update).reply_text(
             _describe(person) + "\n\n¿Exporto todo lo que guardamos de esta persona?",
             reply_markup=InlineKeyboardMarkup(buttons))
 
@@ -58,37 +59,31 @@ class Records:
             force = "f"
         buttons = [[_button("🗑 Anonimizar", ANONYMISE, person, force),
                     _button("Cancelar", CANCEL, person)]]
-        await update.effective_message.reply_text(  # type: ignore[union-attr]
+        await said(update).reply_text(
             _describe(person) + warning + "\n\nSe reemplazan su nombre, correo, teléfono, "
             "textos y archivos; quedan las fechas, Estado, Tipo_Incidencia y Prioridad. "
             "<b>No se puede deshacer.</b> ¿Anonimizo?", reply_markup=InlineKeyboardMarkup(buttons))
 
-    async def pressed(self, update: Update, context: DeskContext) -> None:
+    async def pressed(self, tap: Tap, context: DeskContext) -> None:
         """A confirmation button: export, anonymise, or nothing."""
-        query = update.callback_query
-        assert query is not None
-        press = cb.decode(query.data)
-        if press is None or not isinstance(query.message, Message):
-            await query.answer("Este botón ya no está disponible.", show_alert=True)
-            return
+        press = tap.press
         if press.action == CANCEL:
-            await done(update, "Cancelado. No se cambió nada.")
+            await tap.done("Cancelado. No se cambió nada.")
             return
         if press.action == EXPORT:
-            name, data = await self.s.records.export_person_bytes(context.actor, "",
+            name, data = await self.s.records.export_person_bytes(tap.actor, "",
                                                                   customer_id=press.number)
-            await done(update, "Exportado: le envío el archivo.")
-            await self._send(update, context, name, data, "atiende customers export …",
+            await tap.done("Exportado: le envío el archivo.")
+            await self._send(tap.chat_id, context, name, data, "atiende customers export …",
                              "Datos personales del cliente (JSON y adjuntos).")
             return
-        result = await self.s.records.anonymise(context.actor, "", force=press.arg == "f",
+        result = await self.s.records.anonymise(tap.actor, "", force=press.arg == "f",
                                                 customer_id=press.number)
-        await done(update, f"✓ Cliente {result.customer_id} anonimizado: {result.tickets} "
+        await tap.done(f"✓ Cliente {result.customer_id} anonimizado: {result.tickets} "
                            f"tickets, {result.attachments} adjuntos.")
 
-    async def _send(self, update: Update, context: DeskContext, name: str, data: bytes,
+    async def _send(self, chat_id: int, context: DeskContext, name: str, data: bytes,
                     command: str, caption: str) -> None:
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
         if len(data) > MAX_UPLOAD:
             await context.bot.send_message(chat_id, esc(TOO_BIG.format(
                 size=len(data) // (1024 * 1024), command=command)))
@@ -120,5 +115,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     app.add_handler(CommandHandler("expediente", records.case_file))
     app.add_handler(CommandHandler("datos_cliente", records.ask_export))
     app.add_handler(CommandHandler("anonimizar", records.ask_anonymise))
-    app.add_handler(CallbackQueryHandler(records.pressed,
+    app.add_handler(CallbackQueryHandler(tapped(records.pressed),
                                          pattern=cb.pattern(EXPORT, ANONYMISE, CANCEL)))

@@ -10,7 +10,6 @@ Order matters, and is spelled out here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Message, Update
@@ -29,40 +28,40 @@ from bot.process.errors import DomainError, StaleAction
 from handlers.telegram import callbacks as cb
 from handlers.telegram import create, records
 from handlers.telegram.access import Access
-from handlers.telegram.common import PLATFORM, Desk, DeskContext, tell
+from handlers.telegram.common import PLATFORM, Desk, DeskContext, said, tell
 from handlers.telegram.create import NewTicket
 from handlers.telegram.customers import Customers
 from handlers.telegram.inbox import InboxButtons
 from handlers.telegram.lookup import HELP, Lookup
 from handlers.telegram.reply import WAIT_DETAIL, WAIT_TEXT, Responder
 from handlers.telegram.report import ReportCommand
+from handlers.telegram.tap import UNAVAILABLE, Route, Tap, tapped
 from handlers.telegram.triage import WAIT_REASON, Triage
 
 log = logging.getLogger(__name__)
 
-Route = Callable[[Update, DeskContext, cb.Press], Awaitable[Any]]
 NEW_MESSAGE = filters.UpdateType.MESSAGE
 TEXT = NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
 
 
 class Router:
-    """Every button outside a conversation, by the action in its payload."""
+    """Every button outside a conversation, by the action in its payload: the tap is
+    built (and checked) here once, so each route gets plain typed fields."""
 
-    def __init__(self, *route_maps: dict[str, object]) -> None:
+    def __init__(self, *route_maps: dict[str, Route]) -> None:
         self.routes: dict[str, Route] = {}
         for routes in route_maps:
-            self.routes.update(routes)  # type: ignore[arg-type]
+            self.routes.update(routes)
 
     async def dispatch(self, update: Update, context: DeskContext) -> int:
-        query = update.callback_query
-        assert query is not None
-        press = cb.decode(query.data)
-        route = self.routes.get(press.action) if press else None
-        if press is None or route is None or not isinstance(query.message, Message):
-            await query.answer("Este botón ya no está disponible. Escriba /ayuda.",
-                               show_alert=True)
+        tap = await Tap.of(update, context)
+        if tap is None:
             return ConversationHandler.END
-        await route(update, context, press)
+        route = self.routes.get(tap.press.action)
+        if route is None:
+            await tap.answer(UNAVAILABLE, alert=True)
+            return ConversationHandler.END
+        await route(tap, context)
         return ConversationHandler.END
 
 
@@ -72,7 +71,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
     lookup, customers = Lookup(desk, triage), Customers(desk)
     router = Router(triage.routes(), responder.routes(), lookup.routes(), customers.routes(),
                     InboxButtons(desk).routes())
-    cancel = CommandHandler("cancelar", new.cancel)
 
     app.add_handler(TypeHandler(Update, access.guard), group=-1)
 
@@ -84,28 +82,30 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], desk: Desk) -> None
         entry_points=[CommandHandler("nuevo", new.start)],
         states={
             create.CUSTOMER: [MessageHandler(TEXT, new.customer)],
-            create.PICK: [button(cb.NEW_CUSTOMER, new.pick), MessageHandler(TEXT, new.customer)],
-            create.NAME: [MessageHandler(TEXT, new.name), button(cb.NEW_NAMELESS, new.name)],
-            create.CHANNEL: [button(cb.NEW_CHANNEL, new.channel)],
+            create.PICK: [button(cb.NEW_CUSTOMER, tapped(new.pick)),
+                          MessageHandler(TEXT, new.customer)],
+            create.NAME: [MessageHandler(TEXT, new.name),
+                          button(cb.NEW_NAMELESS, tapped(new.nameless))],
+            create.CHANNEL: [button(cb.NEW_CHANNEL, tapped(new.channel))],
             create.DESCRIPTION: [MessageHandler(TEXT, new.description)],
-            create.TIPO: [button(cb.NEW_TIPO, new.tipo)],
-            create.PRIO: [button(cb.NEW_PRIO, new.prioridad)],
-            create.CONFIRM: [button(cb.NEW_CONFIRM, new.confirm)],
+            create.TIPO: [button(cb.NEW_TIPO, tapped(new.tipo))],
+            create.PRIO: [button(cb.NEW_PRIO, tapped(new.prioridad))],
+            create.CONFIRM: [button(cb.NEW_CONFIRM, tapped(new.confirm))],
         },
-        fallbacks=[cancel]))
+        fallbacks=[CommandHandler("cancelar", new.cancel)]))
 
     async def cancel_action(update: Update, context: DeskContext) -> int:
         """/cancelar while a button waits for text."""
         for key in ("reply", "propose", "discard"):
-            context.user_data.pop(key, None)  # type: ignore[union-attr]
-        await update.effective_message.reply_text("Cancelado. No se cambió nada.")  # type: ignore[union-attr]
+            context.store.pop(key, None)
+        await said(update).reply_text("Cancelado. No se cambió nada.")
         return ConversationHandler.END
 
     app.add_handler(ConversationHandler(
         name="accion", persistent=True, allow_reentry=True,
-        entry_points=[button(cb.REPLY_EDIT, responder.edit_ask),
-                      button(cb.PROPOSE_DETAIL, responder.detail_ask),
-                      button(cb.DISCARD, triage.discard_ask)],
+        entry_points=[button(cb.REPLY_EDIT, tapped(responder.edit_ask)),
+                      button(cb.PROPOSE_DETAIL, tapped(responder.detail_ask)),
+                      button(cb.DISCARD, tapped(triage.discard_ask))],
         states={
             WAIT_TEXT: [MessageHandler(TEXT, responder.edited_text)],
             WAIT_DETAIL: [MessageHandler(TEXT, responder.detail_text)],

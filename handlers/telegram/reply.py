@@ -9,7 +9,7 @@ free text. The message is queued in the core's outbox; the card redraws from the
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.process.domain import Canal
@@ -18,7 +18,8 @@ from bot.process.template_names import TEMPLATE_TITLES, TemplateName
 from bot.tickets.replies import OutgoingDraft
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import MAX_TEXT, esc, fit, tg_len
-from handlers.telegram.common import Desk, DeskContext, done, edit
+from handlers.telegram.common import Desk, DeskContext, edit, said
+from handlers.telegram.tap import Route, Tap
 
 WAIT_TEXT = "responder:texto"
 WAIT_DETAIL = "proponer:detalle"
@@ -30,15 +31,15 @@ class Responder:
         self.desk = desk
         self.s = desk.s
 
-    def routes(self) -> dict[str, object]:
+    def routes(self) -> dict[str, Route]:
         return {cb.REPLY_MENU: self.menu, cb.REPLY_PREVIEW: self.preview,
                 cb.REPLY_SEND: self.send, cb.REPLY_SEND_EDITED: self.send,
                 cb.PROPOSE: self.propose, cb.PROPOSE_SEND: self.propose_send}
 
     # --- Responder ------------------------------------------------------------------
-    async def menu(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def menu(self, tap: Tap, context: DeskContext) -> None:
         """✉️ Responder: the templates for this ticket's type."""
-        view = await self.s.queries.get(press.number)
+        view = await self.s.queries.get(tap.press.number)
         # The conformity request goes out through "Proponer solución", which also moves
         # the ticket to Pendiente de conformidad.
         names = [n for n in self.s.replies.templates_for(view)
@@ -46,43 +47,44 @@ class Responder:
         rows = [[InlineKeyboardButton(TEMPLATE_TITLES[n], callback_data=cb.encode(
             cb.REPLY_PREVIEW, view.number, view.version, cb.template_index(n)))] for n in names]
         rows.append([CLOSE])
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        await tap.answer()
         await context.bot.send_message(
-            update.effective_chat.id,  # type: ignore[union-attr]
+            tap.chat_id,
             f"✉️ Respuesta al cliente del ticket #{view.number} "
             f"({esc(view.customer.display)}): elija la plantilla.",
             reply_markup=InlineKeyboardMarkup(rows))
 
-    async def preview(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def preview(self, tap: Tap, context: DeskContext) -> None:
         """The rendered message, where it goes, and Enviar / Editar / Cancelar."""
+        press = tap.press
         template = _template(press)
-        draft = await self.s.replies.draft(context.actor, press.number, template)
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        draft = await self.s.replies.draft(tap.actor, press.number, template)
+        await tap.answer()
         text = preview_html(f"✉️ <b>{esc(TEMPLATE_TITLES[template])}</b>", press.number, draft)
         markup = self._buttons(press, draft, cb.REPLY_SEND, cb.REPLY_EDIT, "✏️ Editar texto")
-        await _show(update, context, text, markup)
+        await _show(tap, context, text, markup)
 
-    async def edit_ask(self, update: Update, context: DeskContext) -> str:
+    async def edit_ask(self, tap: Tap, context: DeskContext) -> str:
         """✏️ Editar texto: the person writes the whole message."""
-        press = cb.decode(update.callback_query.data)  # type: ignore[union-attr]
-        assert press is not None
-        context.user_data["reply"] = {"ticket": press.number, "version": press.version,  # type: ignore[index]
-                                      "template": press.arg}
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        press = tap.press
+        context.store["reply"] = {"ticket": press.number, "version": press.version,
+                                  "template": press.arg}
+        await tap.answer()
         await context.bot.send_message(
-            update.effective_chat.id,  # type: ignore[union-attr]
+            tap.chat_id,
             f"✏️ Escriba el texto completo del mensaje para el cliente del ticket "
             f"#{press.number} (/cancelar para dejarlo).")
         return WAIT_TEXT
 
     async def edited_text(self, update: Update, context: DeskContext) -> int:
         """The person's text: a new preview, to confirm."""
-        pending = context.user_data.get("reply") or {}  # type: ignore[union-attr]
-        text = (update.message.text or "").strip()  # type: ignore[union-attr]
+        pending = context.store.get("reply") or {}
+        message = said(update)
+        text = (message.text or "").strip()
         if not text:
             raise InvalidInput("El mensaje al cliente no puede estar vacío.")
         pending["text"] = text
-        context.user_data["reply"] = pending  # type: ignore[index]
+        context.store["reply"] = pending
         press = cb.Press(cb.REPLY_EDIT, pending["ticket"], pending["version"], pending["template"])
         template = _template(press)
         draft = await self.s.replies.draft(context.actor, press.number, template)
@@ -90,55 +92,56 @@ class Responder:
                             press.number, draft, body=text)
         markup = self._buttons(press, draft, cb.REPLY_SEND_EDITED, cb.REPLY_EDIT,
                                "✏️ Editar de nuevo")
-        await context.bot.send_message(update.effective_chat.id, html, reply_markup=markup)  # type: ignore[union-attr]
+        await context.bot.send_message(message.chat.id, html, reply_markup=markup)
         return ConversationHandler.END
 
-    async def send(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def send(self, tap: Tap, context: DeskContext) -> None:
         """📤 Enviar: queue the reply (the template as shown, or the edited text)."""
+        press = tap.press
         text = ""
         if press.action == cb.REPLY_SEND_EDITED:
-            pending = context.user_data.get("reply") or {}  # type: ignore[union-attr]
+            pending = context.store.get("reply") or {}
             if pending.get("ticket") != press.number or pending.get("template") != press.arg:
                 raise InvalidInput("Ese texto editado ya no está disponible; vuelva a "
                                    "tocar ✉️ Responder.")
             text = pending["text"]
-        view = await self.s.tickets.reply(context.actor, press.number, template=_template(press),
+        view = await self.s.tickets.reply(tap.actor, press.number, template=_template(press),
                                           text=text, expected_version=press.version)
-        context.user_data.pop("reply", None)  # type: ignore[union-attr]
-        await done(update, f"✓ Respuesta al ticket #{view.number} en cola para el cliente. "
+        context.store.pop("reply", None)
+        await tap.done(f"✓ Respuesta al ticket #{view.number} en cola para el cliente. "
                             f"Estado: {view.estado.value}.")
 
     # --- Proponer solución ----------------------------------------------------------
-    async def propose(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def propose(self, tap: Tap, context: DeskContext) -> None:
         """🏁 Proponer solución: the conformity request's preview."""
-        view = await self.s.queries.get(press.number)
-        draft = await self.s.replies.draft(context.actor, view.number,
+        view = await self.s.queries.get(tap.press.number)
+        draft = await self.s.replies.draft(tap.actor, view.number,
                                            TemplateName.CONFORMITY_REQUEST)
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        await tap.answer()
         now = cb.Press(cb.PROPOSE, view.number, view.version)
         text = preview_html("🏁 <b>Proponer solución</b> (se pide la conformidad del cliente)",
                             view.number, draft)
         markup = self._buttons(now, draft, cb.PROPOSE_SEND, cb.PROPOSE_DETAIL,
                                "✏️ Describir la solución")
-        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        await context.bot.send_message(tap.chat_id, text, reply_markup=markup)
 
-    async def detail_ask(self, update: Update, context: DeskContext) -> str:
+    async def detail_ask(self, tap: Tap, context: DeskContext) -> str:
         """✏️ Describir la solución: the person writes what was done."""
-        press = cb.decode(update.callback_query.data)  # type: ignore[union-attr]
-        assert press is not None
-        context.user_data["propose"] = {"ticket": press.number, "version": press.version}  # type: ignore[index]
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        press = tap.press
+        context.store["propose"] = {"ticket": press.number, "version": press.version}
+        await tap.answer()
         await context.bot.send_message(
-            update.effective_chat.id,  # type: ignore[union-attr]
+            tap.chat_id,
             f"✏️ Describa la solución para el cliente del ticket #{press.number} "
             "(/cancelar para dejarlo).")
         return WAIT_DETAIL
 
     async def detail_text(self, update: Update, context: DeskContext) -> int:
-        pending = context.user_data.get("propose") or {}  # type: ignore[union-attr]
-        detail = (update.message.text or "").strip()  # type: ignore[union-attr]
+        pending = context.store.get("propose") or {}
+        message = said(update)
+        detail = (message.text or "").strip()
         pending["detalle"] = detail
-        context.user_data["propose"] = pending  # type: ignore[index]
+        context.store["propose"] = pending
         press = cb.Press(cb.PROPOSE, pending["ticket"], pending["version"], "d")
         draft = await self.s.replies.draft(context.actor, press.number,
                                            TemplateName.CONFORMITY_REQUEST, detail)
@@ -146,22 +149,23 @@ class Responder:
                             draft)
         markup = self._buttons(press, draft, cb.PROPOSE_SEND, cb.PROPOSE_DETAIL,
                                "✏️ Cambiar la descripción")
-        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        await context.bot.send_message(message.chat.id, text, reply_markup=markup)
         return ConversationHandler.END
 
-    async def propose_send(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def propose_send(self, tap: Tap, context: DeskContext) -> None:
         """📤 Enviar: the conformity request goes out; Pendiente de conformidad."""
+        press = tap.press
         detail = ""
         if press.arg == "d":
-            pending = context.user_data.get("propose") or {}  # type: ignore[union-attr]
+            pending = context.store.get("propose") or {}
             if pending.get("ticket") != press.number:
                 raise InvalidInput("Esa descripción ya no está disponible; vuelva a tocar "
                                    "🏁 Proponer solución.")
             detail = pending.get("detalle", "")
-        view = await self.s.tickets.propose(context.actor, press.number, detalle=detail,
+        view = await self.s.tickets.propose(tap.actor, press.number, detalle=detail,
                                             expected_version=press.version)
-        context.user_data.pop("propose", None)  # type: ignore[union-attr]
-        await done(update, f"✓ Solicitud de conformidad enviada (ticket #{view.number}). "
+        context.store.pop("propose", None)
+        await tap.done(f"✓ Solicitud de conformidad enviada (ticket #{view.number}). "
                             f"Estado: {view.estado.value}.")
 
     @staticmethod
@@ -203,12 +207,10 @@ def _template(press: cb.Press) -> TemplateName:
     return template
 
 
-async def _show(update: Update, context: DeskContext, text: str,
+async def _show(tap: Tap, context: DeskContext, text: str,
                 markup: InlineKeyboardMarkup) -> None:
     """Turn the menu that was tapped into ``text`` (or post it if that fails)."""
-    msg = update.callback_query.message  # type: ignore[union-attr]
-    if isinstance(msg, Message) and await edit(context.bot, msg.chat.id, msg.message_id,
-                                               text, markup):
+    if await edit(context.bot, tap.chat_id, tap.message.message_id, text, markup):
         return
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+    await context.bot.send_message(tap.chat_id, text, reply_markup=markup)
 

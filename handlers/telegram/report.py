@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from telegram import InputMediaPhoto, Update
+from telegram import Bot, InputMediaPhoto, Update
 from telegram.constants import ChatAction
 
 from bot.reports import Report, ReportService
@@ -30,7 +30,7 @@ class ReportCommand:
         await send_report(context.bot, chat.id, report)
 
 
-async def send_report(bot, chat_id: int | str, report: Report) -> None:  # type: ignore[no-untyped-def]
+async def send_report(bot: Bot, chat_id: int | str, report: Report) -> None:
     """The summary text, then the charts as one album (also used by the weekly report)."""
     await bot.send_message(chat_id, f"<pre>{html.escape(report.text[:3900])}</pre>")
     media = [InputMediaPhoto(chart.png, filename=f"{chart.name}.png",

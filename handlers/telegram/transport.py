@@ -19,12 +19,13 @@ import datetime as dtm
 import json
 import logging
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from telegram import Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest, RequestData
 
@@ -36,7 +37,8 @@ RETRY_DELAYS = (0.5, 1.0, 2.0)
 class BotApiRequest(HTTPXRequest):
     """``HTTPXRequest`` whose answer parsing fails with a one-line ``TelegramError``."""
 
-    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
         try:
             data = json.loads(payload.decode("utf-8", "replace"))
         except (ValueError, RecursionError):
@@ -56,26 +58,32 @@ class RetryingRequest(BotApiRequest):
         super().__init__(*args, **kwargs)
         self._delays = tuple(delays)
 
-    async def post(self, url: str, request_data: RequestData | None = None,
-                   read_timeout: ODVInput[float] = DEFAULT_NONE,
-                   write_timeout: ODVInput[float] = DEFAULT_NONE,
-                   connect_timeout: ODVInput[float] = DEFAULT_NONE,
-                   pool_timeout: ODVInput[float] = DEFAULT_NONE,
-                   ) -> JSONDict | list[JSONDict] | bool:
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: ODVInput[float] = DEFAULT_NONE,
+                         write_timeout: ODVInput[float] = DEFAULT_NONE,
+                         connect_timeout: ODVInput[float] = DEFAULT_NONE,
+                         pool_timeout: ODVInput[float] = DEFAULT_NONE,
+                         ) -> tuple[int, bytes]:
+        """One Bot API call (a POST), sent again after a network failure or a 5xx answer;
+        any other answer (a Bad Request, a 429 for the rate limiter) goes back as it is.
+        (PTB's ``post`` is final, so the retry wraps the HTTP exchange underneath it.)"""
         for delay in (*self._delays, None):
             try:
-                return await super().post(url, request_data, read_timeout=read_timeout,
-                                          write_timeout=write_timeout,
-                                          connect_timeout=connect_timeout,
-                                          pool_timeout=pool_timeout)
-            except BadRequest:
-                raise
-            except NetworkError as exc:
-                if delay is None:
+                code, payload = await super().do_request(
+                    url, method, request_data, read_timeout=read_timeout,
+                    write_timeout=write_timeout, connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout)
+            except NetworkError as exc:  # TimedOut included
+                if delay is None or method != "POST":
                     raise
-                log.warning("telegram: %s failed (%s); retrying in %.1f s",
-                            url.rsplit("/", 1)[-1], exc, delay)
-                await asyncio.sleep(delay)
+                reason = str(exc)
+            else:
+                if code < HTTPStatus.INTERNAL_SERVER_ERROR or delay is None or method != "POST":
+                    return code, payload
+                reason = f"HTTP {code}"
+            log.warning("telegram: %s failed (%s); retrying in %.1f s",
+                        url.rsplit("/", 1)[-1], reason, delay)
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
 
@@ -126,7 +134,7 @@ def _repaired(value: Any) -> Any:
     return fixed
 
 
-class DeskBot(ExtBot[None]):
+class DeskBot(ExtBot[int]):
     """``ExtBot`` whose polling survives updates the library cannot parse."""
 
     async def get_updates(

@@ -8,7 +8,7 @@ change the core publishes an event and ``events.py`` edits the card in place.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -23,8 +23,9 @@ from handlers.telegram.cards import (
     join_blocks,
     split_plain,
 )
-from handlers.telegram.common import PLATFORM, Desk, DeskContext, done, edit
+from handlers.telegram.common import PLATFORM, Desk, DeskContext, edit, said
 from handlers.telegram.events import notice_ticket
+from handlers.telegram.tap import Route, Tap
 
 WAIT_REASON = "descartar:motivo"
 ASSIGN_PAGE = 20
@@ -35,7 +36,7 @@ class Triage:
         self.desk = desk
         self.s = desk.s
 
-    def routes(self) -> dict[str, object]:
+    def routes(self) -> dict[str, Route]:
         return {cb.CARD: self.card, cb.HISTORY: self.history, cb.TIPO: self.classify,
                 cb.ACCEPT: self.accept,
                 cb.PRIO: self.classify, cb.ASSIGN_MENU: self.assign_menu,
@@ -44,17 +45,16 @@ class Triage:
                 cb.CLOSE: self.close}
 
     # --- showing ----------------------------------------------------------------------
-    async def card(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def card(self, tap: Tap, context: DeskContext) -> None:
         """🎫 #N: post the ticket's current card (it becomes the one kept up to date)."""
-        view = await self.s.queries.get(press.number)
-        await update.callback_query.answer()  # type: ignore[union-attr]
-        await self.desk.send_card(context.bot, update.effective_chat.id, view,  # type: ignore[union-attr]
-                                  context.member)
+        view = await self.s.queries.get(tap.press.number)
+        await tap.answer()
+        await self.desk.send_card(context.bot, tap.chat_id, view, tap.member)
 
-    async def history(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def history(self, tap: Tap, context: DeskContext) -> None:
         """📜 Historial: the ticket's last interactions, in as many messages as needed."""
-        await update.callback_query.answer()  # type: ignore[union-attr]
-        await self.send_history(context, update.effective_chat.id, press.number)  # type: ignore[union-attr]
+        await tap.answer()
+        await self.send_history(context, tap.chat_id, tap.press.number)
 
     async def send_history(self, context: DeskContext, chat_id: int, number: int,
                            limit: int = 15) -> None:
@@ -66,27 +66,29 @@ class Triage:
             await context.bot.send_message(chat_id, text)
 
     # --- changing -------------------------------------------------------------------
-    async def classify(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def classify(self, tap: Tap, context: DeskContext) -> None:
         """Consulta/Reclamo/Sugerencia or Baja/Media/Alta: one tap each."""
+        press = tap.press
         tipo = cb.TIPO_CODES.get(press.arg) if press.action == cb.TIPO else None
         prio = cb.PRIO_CODES.get(press.arg) if press.action == cb.PRIO else None
-        view = await self.s.tickets.classify(context.actor, press.number, tipo=tipo,
+        view = await self.s.tickets.classify(tap.actor, press.number, tipo=tipo,
                                              prioridad=prio, expected_version=press.version)
-        await update.callback_query.answer(  # type: ignore[union-attr]
+        await tap.answer(
             f"✓ #{view.number}: {view.tipo.value if view.tipo else 'sin tipo'} · "
             f"{view.prioridad.value if view.prioridad else 'sin prioridad'}")
 
-    async def accept(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def accept(self, tap: Tap, context: DeskContext) -> None:
         """👍 Aceptar sugerencia: the suggested type and priority in one tap."""
-        view = await accept_suggestion(self.s.tickets, context.actor, press.number,
-                                       press.version)
-        await update.callback_query.answer(  # type: ignore[union-attr]
+        view = await accept_suggestion(self.s.tickets, tap.actor, tap.press.number,
+                                       tap.press.version)
+        await tap.answer(
             f"✓ #{view.number}: {view.tipo.value if view.tipo else 'sin tipo'} · "
             f"{view.prioridad.value if view.prioridad else 'sin prioridad'}")
 
-    async def assign_menu(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def assign_menu(self, tap: Tap, context: DeskContext) -> None:
         """👤 Asignar: the active team members, one button each, a page at a time (a
         keyboard holds at most 100 buttons; a page of 20 reads well on a phone)."""
+        press = tap.press
         view = await self.s.queries.get(press.number)
         members = await self.s.team.list()
         page = int(press.arg) if press.arg.isdigit() else 0
@@ -108,84 +110,79 @@ class Triage:
         text = f"👤 ¿A quién asigna el ticket #{view.number}?"
         if len(members) > ASSIGN_PAGE:
             text += f" ({start + 1}-{start + len(shown)} de {len(members)})"
-        query = update.callback_query
-        assert query is not None
-        await query.answer()
-        if page and isinstance(query.message, Message):  # turning the page: same message
-            await edit(context.bot, query.message.chat.id, query.message.message_id, text,
+        await tap.answer()
+        if page:  # turning the page: same message
+            await edit(context.bot, tap.chat_id, tap.message.message_id, text,
                        InlineKeyboardMarkup(rows))
             return
-        await context.bot.send_message(update.effective_chat.id,  # type: ignore[union-attr]
-                                       text, reply_markup=InlineKeyboardMarkup(rows))
+        await context.bot.send_message(tap.chat_id, text, reply_markup=InlineKeyboardMarkup(rows))
 
-    async def assign(self, update: Update, context: DeskContext, press: cb.Press) -> None:
-        view = await self.s.tickets.assign(context.actor, press.number, int(press.arg or 0),
+    async def assign(self, tap: Tap, context: DeskContext) -> None:
+        press = tap.press
+        view = await self.s.tickets.assign(tap.actor, press.number, int(press.arg or 0),
                                            expected_version=press.version)
         who = view.assignee.name if view.assignee else "nadie"
-        await done(update, f"✓ Ticket #{view.number} asignado a {who}.")
+        await tap.done(f"✓ Ticket #{view.number} asignado a {who}.")
 
-    async def confirm(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def confirm(self, tap: Tap, context: DeskContext) -> None:
         """✅ Cliente conforme: Resuelto, with Fecha_Resolucion."""
-        view = await self.s.tickets.confirm(context.actor, press.number,
-                                            expected_version=press.version)
-        await update.callback_query.answer(f"✓ #{view.number} {view.estado.value}.")  # type: ignore[union-attr]
+        view = await self.s.tickets.confirm(tap.actor, tap.press.number,
+                                            expected_version=tap.press.version)
+        await tap.answer(f"✓ #{view.number} {view.estado.value}.")
 
-    async def reject(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def reject(self, tap: Tap, context: DeskContext) -> None:
         """↩️ Sigue pendiente: back to En proceso, the clock runs again."""
-        view = await self.s.tickets.reject(context.actor, press.number,
-                                           expected_version=press.version)
-        await update.callback_query.answer(f"✓ #{view.number} vuelve a {view.estado.value}.")  # type: ignore[union-attr]
+        view = await self.s.tickets.reject(tap.actor, tap.press.number,
+                                           expected_version=tap.press.version)
+        await tap.answer(f"✓ #{view.number} vuelve a {view.estado.value}.")
 
-    async def reopen(self, update: Update, context: DeskContext, press: cb.Press) -> None:
+    async def reopen(self, tap: Tap, context: DeskContext) -> None:
         """🔄 Reabrir (administrator)."""
-        view = await self.s.tickets.reopen(context.actor, press.number, "reabierto desde Telegram",
-                                           expected_version=press.version or None)
-        await update.callback_query.answer(f"✓ #{view.number} reabierto: {view.estado.value}.")  # type: ignore[union-attr]
+        view = await self.s.tickets.reopen(tap.actor, tap.press.number,
+                                           "reabierto desde Telegram",
+                                           expected_version=tap.press.version or None)
+        await tap.answer(f"✓ #{view.number} reabierto: {view.estado.value}.")
 
     # --- discard: asks for a reason ------------------------------------------------------
-    async def discard_ask(self, update: Update, context: DeskContext) -> str:
+    async def discard_ask(self, tap: Tap, context: DeskContext) -> str:
         """🗑 Descartar: ask why (typed, or one of the usual reasons)."""
-        press = cb.decode(update.callback_query.data)  # type: ignore[union-attr]
-        assert press is not None
+        press = tap.press
         # the press's version travels on: the core refuses it at the end if it is stale
         number, version = press.number, press.version
         rows = [[InlineKeyboardButton(reason, callback_data=cb.encode(
             cb.DISCARD_REASON, number, version, i))]
             for i, reason in enumerate(cb.DISCARD_REASONS)]
         rows.append([InlineKeyboardButton("Cancelar", callback_data=cb.encode(cb.CLOSE))])
-        await update.callback_query.answer()  # type: ignore[union-attr]
+        await tap.answer()
         prompt = await context.bot.send_message(
-            update.effective_chat.id,  # type: ignore[union-attr]
+            tap.chat_id,
             f"🗑 ¿Por qué descarta el ticket #{number}? Escriba el motivo o elija uno "
             "(/cancelar para no descartarlo):", reply_markup=InlineKeyboardMarkup(rows))
-        context.user_data["discard"] = {"ticket": number, "version": version,  # type: ignore[index]
-                                        "prompt": prompt.message_id}
+        context.store["discard"] = {"ticket": number, "version": version,
+                                    "prompt": prompt.message_id}
         return WAIT_REASON
 
     async def discard_text(self, update: Update, context: DeskContext) -> int:
         """The typed reason."""
-        pending = context.user_data.get("discard") or {}  # type: ignore[union-attr]
+        pending = context.store.get("discard") or {}
         press = cb.Press(cb.DISCARD, int(pending.get("ticket", 0)), int(pending.get("version", 0)))
-        await self._discard(context, update.effective_chat.id, press,  # type: ignore[union-attr]
-                            update.message.text or "", pending.get("prompt"))  # type: ignore[union-attr]
+        message = said(update)
+        await self._discard(context, message.chat.id, press, message.text or "",
+                            pending.get("prompt"))
         return ConversationHandler.END
 
-    async def discard_pick(self, update: Update, context: DeskContext,
-                           press: cb.Press | None = None) -> int:
+    async def discard_pick(self, tap: Tap, context: DeskContext) -> int:
         """One of the usual reasons, tapped."""
-        press = press or cb.decode(update.callback_query.data)  # type: ignore[union-attr]
-        assert press is not None
+        press = tap.press
         reason = cb.DISCARD_REASONS[int(press.arg)] if press.arg.isdigit() and \
             int(press.arg) < len(cb.DISCARD_REASONS) else ""
-        await update.callback_query.answer()  # type: ignore[union-attr]
-        msg = update.callback_query.message  # type: ignore[union-attr]
-        await self._discard(context, update.effective_chat.id, press, reason,  # type: ignore[union-attr]
-                            msg.message_id if isinstance(msg, Message) else None)
+        await tap.answer()
+        await self._discard(context, tap.chat_id, press, reason, tap.message.message_id)
         return ConversationHandler.END
 
     async def _discard(self, context: DeskContext, chat_id: int, press: cb.Press, reason: str,
                        prompt_id: int | None) -> None:
-        context.user_data.pop("discard", None)  # type: ignore[union-attr]
+        context.store.pop("discard", None)
         view = await self.s.tickets.discard(context.actor, press.number, reason,
                                             expected_version=press.version or None)
         head = f"✓ Ticket #{view.number} descartado. Motivo: "
@@ -193,15 +190,13 @@ class Triage:
         if prompt_id is None or not await edit(context.bot, chat_id, prompt_id, text):
             await context.bot.send_message(chat_id, text)
 
-    async def close(self, update: Update, context: DeskContext, press: cb.Press) -> int:
+    async def close(self, tap: Tap, context: DeskContext) -> int:
         """Cancelar on a menu or preview: remove it; nothing changes."""
-        query = update.callback_query
-        assert query is not None
-        await query.answer("Sin cambios.")
+        await tap.answer("Sin cambios.")
         try:
-            await query.delete_message()
+            await tap.query.delete_message()
         except BadRequest:  # too old to delete (48 h): leave a note instead
-            await query.edit_message_text("Sin cambios.")
+            await tap.query.edit_message_text("Sin cambios.")
         return ConversationHandler.END
 
     # --- notes --------------------------------------------------------------------------
