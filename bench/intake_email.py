@@ -10,7 +10,7 @@ timed work, so its peak RSS is its own:
 
 - ``dir``: ``handlers.email.import_path`` on the corpus directory (it feeds messages in
   Date order, i.e. arrival order) -- what ``atiende mail import DIR`` does;
-- ``shuffled``: the same files in a seeded random order through ``EmailIngestor`` (a
+- ``shuffled``: the same files in a seeded random order through ``import_messages`` (a
   reply often arrives before its parent and must still land on its thread's ticket);
 - ``imap``: the corpus APPENDed (not timed) to a throw-away Dovecot
   (``tests/servers/imap.py``), then ``handlers.email.imap.ImapReader`` drains the folder
@@ -106,18 +106,12 @@ async def _ingest_dir(services: Any, spec: dict[str, Any]) -> dict[str, int]:
 
 
 async def _ingest_shuffled(services: Any, spec: dict[str, Any]) -> dict[str, int]:
-    from handlers.email.ingest import EmailIngestor
+    from handlers.email.importer import ImportReport, import_messages
 
-    ingestor = EmailIngestor(services)
-    outcomes: dict[str, int] = {}
-    for path in _shuffled(Path(spec["corpus"]), spec["shuffle_seed"]):
-        try:
-            result = await ingestor.ingest(path.read_bytes())
-            key = result.outcome
-        except Exception:  # counted, like import_path does; the run goes on
-            key = "errors"
-        outcomes[key] = outcomes.get(key, 0) + 1
-    return outcomes
+    files = _shuffled(Path(spec["corpus"]), spec["shuffle_seed"])
+    report = await import_messages(services, ((p.name, p.read_bytes()) for p in files),
+                                   ImportReport(spec["corpus"]))
+    return {**report.outcomes, "errors": len(report.errors)}
 
 
 async def _ingest_imap(services: Any, spec: dict[str, Any]) -> dict[str, int]:
