@@ -108,14 +108,15 @@ class EmailIngestor:
     async def ingest(self, raw: bytes) -> IngestResult:
         """Store, then process now (import, tests): the outcome of this one message."""
         accepted = await self.accept(raw)
-        entry = await self._services.inbox.get(accepted.id)
-        if entry is not None and entry.status == DONE:
-            return IngestResult("duplicate", entry.key.removeprefix(KEY_PREFIX),
-                                entry.ticket_number)
+        if not accepted.new:  # stored before: done already, or still to be processed
+            entry = await self._services.inbox.get(accepted.id)
+            if entry is not None and entry.status == DONE:
+                return IngestResult("duplicate", entry.key.removeprefix(KEY_PREFIX),
+                                    entry.ticket_number)
         outcome: list[IngestResult] = []
 
         async def once(item: InboxEntry) -> int | None:
-            outcome.append(await self.handle(item.raw or b""))
+            outcome.append(await self.handle(item.raw if item.raw is not None else raw))
             return outcome[-1].ticket_number
 
         await self._services.inbox.process_item(accepted.id, processor=once)
