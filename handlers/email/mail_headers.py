@@ -26,6 +26,11 @@ _LINESEP = re.compile(r"\n|\r")  # how ``policy.default`` unfolds a header it re
 _ADDR = r"[A-Za-z0-9_%+=-]+(?:\.[A-Za-z0-9_%+=-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _SIMPLE_ADDRESS = re.compile(rf"\s*(?:(?P<name>[A-Za-z0-9]+(?: [A-Za-z0-9]+)*)\s*"
                              rf"<(?P<a1>{_ADDR})>|<(?P<a2>{_ADDR})>|(?P<a3>{_ADDR}))\s*")
+# "=?utf-8?b?...?= <user@example.com>": the usual sender of non-English mail. Read
+# without the full parser when the words decode cleanly in a common charset.
+_WORD = r"=\?[A-Za-z0-9_-]+\?[bBqQ]\?[^?\s]*\?="
+_ENCODED_NAME = re.compile(rf"\s*(?P<words>{_WORD}(?:\s+{_WORD})*)\s*<(?P<addr>{_ADDR})>\s*")
+_PLAIN_CHARSETS = {"utf-8", "iso-8859-1", "iso-8859-15", "windows-1252", "us-ascii"}
 MAX_ID = 255  # the external_id and message-reference columns
 
 
@@ -118,6 +123,10 @@ def _addresses(msg: Message, header: str) -> list[tuple[str, str]]:
     simple = _SIMPLE_ADDRESS.fullmatch(value) if value.isascii() else None
     if simple is not None:
         return [(simple["name"] or "", simple["a1"] or simple["a2"] or simple["a3"])]
+    encoded = _ENCODED_NAME.fullmatch(value) if value.isascii() else None
+    name = _clean_words(encoded["words"]) if encoded is not None else None
+    if encoded is not None and name is not None:
+        return [(name, encoded["addr"])]
     try:
         parsed = policy.default.header_factory(header, value)
         found = [(a.display_name, a.addr_spec) for a in getattr(parsed, "addresses", ())]
@@ -127,6 +136,25 @@ def _addresses(msg: Message, header: str) -> list[tuple[str, str]]:
         return found
     raw = raw_header(msg, header) or ""
     return [(decode_words(name), address) for name, address in getaddresses([raw])]
+
+
+def _clean_words(words: str) -> str | None:
+    """Encoded-words that decode strictly in a common charset to printable text (what
+    the full parser would give too), else None."""
+    try:
+        chunks = decode_header(words)
+    except Exception:
+        return None
+    out = []
+    for chunk, charset in chunks:
+        if not isinstance(chunk, bytes) or (charset or "").lower() not in _PLAIN_CHARSETS:
+            return None
+        try:
+            out.append(chunk.decode(charset or "us-ascii"))
+        except UnicodeDecodeError:
+            return None
+    text = "".join(out)
+    return None if re.search(r"[\x00-\x1f\x7f\\\"]", text) else text
 
 
 def one_line(text: str) -> str:
