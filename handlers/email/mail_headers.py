@@ -56,6 +56,9 @@ def header_text(msg: Message, name: str, hint: str | None = None) -> str:
     unfolded = _LINESEP.sub("", raw)
     if unfolded.isascii() and "=?" not in unfolded:
         return unfolded  # nothing to decode: what the full parser would return
+    clean = _clean_words(unfolded, text=True) if unfolded.isascii() else None
+    if clean is not None:
+        return clean
     try:
         text = str(policy.default.header_factory(name, unfolded))
     except Exception:
@@ -138,15 +141,19 @@ def _addresses(msg: Message, header: str) -> list[tuple[str, str]]:
     return [(decode_words(name), address) for name, address in getaddresses([raw])]
 
 
-def _clean_words(words: str) -> str | None:
+def _clean_words(words: str, text: bool = False) -> str | None:
     """Encoded-words that decode strictly in a common charset to printable text (what
-    the full parser would give too), else None."""
+    the full parser would give too), else None. ``text``: plain ASCII words may stand
+    between them (a subject), not only encoded ones (a display name)."""
     try:
         chunks = decode_header(words)
     except Exception:
         return None
     out = []
     for chunk, charset in chunks:
+        if text and charset is None and isinstance(chunk, bytes) and chunk.isascii():
+            out.append(chunk.decode("ascii"))
+            continue
         if not isinstance(chunk, bytes) or (charset or "").lower() not in _PLAIN_CHARSETS:
             return None
         try:

@@ -18,6 +18,11 @@ SUBJECTS = [
     b"=?utf-8?q?Factura_n=C2=BA_1234?=",
     b"=?iso-8859-1?q?Se=F1or?= Perez =?utf-8?b?w7FhbmR1?=",
     b"Texto\r\n largo\r\n\tplegado",
+    b"Re: =?utf-8?q?Hola?=  =?utf-8?q?_mundo?= y  fin",
+    b"=?utf-8?q?pegado?==?utf-8?q?_junto?=",
+    b"texto =?utf-8?q?mal?=x pegado",
+    b"=?utf-8?b?w7FhbmR1?=\r\n =?iso-8859-1?q?_se=F1al?=",
+    b"=?utf-8?q?tab=09dentro?=",
     b"(no es comentario) <tampoco@id>",
 ]
 FROMS = [
