@@ -143,14 +143,14 @@ class InboxWorker:
         lease, so no worker starts it meanwhile), and its entry built from what was
         stored instead of read back. The entry is meaningful only when ``new``."""
         now = self._clock.now()
-        fields = {"key": key[:255], "channel": channel, "kind": kind, "payload": {},
-                  "summary": summary[:300], "created_at": now,
+        key, summary = key[:255], summary[:300]
+        fields = {"key": key, "channel": channel, "kind": kind, "payload": {},
+                  "summary": summary, "created_at": now,
                   "next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
         accepted = await self._insert(fields, raw)
         return accepted, InboxEntry(
-            id=accepted.id, key=fields["key"], channel=channel, kind=kind, payload={}, raw=raw,
-            summary=fields["summary"], status=PENDING, attempts=0, last_error="",
-            created_at=now)
+            id=accepted.id, key=key, channel=channel, kind=kind, payload={}, raw=raw,
+            summary=summary, status=PENDING, attempts=0, last_error="", created_at=now)
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # requests arriving in this tick join the batch
