@@ -1,7 +1,8 @@
 """Benchmark 2a: email intake throughput and threading, against django-helpdesk.
 
 Run: ``python bench/intake_email.py [--sizes 1000 5000] [--runs 1]
-[--skip-anchor] [--skip-imap] [--anchor-ordered] [--profile]``.
+[--skip-anchor] [--skip-imap] [--anchor-ordered] [--profile] [--before DIR]``
+(``--before``: an earlier copy of the code, whose runs alternate with ours).
 
 The corpus is ``make_corpus.py --n N`` from the shared bench folder (``--shared DIR``) (deterministic, the peer's
 seed). Each run gets a fresh migrated SQLite file (``db.connection.upgrade``, not timed:
@@ -10,7 +11,7 @@ timed work, so its peak RSS is its own:
 
 - ``dir``: ``handlers.email.import_path`` on the corpus directory (it feeds messages in
   Date order, i.e. arrival order) -- what ``atiende mail import DIR`` does;
-- ``shuffled``: the same files in a seeded random order through ``EmailIngestor`` (a
+- ``shuffled``: the same files in a seeded random order through ``import_messages`` (a
   reply often arrives before its parent and must still land on its thread's ticket);
 - ``imap``: the corpus APPENDed (not timed) to a throw-away Dovecot
   (``tests/servers/imap.py``), then ``handlers.email.imap.ImapReader`` drains the folder
@@ -106,18 +107,12 @@ async def _ingest_dir(services: Any, spec: dict[str, Any]) -> dict[str, int]:
 
 
 async def _ingest_shuffled(services: Any, spec: dict[str, Any]) -> dict[str, int]:
-    from handlers.email.ingest import EmailIngestor
+    from handlers.email.importer import ImportReport, import_messages
 
-    ingestor = EmailIngestor(services)
-    outcomes: dict[str, int] = {}
-    for path in _shuffled(Path(spec["corpus"]), spec["shuffle_seed"]):
-        try:
-            result = await ingestor.ingest(path.read_bytes())
-            key = result.outcome
-        except Exception:  # counted, like import_path does; the run goes on
-            key = "errors"
-        outcomes[key] = outcomes.get(key, 0) + 1
-    return outcomes
+    files = _shuffled(Path(spec["corpus"]), spec["shuffle_seed"])
+    report = await import_messages(services, ((p.name, p.read_bytes()) for p in files),
+                                   ImportReport(spec["corpus"]))
+    return {**report.outcomes, "errors": len(report.errors)}
 
 
 async def _ingest_imap(services: Any, spec: dict[str, Any]) -> dict[str, int]:
@@ -241,7 +236,9 @@ async def append_all(account: Any, corpus: Path) -> float:
 
 
 def run_ours(variant: str, n: int, corpus: Path, manifest: Path, work: Path, tag: str,
-             args: argparse.Namespace, dovecot: Any) -> dict[str, Any]:
+             args: argparse.Namespace, dovecot: Any, tree: Path | None = None
+             ) -> dict[str, Any]:
+    """One run of one pipeline; ``tree``: another copy of the code (``--before``)."""
     run_dir = work / "runs" / tag
     shutil.rmtree(run_dir, ignore_errors=True)
     spec: dict[str, Any] = {"variant": variant, "corpus": str(corpus), "manifest": str(manifest),
@@ -256,7 +253,8 @@ def run_ours(variant: str, n: int, corpus: Path, manifest: Path, work: Path, tag
                         "imap_password": account.password, "imap_poll_seconds": 3600.0}
     if args.profile:
         spec["profile"] = str(work / f"profile-{variant}-{n}.txt")
-    result = spawn_child(Path(__file__), ["--child", json.dumps(spec)], run_dir / "child.log")
+    script = Path(__file__) if tree is None else tree / "bench" / Path(__file__).name
+    result = spawn_child(script, ["--child", json.dumps(spec)], run_dir / "child.log")
     result["append_s"] = appended
     result["command_s"] = result["ended"] - result["spawned_at"]
     result["ingest_s"] = result["ended"] - result["started"]
@@ -361,6 +359,9 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
                         help="folder with make_corpus.py and the peer's script "
                         "(default: ../shared/bench beside the clone)")
+    parser.add_argument("--before", type=Path,
+                        help="another copy of the code (e.g. `git archive <commit>` unpacked): "
+                        "its dir and shuffled runs alternate with ours, as 'before' rows")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -383,9 +384,17 @@ def main() -> None:
             print(f"# N={n}: {len(list(corpus.glob('*.eml')))} files, shuffled order delivers "
                   f"{replies_before_parent(manifest, SHUFFLE_SEED, corpus)} replies before "
                   f"their parent", flush=True)
-            ours: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+            before = [v for v in variants if v != "imap"] if args.before else []
+            ours: dict[str, list[dict[str, Any]]] = {
+                **{f"before {v}": [] for v in before}, **{v: [] for v in variants}}
             for run in range(args.runs):
-                for variant in variants:
+                for variant in variants:  # before and after back to back, run by run
+                    if variant in before:
+                        result = run_ours(variant, n, corpus, manifest, work,
+                                          f"before-{variant}-{n}-{run}", args, dovecot,
+                                          tree=args.before)
+                        ours[f"before {variant}"].append(result)
+                        _progress(f"before {variant}", n, run, result)
                     result = run_ours(variant, n, corpus, manifest, work,
                                       f"{variant}-{n}-{run}", args, dovecot)
                     ours[variant].append(result)

@@ -136,6 +136,22 @@ class InboxWorker:
             self._flusher = asyncio.create_task(self._flush())
         return await done
 
+    async def accept_claimed(self, channel: Canal, kind: str, key: str, *, raw: bytes,
+                             summary: str = "") -> tuple[Accepted, InboxEntry]:
+        """``accept`` for a caller that processes the item itself at once
+        (``process_entry``): stored with the claim already taken (due only after the
+        lease, so no worker starts it meanwhile), and its entry built from what was
+        stored instead of read back. The entry is meaningful only when ``new``."""
+        now = self._clock.now()
+        key, summary = key[:255], summary[:300]
+        fields = {"key": key, "channel": channel, "kind": kind, "payload": {},
+                  "summary": summary, "created_at": now,
+                  "next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
+        accepted = await self._insert(fields, raw)
+        return accepted, InboxEntry(
+            id=accepted.id, key=key, channel=channel, kind=kind, payload={}, raw=raw,
+            summary=summary, status=PENDING, attempts=0, last_error="", created_at=now)
+
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # requests arriving in this tick join the batch
         while self._batch:
@@ -249,6 +265,17 @@ class InboxWorker:
             if not self._busy:
                 self._idle.set()
 
+    async def process_entry(self, entry: InboxEntry, processor: Processor) -> int:
+        """Process an item whose claim the caller holds (``accept_claimed``)."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            return await self._run(entry, processor)
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
     async def _process_claimed(self, item_id: int, now: datetime,
                                processor: Processor | None) -> int:
         row = await InboxItem.get(id=item_id)
@@ -256,21 +283,24 @@ class InboxWorker:
         if processor is None:
             await InboxItem.filter(id=item_id).update(next_attempt_at=now)
             return 0
+        return await self._run(_entry(row, await _raw(row.id)), processor)
+
+    async def _run(self, entry: InboxEntry, processor: Processor) -> int:
         try:
-            number = await processor(_entry(row, await _raw(row.id)))
+            number = await processor(entry)
         except PermanentInboxError as exc:
-            await self._failed(row, str(exc), permanent=True)
+            await self._failed(entry, str(exc), permanent=True)
         except Exception as exc:  # a bug or a transient failure: retried, then quarantined
-            log.warning("inbox item %s (%s) failed attempt=%s: %s: %s", row.id, row.kind,
-                        row.attempts + 1, type(exc).__name__, exc, exc_info=True)
-            await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False)
+            log.warning("inbox item %s (%s) failed attempt=%s: %s: %s", entry.id, entry.kind,
+                        entry.attempts + 1, type(exc).__name__, exc, exc_info=True)
+            await self._failed(entry, f"{type(exc).__name__}: {exc}", permanent=False)
         else:
-            await InboxItem.filter(id=item_id).update(
+            await InboxItem.filter(id=entry.id).update(
                 status=DONE, processed_at=self._clock.now(), ticket_id_ref=number,
-                attempts=row.attempts + 1, last_error="")
+                attempts=entry.attempts + 1, last_error="")
         return 1
 
-    async def _failed(self, row: InboxItem, error: str, *, permanent: bool) -> None:
+    async def _failed(self, row: InboxEntry, error: str, *, permanent: bool) -> None:
         attempts = row.attempts + 1
         final = permanent or attempts >= self._settings.inbox_max_attempts
         delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
@@ -284,7 +314,7 @@ class InboxWorker:
                     error[:300])
             await self._tell_team(row, error)
 
-    async def _tell_team(self, row: InboxItem, error: str) -> None:
+    async def _tell_team(self, row: InboxEntry, error: str) -> None:
         """Support channel (Slack) and the administrator (Telegram), one tap to retry."""
         text = (f"Un mensaje entrante ({Canal(row.channel).label}) no se pudo procesar y "
                 f"quedó en cuarentena (#{row.id}): {row.summary or row.key}. "

@@ -331,14 +331,11 @@ class IntakeService:
         refs = [r for r in ({msg.external_id} | set(msg.refs)) if r]
         if not refs or msg.channel is not Canal.EMAIL:
             return
-        known = set(await MessageRef.filter(ref__in=refs).values_list("ref", flat=True))
+        # One statement; a ref known already (or stored concurrently) is skipped by the
+        # database, so no error can abort an enclosing transaction (an import batch).
         now = self._clock.now()
-        for ref in refs:
-            if ref not in known:
-                try:
-                    await MessageRef.create(ref=ref[:255], ticket_id=number, created_at=now)
-                except IntegrityError:
-                    pass
+        await MessageRef.bulk_create([MessageRef(ref=ref[:255], ticket_id=number, created_at=now)
+                                      for ref in refs], ignore_conflicts=True)
 
 
 _REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}

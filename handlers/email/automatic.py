@@ -8,6 +8,7 @@ Also here: recognising our own outgoing mail, which must never be re-ingested.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from handlers.email.parse import ParsedMail
@@ -72,7 +73,9 @@ def is_own_mail(mail: ParsedMail, smtp_from: str, own_domain: str | None) -> boo
     return False
 
 
+@functools.lru_cache(maxsize=8)
 def _address(value: str) -> str:
+    """Our sender address (parsed once per setting, not once per mail)."""
     from email.utils import parseaddr
 
     return parseaddr(value)[1].strip().lower()

@@ -107,18 +107,25 @@ class EmailIngestor:
 
     async def ingest(self, raw: bytes) -> IngestResult:
         """Store, then process now (import, tests): the outcome of this one message."""
-        accepted = await self.accept(raw)
-        entry = await self._services.inbox.get(accepted.id)
-        if entry is not None and entry.status == DONE:
-            return IngestResult("duplicate", entry.key.removeprefix(KEY_PREFIX),
-                                entry.ticket_number)
+        inbox = self._services.inbox
+        key, summary = inbox_key(raw, self._limits.max_header_bytes)
+        # Stored with the claim taken: processed right here, nothing read back.
+        accepted, fresh = await inbox.accept_claimed(Canal.EMAIL, INBOX_KIND, key, raw=raw,
+                                                     summary=summary)
         outcome: list[IngestResult] = []
 
         async def once(item: InboxEntry) -> int | None:
-            outcome.append(await self.handle(item.raw or b""))
+            outcome.append(await self.handle(item.raw if item.raw is not None else raw))
             return outcome[-1].ticket_number
 
-        await self._services.inbox.process_item(accepted.id, processor=once)
+        if accepted.new:
+            await inbox.process_entry(fresh, once)
+        else:  # stored before: done already, or still to be processed
+            entry = await inbox.get(accepted.id)
+            if entry is not None and entry.status == DONE:
+                return IngestResult("duplicate", entry.key.removeprefix(KEY_PREFIX),
+                                    entry.ticket_number)
+            await inbox.process_item(accepted.id, processor=once)
         if outcome:
             return outcome[-1]
         entry = await self._services.inbox.get(accepted.id)
