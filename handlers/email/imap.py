@@ -59,6 +59,12 @@ class MemoryProgress:
         self.values[key] = dict(value)
 
 
+# Sizes are asked for this many messages at a time: aioimaplib parses one answer line by
+# line recursively, and an answer of about a thousand lines (a mailbox that filled up
+# while we were off) overflows the interpreter's stack.
+SIZE_BATCH = 200
+
+
 class ImapError(Exception):
     """The server refused a command (login, select, search, ...)."""
 
@@ -186,19 +192,28 @@ class ImapReader:
     async def _sizes(self, client: IMAP4, last: int,
                      uids: list[int] | None) -> list[tuple[int, int]]:
         """(uid, RFC822.SIZE) of the messages to read, in UID order."""
-        if uids == []:
-            return []
-        wanted = ",".join(map(str, uids)) if uids else f"{last + 1}:*"
-        response = await client.uid("fetch", wanted, "(RFC822.SIZE)")
-        _ok(response, "UID FETCH SIZE")
+        if uids is None:
+            uids = await self._uids_after(client, last)
         found: dict[int, int] = {}
-        for line in response.lines:
-            if not isinstance(line, bytes | bytearray):
-                continue
-            uid, size = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
-            if uid and int(uid.group(1)) > last:
-                found[int(uid.group(1))] = int(size.group(1)) if size else 0
+        for start in range(0, len(uids), SIZE_BATCH):
+            wanted = ",".join(map(str, uids[start:start + SIZE_BATCH]))
+            response = await client.uid("fetch", wanted, "(RFC822.SIZE)")
+            _ok(response, "UID FETCH SIZE")
+            for line in response.lines:
+                if not isinstance(line, bytes | bytearray):
+                    continue
+                uid, size = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
+                if uid and int(uid.group(1)) > last:
+                    found[int(uid.group(1))] = int(size.group(1)) if size else 0
         return sorted(found.items())
+
+    async def _uids_after(self, client: IMAP4, last: int) -> list[int]:
+        """The UIDs above ``last`` (one line, however many there are)."""
+        response = await client.uid_search(f"UID {last + 1}:*", charset=None)
+        _ok(response, "UID SEARCH")
+        return sorted(int(u) for line in response.lines[:-1]
+                      if isinstance(line, bytes | bytearray)
+                      for u in bytes(line).split() if u.isdigit() and int(u) > last)
 
     async def _fetch_limited(self, client: IMAP4, uid: str, size: int) -> bytes | None:
         """The whole message, or only its headers and a note when it is over the limit."""

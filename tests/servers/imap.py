@@ -102,6 +102,17 @@ class ImapAccount:
         finally:
             await client.logout()
 
+    async def append_many(self, raws: list[bytes]) -> None:
+        """APPEND many unseen messages to INBOX over one connection (a full mailbox)."""
+        client = await self._client()
+        try:
+            for raw in raws:
+                response = await client.append(raw, mailbox="INBOX")
+                if response.result != "OK":
+                    raise AssertionError(f"APPEND failed: {response.lines}")
+        finally:
+            await client.logout()
+
     async def list_flags(self, folder: str = "INBOX") -> list[set[str]]:
         """The flags of every message in ``folder``, in sequence order."""
         client = await self._client()

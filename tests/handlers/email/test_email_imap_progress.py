@@ -134,3 +134,25 @@ async def test_over_the_size_limit_only_headers_are_fetched(
     assert await _pass(reader) == 1
     row = await Interaction.get(external_id="<huge@example.cl>")
     assert "no se descargó" in row.body and "x" * 100 not in row.body
+
+
+@pytest.mark.parametrize("first_run", [True, False], ids=["first-run", "later"])
+async def test_a_thousand_new_messages_are_read_in_one_pass(
+        first_run: bool, services: Services, imap_server: ImapAccount) -> None:
+    """A support mailbox that filled up while Atiende was off: 1,000 new messages. One
+    answer listing them all overflowed the IMAP library's parser (RecursionError) and
+    the reader never got past its first pass."""
+    stored: list[bytes] = []
+
+    async def ingest(raw: bytes) -> None:
+        stored.append(raw)
+
+    reader = ImapReader(with_imap(services, imap_server).settings, ingest,
+                        KeyValueProgress(services.kv))
+    if not first_run:
+        assert await _pass(reader) == 0  # our place is recorded: read by UID from here
+    await imap_server.append_many([mail(body=f"Mensaje {n}.", message_id=f"<m{n}@example.cl>")
+                                   for n in range(1000)])
+    assert await _pass(reader) == 1000
+    assert len(stored) == 1000 and b"<m999@example.cl>" in stored[-1]
+    assert await _pass(reader) == 0
