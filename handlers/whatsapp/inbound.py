@@ -76,9 +76,7 @@ class WhatsAppInbound:
                                        f"whatsapp-status:{wamid}:{word}",
                                        payload={"status": status}, summary=f"estado {word}")
                     stored += 1
-        if stored:
-            inbox.wake()
-        return stored
+        return stored  # the worker of this process has them already (``accept``)
 
     # --- customer messages --------------------------------------------------------------
     async def process_message(self, entry: InboxEntry) -> int | None:
