@@ -91,8 +91,9 @@ class WhatsAppInbound:
                                       f"({parsed.wa_type})")
         answer = buttons.parse(parsed.button_id)
         intake = self._services.intake
-        known = await intake.known(Canal.WHATSAPP, parsed.wamid)
-        attachments = () if known else await self._attachments(parsed.media)
+        attachments: tuple[NewAttachment, ...] = ()
+        if parsed.media is not None and not await intake.known(Canal.WHATSAPP, parsed.wamid):
+            attachments = await self._attachments(parsed.media)
         refs = tuple(str(r) for r in (parsed.meta.get("reply_to"), parsed.meta.get("edited"),
                                       parsed.meta.get("reaction_to")) if r)
         incoming = IncomingMessage(
