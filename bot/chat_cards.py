@@ -24,7 +24,7 @@ class CardRef:
 
 
 def _ref(row: ChatCard) -> CardRef:
-    return CardRef(row.platform, row.ticket_id, row.chat_id, row.message_id,  # type: ignore[attr-defined]
+    return CardRef(row.platform, row.ticket_id, row.chat_id, row.message_id,
                    row.thread_id)
 
 

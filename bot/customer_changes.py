@@ -225,5 +225,5 @@ async def _publish_moved(service: CustomerService, numbers: list[int], actor: Ac
 
 async def recent(customer_id: int, limit: int = 10) -> list[CustomerChangeView]:
     rows = await CustomerChange.filter(customer_id=customer_id).order_by("-id").limit(limit)
-    return [CustomerChangeView(r.customer_id, r.author_name, r.field,  # type: ignore[attr-defined]
+    return [CustomerChangeView(r.customer_id, r.author_name, r.field,
                                r.old_value, r.new_value, r.created_at) for r in rows]

@@ -172,7 +172,7 @@ class CustomerService:
         sender = str((row.meta or {}).get("sender") or "")
         if not sender:
             raise InvalidInput("No se conoce la dirección ni el teléfono de ese remitente.")
-        view = await self.add_contact(row.ticket.customer_id, sender)  # type: ignore[attr-defined]
+        view = await self.add_contact(row.ticket.customer_id, sender)
         log.info("third-party sender linked by=%s customer=%s interaction=%s", actor.name,
                  view.id, interaction_id)
         return view, sender
@@ -188,7 +188,7 @@ class CustomerService:
         if norm in (customer.email, customer.phone):
             return customer_view(customer)
         existing = await CustomerContact.get_or_none(value=norm)
-        if existing is not None and existing.customer_id != customer_id:  # type: ignore[attr-defined]
+        if existing is not None and existing.customer_id != customer_id:
             await CustomerContact.filter(id=existing.id).update(customer_id=customer_id)
         elif existing is None:
             try:

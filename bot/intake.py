@@ -90,9 +90,9 @@ class IntakeService:
             return None
         row = await MessageRef.filter(ref__in=list(refs)).order_by("id").first()
         if row is not None:
-            return row.ticket_id  # type: ignore[attr-defined]
+            return row.ticket_id
         ours = await Interaction.filter(channel=channel, external_id__in=list(refs)).first()
-        return ours.ticket_id if ours else None  # type: ignore[attr-defined]
+        return ours.ticket_id if ours else None
 
     @property
     def clock(self) -> Clock:
@@ -176,8 +176,8 @@ class IntakeService:
         if existing is None:
             return None
         log.info("duplicate delivery ignored channel=%s ticket=#%s", msg.channel.value,
-                 existing.ticket_id)  # type: ignore[attr-defined]
-        ticket = await Ticket.get(id=existing.ticket_id).select_related(*TICKET_RELATED)  # type: ignore[attr-defined]
+                 existing.ticket_id)
+        ticket = await Ticket.get(id=existing.ticket_id).select_related(*TICKET_RELATED)
         return IntakeResult(ticket_view(ticket), interaction_view(existing), duplicate=True,
                             third_party=existing.kind == InteractionKind.THIRD_PARTY)
 

@@ -179,9 +179,9 @@ class Leases:
 async def _wait(stop: asyncio.Event, seconds: float,
                 task: asyncio.Task[None] | None = None) -> None:
     """Sleep ``seconds`` unless ``stop`` is set (or ``task`` ends) first."""
-    waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}
+    waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
     if task is not None:
-        waiters.add(task)  # type: ignore[arg-type]
+        waiters.add(task)
     _, pending = await asyncio.wait(waiters, timeout=seconds,
                                     return_when=asyncio.FIRST_COMPLETED)
     for waiter in pending:

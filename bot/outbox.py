@@ -97,11 +97,11 @@ async def queue(interaction: Interaction, channel: Canal, recipient: str,
 def _message(row: OutboxMessage, ticket_number: int) -> OutboundMessage:
     p = row.payload
     return OutboundMessage(
-        outbox_id=row.id, interaction_id=row.interaction_id, ticket_number=ticket_number,  # type: ignore[attr-defined]
+        outbox_id=row.id, interaction_id=row.interaction_id, ticket_number=ticket_number,
         channel=Canal(row.channel), recipient=row.recipient,
         customer_name=p.get("customer_name", ""), subject=p.get("subject", ""),
         text=p.get("text", ""), html=p.get("html", ""), whatsapp_text=p.get("whatsapp", ""),
-        template=p.get("template"), idempotency_key=f"atiende-{row.interaction_id}",  # type: ignore[attr-defined]
+        template=p.get("template"), idempotency_key=f"atiende-{row.interaction_id}",
         kind=p.get("kind", "message"), whatsapp_template=p.get("whatsapp_template"),
         template_params=tuple(p.get("template_params", ())),
         in_reply_to=p.get("in_reply_to"), references=tuple(p.get("references", ())),
@@ -185,7 +185,7 @@ class OutboxWorker:
             return 0
         if not await self._claim(row):
             return 0
-        ticket_id = row.interaction.ticket_id  # type: ignore[attr-defined]
+        ticket_id = row.interaction.ticket_id
         message = _message(row, ticket_id)
         sender = self._senders[Canal(row.channel)]
         try:
@@ -216,7 +216,7 @@ class OutboxWorker:
             updates: dict[str, Any] = {"delivery_status": DeliveryStatus.SENT}
             if result.provider_id:
                 updates["external_id"] = result.provider_id
-            await Interaction.filter(id=row.interaction_id).update(**updates)  # type: ignore[attr-defined]
+            await Interaction.filter(id=row.interaction_id).update(**updates)
         await self._publish(row)
 
     async def _fail(self, row: OutboxMessage, error: str, *, permanent: bool) -> None:
@@ -230,16 +230,16 @@ class OutboxWorker:
                 status=DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,
                 next_attempt_at=now + timedelta(seconds=delay))
             if final:
-                await Interaction.filter(id=row.interaction_id).update(  # type: ignore[attr-defined]
+                await Interaction.filter(id=row.interaction_id).update(
                     delivery_status=DeliveryStatus.FAILED)
         if final:
             log.error("outbox delivery failed for good ticket=#%s outbox=%s: %s",
-                      row.interaction.ticket_id, row.id, error)  # type: ignore[attr-defined]
+                      row.interaction.ticket_id, row.id, error)
             await self._publish(row)
 
     async def _publish(self, row: OutboxMessage) -> None:
         ticket, interaction = await self._load_views(
-            row.interaction.ticket_id, row.interaction_id)  # type: ignore[attr-defined]
+            row.interaction.ticket_id, row.interaction_id)
         await self._bus.publish(TicketEvent(EventKind.DELIVERY, ticket, Actor.system(),
                                             interaction))
 

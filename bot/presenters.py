@@ -45,7 +45,7 @@ def ticket_view(ticket: Ticket) -> TicketView:
         conformity_requested_at=ticket.conformity_requested_at,
         discard_reason=ticket.discard_reason,
         last_customer_message_at=ticket.last_customer_message_at,
-        previous_ticket=ticket.previous_ticket_id,  # type: ignore[attr-defined]
+        previous_ticket=ticket.previous_ticket_id,
         suggestion=suggestion_view(ticket),
         csat_requested_at=ticket.csat_requested_at,
         csat_rating=ticket.csat_rating,
@@ -78,7 +78,7 @@ def attachment_view(a: Attachment) -> AttachmentView:
 def interaction_view(i: Interaction, attachments: list[Attachment] | None = None) -> InteractionView:
     return InteractionView(
         id=i.id,
-        ticket_number=i.ticket_id,  # type: ignore[attr-defined]
+        ticket_number=i.ticket_id,
         kind=InteractionKind(i.kind),
         channel=Canal(i.channel),
         author_name=i.author_name,

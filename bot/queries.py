@@ -52,7 +52,7 @@ class TicketQueries:
             rows = await query.order_by("id")
         files: dict[int, list[Attachment]] = {}
         for a in await Attachment.filter(interaction_id__in=[r.id for r in rows]):
-            files.setdefault(a.interaction_id, []).append(a)  # type: ignore[attr-defined]
+            files.setdefault(a.interaction_id, []).append(a)
         return [interaction_view(r, files.get(r.id)) for r in rows]
 
     def _filtered(self, f: TicketFilter, now: datetime) -> QuerySet[Ticket]:

@@ -61,6 +61,7 @@ class Ticket(Model):
     """A ticket (*Ticket*). Its ``id`` is the human number shown as ``#123``."""
 
     id = fields.IntField(primary_key=True)
+    customer_id: int  # set by Tortoise beside the relation; typed
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="tickets", on_delete=fields.RESTRICT
     )
@@ -70,6 +71,7 @@ class Ticket(Model):
     tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
     prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
     estado = fields.CharEnumField(Estado, max_length=30, default=Estado.NEW, db_index=True)
+    assignee_id: int | None  # set by Tortoise beside the relation; typed
     assignee: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="tickets", null=True, on_delete=fields.SET_NULL
     )
@@ -99,6 +101,7 @@ class Ticket(Model):
     # due-reminder query costs the same with 100 or 1,000,000 tickets).
     next_reminder_at = fields.DatetimeField(null=True, db_index=True)
     # A message after the reopen window opens a new ticket linked to the old one.
+    previous_ticket_id: int | None  # set by Tortoise beside the relation; typed
     previous_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
     )
@@ -125,11 +128,13 @@ class Interaction(Model):
     """One row of a ticket's history, kept forever: messages, notes, state changes."""
 
     id = fields.IntField(primary_key=True)
+    ticket_id: int  # set by Tortoise beside the relation; typed
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="interactions", on_delete=fields.RESTRICT
     )
     kind = fields.CharEnumField(InteractionKind, max_length=10)
     channel = fields.CharEnumField(Canal, max_length=20)
+    author_member_id: int | None  # set by Tortoise beside the relation; typed
     author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="interactions", null=True, on_delete=fields.SET_NULL
     )
@@ -155,6 +160,7 @@ class Attachment(Model):
     """Metadata of a file that came with an interaction (the bytes live on disk)."""
 
     id = fields.IntField(primary_key=True)
+    interaction_id: int  # set by Tortoise beside the relation; typed
     interaction: fields.ForeignKeyRelation[Interaction] = fields.ForeignKeyField(
         "models.Interaction", related_name="attachments", on_delete=fields.CASCADE
     )
@@ -177,6 +183,7 @@ class OutboxMessage(Model):
     """
 
     id = fields.IntField(primary_key=True)
+    interaction_id: int  # set by Tortoise beside the relation; typed
     interaction: fields.OneToOneRelation[Interaction] = fields.OneToOneField(
         "models.Interaction", related_name="outbox", on_delete=fields.CASCADE
     )
@@ -204,6 +211,7 @@ class MessageRef(Model):
 
     id = fields.IntField(primary_key=True)
     ref = fields.CharField(max_length=255, unique=True)
+    ticket_id: int  # set by Tortoise beside the relation; typed
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="message_refs", on_delete=fields.CASCADE
     )
@@ -218,6 +226,7 @@ class ChatCard(Model):
 
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=20)
+    ticket_id: int  # set by Tortoise beside the relation; typed
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="chat_cards", on_delete=fields.CASCADE
     )
@@ -286,6 +295,7 @@ class CustomerChange(Model):
     merge moves the dropped customer's changes to the kept one."""
 
     id = fields.IntField(primary_key=True)
+    customer_id: int  # set by Tortoise beside the relation; typed
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="changes", on_delete=fields.CASCADE)
     author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
@@ -375,6 +385,7 @@ class CustomerContact(Model):
     """Another address or phone that speaks for a customer (linked by the team)."""
 
     id = fields.IntField(primary_key=True)
+    customer_id: int  # set by Tortoise beside the relation; typed
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="contacts", on_delete=fields.CASCADE
     )

@@ -142,9 +142,9 @@ class Pusher:
         for row in queued:
             wanted[row["kind"]].add(row["ref_id"])
         interactions = await Interaction.filter(id__in=wanted["interaccion"])
-        wanted["ticket"] |= await _unmapped("ticket", {i.ticket_id for i in interactions})  # type: ignore[attr-defined]
+        wanted["ticket"] |= await _unmapped("ticket", {i.ticket_id for i in interactions})
         tickets = await Ticket.filter(id__in=wanted["ticket"]).select_related("assignee")
-        wanted["cliente"] |= await _unmapped("cliente", {t.customer_id for t in tickets})  # type: ignore[attr-defined]
+        wanted["cliente"] |= await _unmapped("cliente", {t.customer_id for t in tickets})
         customers = await Customer.filter(id__in=wanted["cliente"])
         forced = set(force)
         pushed = await self._upsert(schema, "cliente", customers, forced)

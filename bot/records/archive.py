@@ -101,7 +101,10 @@ class ArchiveWriter:
         return self.path
 
     def abort(self) -> None:
-        (self._zip or self._tar).close()  # type: ignore[union-attr]
+        if self._zip is not None:
+            self._zip.close()
+        elif self._tar is not None:
+            self._tar.close()
         self._tmp.unlink(missing_ok=True)
 
     def _check_name(self, name: str) -> None:

@@ -94,7 +94,7 @@ async def export_person(customer: Customer, target: Path, zone: ZoneInfo, actor:
     files = await Attachment.filter(interaction_id__in=[i.id for i in interactions]).order_by("id")
     by_interaction: dict[int, list[Attachment]] = {}
     for a in files:
-        by_interaction.setdefault(a.interaction_id, []).append(a)  # type: ignore[attr-defined]
+        by_interaction.setdefault(a.interaction_id, []).append(a)
     stamp = now.astimezone(zone).strftime("%Y%m%d-%H%M%S")
     writer = ArchiveWriter(target / f"datos-cliente-{customer.id}-{stamp}.zip",
                            "personal-data", {"created_at": _iso(now, zone),
@@ -104,7 +104,7 @@ async def export_person(customer: Customer, target: Path, zone: ZoneInfo, actor:
             "generado": _iso(now, zone),
             "cliente": _customer_json(customer, zone),
             "tickets": [_ticket_json(t, zone, [i for i in interactions
-                                               if i.ticket_id == t.id],  # type: ignore[attr-defined]
+                                               if i.ticket_id == t.id],
                                      by_interaction, writer) for t in tickets],
         }
         writer.add_bytes("datos.json", json.dumps(doc, ensure_ascii=False, indent=2).encode())
@@ -256,7 +256,7 @@ async def _interaction(i: Interaction, values: list[str], own_name: str) -> None
     if i.body:
         i.body = TEXT
     author = (i.author_name or "").strip()
-    if i.author_member_id is None and (  # type: ignore[attr-defined]
+    if i.author_member_id is None and (
             i.kind == InteractionKind.INBOUND or (own_name and author.lower() == own_name.lower())):
         i.author_name = AUTHOR
     else:

@@ -206,7 +206,8 @@ def compute(rows: list[TicketRow], period: Period, now: datetime,
         closed_no_answer=sum(1 for r in closed if r.conformity_kind is ConformityKind.NO_ANSWER),
         satisfaction=Satisfaction(
             asked=sum(1 for r in rows if _in(r.csat_requested_at, period)),
-            counts=tuple(rated.count(n) for n in range(1, 6)),  # type: ignore[arg-type]
+            counts=(rated.count(1), rated.count(2), rated.count(3), rated.count(4),
+                    rated.count(5)),
         ),
     )
 

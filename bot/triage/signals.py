@@ -35,13 +35,13 @@ class Signal:
     kind: str = ""  # "" | "repeat" | "minor" | "thanks" | "english"
 
 
-def _s(key: str, label: str, pattern: str, **weights: float | str) -> Signal:
+def _s(key: str, label: str, pattern: str, kind: str = "", **weights: float) -> Signal:
     # Matched against " " + the normalised text: a leading word boundary becomes a
     # literal space, which lets the regex engine jump from token to token (about twice
     # as fast on a long email as testing a boundary at every character).
     if pattern.startswith(r"\b"):
         pattern = " " + pattern[2:]
-    return Signal(key, label, re.compile(pattern), **weights)  # type: ignore[arg-type]
+    return Signal(key, label, re.compile(pattern), kind=kind, **weights)
 
 
 SERVICE = (r"pagina|paginas|web|sitio|tienda|site|website|shop|store|hosting|servidor|"
