@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 
 from bot.attachments import NewAttachment
 from bot.clock import Clock
@@ -32,6 +33,7 @@ from bot.domain import Canal, DeliveryStatus, Estado, InteractionKind
 from bot.errors import DomainError
 from bot.inbox import PermanentInboxError
 from bot.outbox import update_delivery_status
+from bot.prepared import PreparedSelect
 from bot.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.settings import Settings
 from bot.templates import TemplateName
@@ -220,14 +222,14 @@ class IntakeService:
         return await CustomerContact.filter(customer_id=customer.id, value__in=mine).exists()
 
     async def _latest_ticket_of(self, msg: IncomingMessage) -> Ticket | None:
-        """The sender's latest ticket on this channel (customer loaded): the one to join
-        when open or within the reopen window; otherwise it still names the customer."""
-        query = Ticket.filter(channel=msg.channel, estado__not_in=[Estado.DISCARDED])
+        """The sender's latest ticket on this channel (customer and assignee loaded): the
+        one to join when open or within the reopen window; otherwise it still names the
+        customer. Asked for every message: its SQL is built once (``bot/prepared.py``)."""
         if msg.phone:
-            query = query.filter(customer__phone=normalise_phone(msg.phone))
+            by, value = "phone", normalise_phone(msg.phone)
         else:
-            query = query.filter(customer__email=normalise_email(msg.email or ""))
-        return await query.order_by("-id").select_related(*TICKET_RELATED).first()
+            by, value = "email", normalise_email(msg.email or "")
+        return await _latest_by(msg.channel, by).first(value)
 
     def _within_reopen_window(self, ticket: Ticket) -> bool:
         if ticket.resolved_at is None:
@@ -363,3 +365,17 @@ class IntakeService:
 
 
 _REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}
+_LATEST: dict[tuple[Canal, str], PreparedSelect[Ticket]] = {}
+
+
+def _latest_by(channel: Canal, by: str) -> PreparedSelect[Ticket]:
+    """The customer's latest ticket on ``channel`` not discarded, by phone or email."""
+    prepared = _LATEST.get((channel, by))
+    if prepared is None:
+        def build(value: str | int) -> QuerySet[Ticket]:
+            return (Ticket.filter(channel=channel, estado__not_in=[Estado.DISCARDED])
+                    .filter(**{f"customer__{by}": value}).order_by("-id")
+                    .select_related(*TICKET_RELATED).limit(1))
+
+        prepared = _LATEST[(channel, by)] = PreparedSelect(Ticket, build, ["probe-value"])
+    return prepared

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from copy import deepcopy
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -75,6 +76,9 @@ class TicketWork:
         unit = TicketUnit(self, actor, number, action, expected_version, event)
         if current is not None:
             unit.ticket, unit.optimistic = current, current.version
+            # a copy of JSON values: one changed in place must still differ
+            unit.read = {k: deepcopy(v) if isinstance(v, dict | list) else v
+                         for k, v in _values(current).items()}
         return unit
 
     def new(self, actor: Actor, *, event: EventKind = EventKind.CREATED) -> TicketUnit:
@@ -134,6 +138,7 @@ class TicketUnit:
         self._files = False
         self._transaction: Any = None
         self.optimistic: int | None = None  # the version ``current`` was read at
+        self.read: dict[str, Any] = {}  # its columns as read: the write sends what changed
 
     @property
     def ticket(self) -> Ticket:
@@ -204,7 +209,7 @@ class TicketUnit:
         if self.optimistic is None:
             await ticket.save()
             return
-        values = {name: getattr(ticket, name) for name in _COLUMNS}
+        values = {k: v for k, v in _values(ticket).items() if self.read.get(k, _UNSET) != v}
         if not await Ticket.filter(id=ticket.id, version=self.optimistic).update(**values):
             raise StaleAction(ticket.id)  # changed since it was read: nothing is written
 
@@ -270,6 +275,13 @@ class TicketUnit:
 # Every column but the key, by field name (``customer_id`` for the relation): what an
 # optimistic save writes.
 _COLUMNS = tuple(name for name in Ticket._meta.fields_db_projection if name != "id")
+
+
+_UNSET = object()
+
+
+def _values(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in _COLUMNS}
 
 
 def _text(value: object) -> str:
