@@ -18,6 +18,7 @@ from bot.errors import CustomerNotFound, InvalidInput, NotAllowed
 from bot.events import EventBus
 from bot.greeting import split_name
 from bot.nocodb import queue as nocodb_queue
+from bot.prepared import PreparedSelect
 from bot.rut import normalise_rut
 from bot.views import Actor, CustomerChangeView, CustomerView
 from db.models import Customer, CustomerContact, Interaction, Ticket
@@ -100,6 +101,21 @@ def looks_like_rut(ref: str) -> bool:
         and "+" not in text and " " not in text
 
 
+async def _matching(email: str | None, phone: str | None, values: list[str]) -> list[Customer]:
+    match = Q(contacts__value__in=values)
+    if email:
+        match |= Q(email=email)
+    if phone:
+        match |= Q(phone=phone)
+    return await Customer.filter(match).distinct().order_by("id").limit(10)
+
+
+_BY_PHONE = PreparedSelect(
+    Customer, lambda phone, contact: Customer.filter(
+        Q(contacts__value__in=[contact]) | Q(phone=phone)).distinct().order_by("id").limit(10),
+    ["probe-phone", "probe-contact"])
+
+
 class CustomerService:
     """Looks customers up and creates them; email and phone are unique when set."""
 
@@ -144,16 +160,15 @@ class CustomerService:
             return found
 
     async def _lookup(self, email: str | None, phone: str | None) -> Customer | None:
-        """By email, else by phone, else by a linked contact: one query for all three."""
+        """By email, else by phone, else by a linked contact: one query for all three
+        (a phone alone, every WhatsApp message's case, with its SQL built once)."""
         values = [v for v in (email, phone) if v]
         if not values:
             return None
-        match = Q(contacts__value__in=values)
-        if email:
-            match |= Q(email=email)
-        if phone:
-            match |= Q(phone=phone)
-        found = await Customer.filter(match).distinct().order_by("id").limit(10)
+        if phone and not email:
+            found = await _BY_PHONE.all(phone, phone)
+        else:
+            found = await _matching(email, phone, values)
         for wanted in (lambda c: email and c.email == email,
                        lambda c: phone and c.phone == phone):
             for customer in found:

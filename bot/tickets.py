@@ -27,6 +27,7 @@ from bot.domain import (
 from bot.errors import InvalidInput, MemberNotFound, NotAllowed, StaleAction
 from bot.events import EventKind
 from bot.lifecycle import Action, check_allowed, refuse
+from bot.prepared import PreparedSelect
 from bot.replies import Replies
 from bot.templates import TemplateName
 from bot.ticket_work import TicketUnit, TicketWork
@@ -128,7 +129,7 @@ class TicketService:
             if member is None:
                 raise MemberNotFound(str(assignee_id))
             return member
-        return await TeamMember.get_or_none(role="administrador", active=True)
+        return await _ADMIN.first()  # asked for every new ticket: SQL built once
 
     # --- triage ---------------------------------------------------------------------
     async def classify(self, actor: Actor, number: int, *, tipo: TipoIncidencia | None = None,
@@ -343,6 +344,10 @@ class TicketService:
             await uow.set_estado(Estado.DISCARDED, reason=reason.strip())
         log.info("ticket discarded ticket=#%s by=%s", number, actor.for_log)
         return _shown(uow)
+
+
+_ADMIN = PreparedSelect(TeamMember, lambda: TeamMember.filter(role="administrador",
+                                                               active=True).limit(1), [])
 
 
 # --- small pure helpers --------------------------------------------------------------
