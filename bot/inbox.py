@@ -90,15 +90,6 @@ async def _raw(item_id: int) -> bytes | None:
     return bytes(found[0]) if found else None
 
 
-@dataclass(frozen=True)
-class _Handed:
-    """An item this process stored while its worker runs: the worker claims it by the
-    time it was stored with and takes it from memory, without scanning or reading back."""
-
-    entry: InboxEntry
-    due: datetime
-
-
 class InboxWorker:
     """Stores inbound events and processes them through the registered processors.
 
@@ -121,7 +112,9 @@ class InboxWorker:
         self._idle.set()
         self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._handed: deque[_Handed] = deque()
+        # Items this process stored while its worker runs, claimed by the time they were
+        # stored with (``created_at``, their first due time) and not read back.
+        self._handed: deque[InboxEntry] = deque()
         self._rescan = False  # wake() asked for a look at the table, not just the hand-over
 
     def notify_through(self, notifiers: Callable[[], list[Notifier]]) -> None:
@@ -166,7 +159,7 @@ class InboxWorker:
                                payload=dict(fields["payload"]), raw=raw,
                                summary=fields["summary"], status=PENDING, attempts=0,
                                last_error="", created_at=now)
-            self._handed.append(_Handed(entry, now))
+            self._handed.append(entry)
             self._wake.set()
         return accepted
 
@@ -243,9 +236,9 @@ class InboxWorker:
         """Process the items ``accept`` handed over, in arrival order; returns how many."""
         tried = 0
         while self._handed:
-            handed = self._handed.popleft()
+            entry = self._handed.popleft()
             tried += await self._guarded(
-                self.process_item(handed.entry.id, handed.due, entry=handed.entry))
+                self.process_item(entry.id, entry.created_at, entry=entry))
         return tried
 
     async def process_due(self, limit: int = 50) -> int:
