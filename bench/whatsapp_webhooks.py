@@ -1,7 +1,7 @@
 """Benchmark 2b: signed WhatsApp webhooks over loopback, against a signature-only floor.
 
 Run: ``python bench/whatsapp_webhooks.py [--messages 2000]
-[--customers 400] [--concurrency 16 64] [--runs 1]``.
+[--customers 400] [--concurrency 16 64] [--runs 1] [--before TREE]``.
 
 Two servers, each in its own process, served the same way (``handlers.web.WebServer``:
 uvicorn embedded, on a free 127.0.0.1 port):
@@ -12,7 +12,14 @@ uvicorn embedded, on a free 127.0.0.1 port):
   (running in the same process, as in ``atiende run``) turns it into a ticket or
   interaction after; the counts are taken once the worker has caught up;
 - ``floor``: a bare Starlette handler that reads the body, verifies
-  ``X-Hub-Signature-256`` (``handlers.whatsapp.signature.is_valid``) and answers 200.
+  ``X-Hub-Signature-256`` (``handlers.whatsapp.signature.is_valid``) and answers 200;
+- ``before`` (with ``--before TREE``): the ``atiende`` server run from another source
+  tree (an earlier commit, e.g. ``git archive <commit> | tar -x -C TREE``), back to back
+  with ours in the same run.
+
+``server CPU ms/msg`` covers the timed window; ``to processed`` covers the server's CPU
+from the start of the window until the inbox worker has processed every message (the
+worker may still be catching up when the last 200 goes out).
 
 The client (this process, ``httpx.AsyncClient``, ``concurrency`` workers on as many
 keep-alive connections) posts ``messages`` text messages from ``customers`` customers
@@ -60,6 +67,8 @@ WARMUP = 32
 
 # ======================================================================= server ======
 async def _serve(spec: dict[str, Any]) -> None:
+    if spec.get("tree"):  # ``--before``: that tree's code, this script's harness
+        sys.path.insert(0, spec["tree"])
     from bot.app import logs
     from handlers.web import WebServer
 
@@ -99,10 +108,18 @@ async def _serve(spec: dict[str, Any]) -> None:
     if spec.get("profile"):
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time)  # CPU, not waiting
         profiler.enable()
     print(f"READY {web.port}", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    loop = asyncio.get_running_loop()
+    marked, marked_main = time.process_time(), time.thread_time()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "mark":
+        await _caught_up(inbox)  # the warm-up processed: the window starts clean
+        marked, marked_main = time.process_time(), time.thread_time()
+        print("MARKED", flush=True)
+    await _caught_up(inbox)
+    processed_cpu = time.process_time() - marked
+    main_cpu = time.thread_time() - marked_main  # the event loop's thread alone
     rss = peak_rss_mb()
     if profiler is not None:
         profiler.disable()
@@ -118,7 +135,18 @@ async def _serve(spec: dict[str, Any]) -> None:
             await inbox.drain(rounds=10_000)
         counts = await _counts()
         await close_database()
-    emit_result({"rss_mb": rss, **counts})
+    emit_result({"rss_mb": rss, "processed_cpu": processed_cpu, "main_cpu": main_cpu,
+                 **counts})
+
+
+async def _caught_up(inbox: Any) -> None:
+    """Until the inbox worker has processed everything stored so far."""
+    if inbox is None:
+        return
+    settle = getattr(inbox, "settle", None)  # an older tree has no hand-over to settle
+    if settle is not None:
+        await settle()
+    await inbox.drain()
 
 
 def _listen_with_nodelay() -> None:
@@ -286,11 +314,13 @@ def _client(kind: str, url: str, concurrency: int) -> Any:
 
 async def drive(url: str, pid: int, requests: list[tuple[bytes, dict[str, str]]],
                 warmup: list[tuple[bytes, dict[str, str]]], concurrency: int,
-                client: str) -> dict[str, Any]:
+                client: str, mark: Any = None) -> dict[str, Any]:
     async with _client(client, url, concurrency) as http:
         _lat, bad = await post_all(http, warmup, concurrency)
         if bad:
             raise RuntimeError(f"{bad} warm-up requests failed")
+        if mark is not None:
+            await asyncio.get_running_loop().run_in_executor(None, mark)
         client0, server0, t0 = cpu_seconds(), cpu_seconds(pid), time.perf_counter()
         latencies, failures = await post_all(http, requests, concurrency)
         wall = time.perf_counter() - t0
@@ -305,11 +335,14 @@ def run_one(kind: str, concurrency: int, run: int, args: argparse.Namespace,
             work: Path) -> dict[str, Any]:
     run_dir = work / f"{kind}-c{concurrency}-{run}"
     shutil.rmtree(run_dir, ignore_errors=True)
-    spec: dict[str, Any] = {"kind": kind, "log_level": args.log_level,
-                            "nodelay": args.nodelay, "worker": args.worker}
-    if args.profile and kind == "atiende":
-        spec["profile"] = str(work / f"profile-server-c{concurrency}-{run}.txt")
-    if kind == "atiende":
+    spec: dict[str, Any] = {"kind": "floor" if kind == "floor" else "atiende",
+                            "log_level": args.log_level, "nodelay": args.nodelay,
+                            "worker": args.worker}
+    if args.profile and kind != "floor":
+        spec["profile"] = str(work / f"profile-{kind}-c{concurrency}-{run}.txt")
+    if kind == "before":
+        spec["tree"] = str(args.before.resolve())
+    if kind != "floor":
         spec.update(db_url=fresh_database(run_dir), data_dir=str(run_dir / "data"))
     else:
         run_dir.mkdir(parents=True)
@@ -327,7 +360,16 @@ def run_one(kind: str, concurrency: int, run: int, args: argparse.Namespace,
         prefix = f"r{run}c{concurrency}"
         requests = signed_requests(args.messages, args.customers, prefix)
         warmup = signed_requests(WARMUP, WARMUP, f"w{prefix}", phone_prefix="98")
-        result = asyncio.run(drive(url, proc.pid, requests, warmup, concurrency, args.client))
+        stdin, stdout = proc.stdin, proc.stdout
+
+        def mark() -> None:
+            stdin.write("mark\n")
+            stdin.flush()
+            if stdout.readline().strip() != "MARKED":
+                raise RuntimeError(f"{kind} server did not mark:\n{tail(log)}")
+
+        result = asyncio.run(drive(url, proc.pid, requests, warmup, concurrency, args.client,
+                                   mark))
         proc.stdin.write("stop\n")
         proc.stdin.flush()
         out, _ = proc.communicate(timeout=120)
@@ -339,6 +381,8 @@ def run_one(kind: str, concurrency: int, run: int, args: argparse.Namespace,
     if proc.returncode != 0 or server is None:
         raise RuntimeError(f"{kind} server failed (exit {proc.returncode}):\n{tail(log)}")
     result.update(server)
+    result["processed_ms_per_msg"] = server["processed_cpu"] / len(requests) * 1000
+    result["main_share"] = server["main_cpu"] / max(server["processed_cpu"], 1e-9)
     if not args.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
     return result
@@ -364,6 +408,8 @@ def main() -> None:
                              "or only after the timed window (the acknowledgement alone)")
     parser.add_argument("--nodelay", action="store_true", help="both servers with TCP_NODELAY "
                         "on accepted connections (the proposed handlers/web.py fix)")
+    parser.add_argument("--before", type=Path, help="also run the atiende server of this "
+                        "source tree (an earlier commit), back to back: before/after")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -378,25 +424,29 @@ def main() -> None:
           f"{args.log_level}", flush=True)
     rows: list[list[object]] = []
     for concurrency in args.concurrency:
-        results: dict[str, list[dict[str, Any]]] = {"floor": [], "atiende": []}
+        kinds = ("floor", "before", "atiende") if args.before else ("floor", "atiende")
+        results: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         for run in range(args.runs):
-            for kind in ("floor", "atiende"):  # back to back, same machine state
+            for kind in kinds:  # back to back, same machine state
                 r = run_one(kind, concurrency, run, args, work)
                 results[kind].append(r)
                 stored = (f", stored {r['messages_stored']} messages on {r['tickets']} tickets "
-                          f"({r['customers']} customers)" if kind == "atiende" else "")
+                          f"({r['customers']} customers)" if kind != "floor" else "")
                 print(f"#   {kind} c={concurrency} run {run + 1}: {r['rate']:.0f} msg/s, "
                       f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, non-200 {r['failures']}, "
                       f"server CPU {r['server_cpu']:.0%}, client CPU {r['client_cpu']:.0%}, "
-                      f"server RSS {r['rss_mb']:.0f} MB{stored}", flush=True)
+                      f"server RSS {r['rss_mb']:.0f} MB{stored}; to processed "
+                      f"{r['processed_ms_per_msg']:.2f} ms/msg, {r['main_share']:.0%} of it in "
+                      f"the event loop's thread", flush=True)
         floor_rate = median([r["rate"] for r in results["floor"]])
         floor_cpu = median([r["server_ms_per_msg"] for r in results["floor"]])
-        for kind in ("floor", "atiende"):
+        for kind in kinds:
             rs = results[kind]
             rate = median([r["rate"] for r in rs])
             rows.append([concurrency, kind, rate, median([r["p50"] for r in rs]),
                          median([r["p99"] for r in rs]),
                          median([r["server_ms_per_msg"] for r in rs]),
+                         median([r["processed_ms_per_msg"] for r in rs]),
                          f"{median([r['server_cpu'] for r in rs]):.0%}",
                          f"{median([r['client_cpu'] for r in rs]):.0%}",
                          median([r["rss_mb"] for r in rs]), sum(r["failures"] for r in rs),
@@ -404,7 +454,7 @@ def main() -> None:
                          ratio(median([r["server_ms_per_msg"] for r in rs]), floor_cpu)])
     print()
     print_table(["conc.", "server", "msg/s", "p50 ms", "p99 ms", "server CPU ms/msg",
-                 "server CPU", "client CPU", "server RSS MB", "non-200", "msg/s vs floor",
+                 "to processed", "server CPU", "client CPU", "server RSS MB", "non-200", "msg/s vs floor",
                  "CPU/msg vs floor"],
                 rows, title=f"WhatsApp webhooks: {args.messages} signed text messages, "
                             f"{args.customers} customers, {args.client} client, TCP_NODELAY "

@@ -63,20 +63,20 @@ class Ticket(Model):
     """A ticket (*Ticket*). Its ``id`` is the human number shown as ``#123``."""
 
     id = fields.IntField(primary_key=True)
+    customer_id: int  # set by Tortoise beside the relation; typed
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="tickets", on_delete=fields.RESTRICT
     )
-    customer_id: int
     channel = fields.CharEnumField(Canal, max_length=20)
     subject = fields.CharField(max_length=300, default="")
     description = fields.TextField(default="")
     tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
     prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
     estado = fields.CharEnumField(Estado, max_length=30, default=Estado.NEW, db_index=True)
+    assignee_id: int | None  # set by Tortoise beside the relation; typed
     assignee: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="tickets", null=True, on_delete=fields.SET_NULL
     )
-    assignee_id: int | None
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     # Bumped on every change: a stale chat button compares it and shows the fresh state.
@@ -103,10 +103,10 @@ class Ticket(Model):
     # due-reminder query costs the same with 100 or 1,000,000 tickets).
     next_reminder_at = fields.DatetimeField(null=True, db_index=True)
     # A message after the reopen window opens a new ticket linked to the old one.
+    previous_ticket_id: int | None  # set by Tortoise beside the relation; typed
     previous_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
     )
-    previous_ticket_id: int | None
     # --- triage (issue 16): the suggested classification, until a person decides ---
     suggested_tipo = fields.CharEnumField(TipoIncidencia, max_length=20, null=True)
     suggested_prioridad = fields.CharEnumField(Prioridad, max_length=10, null=True)
@@ -130,16 +130,16 @@ class Interaction(Model):
     """One row of a ticket's history, kept forever: messages, notes, state changes."""
 
     id = fields.IntField(primary_key=True)
+    ticket_id: int  # set by Tortoise beside the relation; typed
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="interactions", on_delete=fields.RESTRICT
     )
-    ticket_id: int
     kind = fields.CharEnumField(InteractionKind, max_length=10)
     channel = fields.CharEnumField(Canal, max_length=20)
+    author_member_id: int | None  # set by Tortoise beside the relation; typed
     author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name="interactions", null=True, on_delete=fields.SET_NULL
     )
-    author_member_id: int | None
     author_name = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
     template = fields.CharField(max_length=60, null=True)
@@ -162,10 +162,10 @@ class Attachment(Model):
     """Metadata of a file that came with an interaction (the bytes live on disk)."""
 
     id = fields.IntField(primary_key=True)
+    interaction_id: int  # set by Tortoise beside the relation; typed
     interaction: fields.ForeignKeyRelation[Interaction] = fields.ForeignKeyField(
         "models.Interaction", related_name="attachments", on_delete=fields.CASCADE
     )
-    interaction_id: int
     filename = fields.CharField(max_length=255)
     content_type = fields.CharField(max_length=120, default="application/octet-stream")
     size = fields.BigIntField(default=0)
@@ -185,10 +185,10 @@ class OutboxMessage(Model):
     """
 
     id = fields.IntField(primary_key=True)
+    interaction_id: int  # set by Tortoise beside the relation; typed
     interaction: fields.OneToOneRelation[Interaction] = fields.OneToOneField(
         "models.Interaction", related_name="outbox", on_delete=fields.CASCADE
     )
-    interaction_id: int
     channel = fields.CharEnumField(Canal, max_length=20)
     recipient = fields.CharField(max_length=254)
     payload: fields.JSONField[Any] = fields.JSONField(default=dict)
@@ -213,10 +213,10 @@ class MessageRef(Model):
 
     id = fields.IntField(primary_key=True)
     ref = fields.CharField(max_length=255, unique=True)
+    ticket_id: int  # set by Tortoise beside the relation; typed
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="message_refs", on_delete=fields.CASCADE
     )
-    ticket_id: int
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -228,10 +228,10 @@ class ChatCard(Model):
 
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=20)
+    ticket_id: int  # set by Tortoise beside the relation; typed
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="chat_cards", on_delete=fields.CASCADE
     )
-    ticket_id: int
     chat_id = fields.CharField(max_length=64)
     message_id = fields.CharField(max_length=64)
     thread_id = fields.CharField(max_length=64, null=True)
@@ -299,9 +299,9 @@ class CustomerChange(Model):
     merge moves the dropped customer's changes to the kept one."""
 
     id = fields.IntField(primary_key=True)
+    customer_id: int  # set by Tortoise beside the relation; typed
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="changes", on_delete=fields.CASCADE)
-    customer_id: int
     author_member: fields.ForeignKeyNullableRelation[TeamMember] = fields.ForeignKeyField(
         "models.TeamMember", related_name=False, null=True, on_delete=fields.SET_NULL)
     author_member_id: int | None
@@ -393,10 +393,10 @@ class CustomerContact(Model):
     """Another address or phone that speaks for a customer (linked by the team)."""
 
     id = fields.IntField(primary_key=True)
+    customer_id: int  # set by Tortoise beside the relation; typed
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="contacts", on_delete=fields.CASCADE
     )
-    customer_id: int
     kind = fields.CharField(max_length=10)  # "email" | "phone"
     value = fields.CharField(max_length=254, unique=True)  # normalised
     created_at = fields.DatetimeField()

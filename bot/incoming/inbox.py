@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from bot.process.clock import Clock
 from bot.process.domain import Canal
 from bot.process.notify import Audience, Digest, DigestAction, Notifier
 from bot.process.settings import Settings
+from bot.process.wakeup import sleep_until_woken
 from db.models import InboxItem, InboxRaw
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,14 @@ async def _raw(item_id: int) -> bytes | None:
 
 
 class InboxWorker:
-    """Stores inbound events and processes them through the registered processors."""
+    """Stores inbound events and processes them through the registered processors.
+
+    While a worker loop runs in this process, ``accept`` also hands each new item to the
+    loop in memory: one conditional claim, then the processor, with no due-scan and no
+    read-back per message. The item is stored due now, as always: should the process die
+    first, any worker (a restart included) finds it in the table, as it finds every item
+    another process stored, every retry and every requeued item.
+    """
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self._settings = settings
@@ -103,6 +112,10 @@ class InboxWorker:
         self._idle.set()
         self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Items this process stored while its worker runs, claimed by the time they were
+        # stored with (``created_at``, their first due time) and not read back.
+        self._handed: deque[InboxEntry] = deque()
+        self._rescan = False  # wake() asked for a look at the table, not just the hand-over
 
     def notify_through(self, notifiers: Callable[[], list[Notifier]]) -> None:
         """Where quarantine notices go (the chat front ends' notifiers, read when due)."""
@@ -112,7 +125,10 @@ class InboxWorker:
         self._processors[kind] = processor
 
     def wake(self) -> None:
-        """Called after an accept: process now, not at the next tick."""
+        """Something is due in the table (a requeue, an item stored by a process whose
+        worker is not running): look now, not at the next tick. Items ``accept`` hands
+        over need no wake."""
+        self._rescan = True
         self._wake.set()
 
     # --- storing ------------------------------------------------------------------
@@ -126,15 +142,26 @@ class InboxWorker:
         sixteen separate inserts would queue behind each other.
         """
         now = self._clock.now()
-        fields = {"key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
-                  "summary": summary[:300], "next_attempt_at": now, "created_at": now}
+        hand_over = self.running and kind in self._processors
+        fields: dict[str, Any] = {
+            "key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
+            "summary": summary[:300], "next_attempt_at": now, "created_at": now}
         if raw is not None:
-            return await self._insert(fields, raw)
-        done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
-        self._batch.append((fields, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await done
+            accepted = await self._insert(fields, raw)
+        else:
+            done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+            self._batch.append((fields, done))
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush())
+            accepted = await done
+        if hand_over and accepted.new:
+            entry = InboxEntry(id=accepted.id, key=fields["key"], channel=channel, kind=kind,
+                               payload=dict(fields["payload"]), raw=raw,
+                               summary=fields["summary"], status=PENDING, attempts=0,
+                               last_error="", created_at=now)
+            self._handed.append(entry)
+            self._wake.set()
+        return accepted
 
     async def accept_claimed(self, channel: Canal, kind: str, key: str, *, raw: bytes,
                              summary: str = "") -> tuple[Accepted, InboxEntry]:
@@ -205,18 +232,30 @@ class InboxWorker:
             self.running = False
 
     async def _loop(self, stop: asyncio.Event, idle_seconds: float) -> None:
+        scan = True  # the table first: what was stored while no worker ran
         while not stop.is_set():
             self._wake.clear()
+            scan, self._rescan = scan or self._rescan, False
             try:
-                await self.process_due()
+                await self.process_handed()
+                if scan:
+                    await self.process_due()
             except Exception:
                 log.exception("inbox pass failed")
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=idle_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            if self._handed or self._rescan:
+                scan = False
+                continue
+            woken = await sleep_until_woken(self._wake, stop, idle_seconds)
+            scan = not woken  # the idle tick looks at the table; a hand-over does not
+
+    async def process_handed(self) -> int:
+        """Process the items ``accept`` handed over, in arrival order; returns how many."""
+        tried = 0
+        while self._handed:
+            entry = self._handed.popleft()
+            tried += await self._guarded(
+                self.process_item(entry.id, entry.created_at, entry=entry))
+        return tried
 
     async def process_due(self, limit: int = 50) -> int:
         """Try every due item once (oldest first); returns how many were tried."""
@@ -236,7 +275,7 @@ class InboxWorker:
         wait for the intake here, also for an item another task has claimed)."""
         total = 0
         for _ in range(rounds):
-            tried = await self.process_due()
+            tried = await self.process_handed() + await self.process_due()
             total += tried
             if tried:
                 continue
@@ -246,20 +285,37 @@ class InboxWorker:
             break
         return total
 
+    async def settle(self) -> None:
+        """Wait until everything handed over is processed, without looking at the table
+        (the running worker's own pace: what tests and the bench wait for)."""
+        while True:
+            await self.process_handed()
+            if not self._busy:
+                return
+            await self._idle.wait()
+
     async def process_item(self, item_id: int, seen_at: datetime | None = None,
-                           processor: Processor | None = None) -> int:
+                           processor: Processor | None = None, *,
+                           entry: InboxEntry | None = None) -> int:
         """Claim and process one item; 1 when this call tried it. ``processor`` stands in
-        for the registered one (a caller that wants the adapter's full outcome)."""
+        for the registered one (a caller that wants the adapter's full outcome); ``entry``
+        is the item as handed over (not read back)."""
         now = self._clock.now()
         query = InboxItem.filter(id=item_id, status=PENDING)
         if seen_at is not None:
             query = query.filter(next_attempt_at=seen_at)
         if not await query.update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)):
             return 0  # another worker (or process) has it
+        if entry is not None:
+            return await self._guarded(self._process_entry(entry, processor))
+        return await self._guarded(self._process_claimed(item_id, now, processor))
+
+    async def _guarded(self, work: Awaitable[int]) -> int:
+        """Count the work in progress, so ``drain`` can wait for another task's item."""
         self._busy += 1
         self._idle.clear()
         try:
-            return await self._process_claimed(item_id, now, processor)
+            return await work
         finally:
             self._busy -= 1
             if not self._busy:
@@ -267,25 +323,19 @@ class InboxWorker:
 
     async def process_entry(self, entry: InboxEntry, processor: Processor) -> int:
         """Process an item whose claim the caller holds (``accept_claimed``)."""
-        self._busy += 1
-        self._idle.clear()
-        try:
-            return await self._run(entry, processor)
-        finally:
-            self._busy -= 1
-            if not self._busy:
-                self._idle.set()
+        return await self._guarded(self._process_entry(entry, processor))
 
     async def _process_claimed(self, item_id: int, now: datetime,
                                processor: Processor | None) -> int:
         row = await InboxItem.get(id=item_id)
-        processor = processor or self._processors.get(row.kind)
-        if processor is None:
+        if processor is None and row.kind not in self._processors:
             await InboxItem.filter(id=item_id).update(next_attempt_at=now)
             return 0
-        return await self._run(_entry(row, await _raw(row.id)), processor)
+        return await self._process_entry(_entry(row, await _raw(row.id)), processor)
 
-    async def _run(self, entry: InboxEntry, processor: Processor) -> int:
+    async def _process_entry(self, entry: InboxEntry, processor: Processor | None = None) -> int:
+        """Run the processor on one claimed item and record the outcome."""
+        processor = processor or self._processors[entry.kind]
         try:
             number = await processor(entry)
         except PermanentInboxError as exc:
@@ -316,7 +366,7 @@ class InboxWorker:
 
     async def _tell_team(self, row: InboxEntry, error: str) -> None:
         """Support channel (Slack) and the administrator (Telegram), one tap to retry."""
-        text = (f"Un mensaje entrante ({Canal(row.channel).label}) no se pudo procesar y "
+        text = (f"Un mensaje entrante ({row.channel.label}) no se pudo procesar y "
                 f"quedó en cuarentena (#{row.id}): {row.summary or row.key}. "
                 f"Error: {error[:300]}")
         action = DigestAction("🔁 Reintentar", RETRY_ACTION, row.id)

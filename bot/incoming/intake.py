@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 
 from bot.incoming.conformity import apply_answer
 from bot.incoming.conformity_answer import ConformityAnswer
@@ -35,6 +36,7 @@ from bot.process.settings import Settings
 from bot.process.template_names import TemplateName
 from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage.attachments import NewAttachment
+from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.tickets.service import TicketService
 from db.models import Customer, CustomerContact, Interaction, MessageRef, Ticket
@@ -117,16 +119,17 @@ class IntakeService:
         return result
 
     async def _receive(self, msg: IncomingMessage) -> IntakeResult:
-        duplicate = await self._duplicate(msg)
-        if duplicate is not None:
-            return duplicate
-        target, threaded = await self._target(msg)
+        target, threaded, sender = await self._target(msg)
+        if not self._plain(msg, target, threaded):
+            duplicate = await self._duplicate(msg)
+            if duplicate is not None:
+                return duplicate
         if msg.answer is not None and target is not None and \
                 not await self.speaks_for(msg, target):
             # A conformity button is ours: one naming someone else's ticket is not a
             # reply to that ticket, just a message from this sender.
             msg = replace(msg, ticket_number=None, answer=None)
-            target, threaded = await self._target(msg)
+            target, threaded, sender = await self._target(msg)
         if (rated := await take_csat_answer(self, msg, target)) is not None:
             return rated  # a 1-5 satisfaction answer: recorded, never reopens (bot/incoming/csat.py)
         if msg.automatic:
@@ -140,18 +143,30 @@ class IntakeService:
             result = await self.append(msg, target.id)
             return IntakeResult(result.ticket, result.interaction, reopened=True)
         if target is not None and Estado(target.estado).is_open:
-            return await self.append(msg, target.id)
-        customer = await self._customer(msg)
+            return await self.append(msg, target.id, current=target)
+        customer = await self._customer(msg, sender)
         if customer is None:
             raise PermanentInboxError("el mensaje no trae un remitente utilizable")
         return await self._open(msg, customer, previous=target.id if target else None)
 
-    async def _customer(self, msg: IncomingMessage) -> Customer | None:
+    @staticmethod
+    def _plain(msg: IncomingMessage, target: Ticket | None, threaded: bool) -> bool:
+        """A customer's message that either opens a ticket or joins their own open one:
+        nothing is written before the message's own row, so a duplicate id is refused by
+        the database there (``IntegrityError``) and needs no read first. Anything else
+        (a reopening, a rating, an answer, a third party, an automatic message) looks it
+        up first, as it may write before that."""
+        if msg.automatic or msg.answer is not None or msg.meta.get("button_id") or threaded:
+            return False
+        return target is None or Estado(target.estado).is_open
+
+    async def _customer(self, msg: IncomingMessage,
+                        known: Customer | None = None) -> Customer | None:
         if not (msg.email or msg.phone):
             return None
         try:
             return await self._customers.find_or_create_model(
-                email=msg.email, phone=msg.phone, name=msg.name)
+                email=msg.email, phone=msg.phone, name=msg.name, known=known)
         except DomainError as exc:  # an address the customer service refuses
             log.warning("sender refused (%s) id=%s", exc, msg.external_id)
             return None
@@ -168,18 +183,26 @@ class IntakeService:
         return IntakeResult(ticket_view(ticket), interaction_view(existing), duplicate=True,
                             third_party=existing.kind == InteractionKind.THIRD_PARTY)
 
-    async def _target(self, msg: IncomingMessage) -> tuple[Ticket | None, bool]:
-        """The ticket this message belongs to, and whether it names it (a thread)."""
+    async def _target(self, msg: IncomingMessage,
+                      ) -> tuple[Ticket | None, bool, Customer | None]:
+        """The ticket this message belongs to, whether it names it (a thread), and the
+        sender when their own latest ticket showed who they are (no lookup needed)."""
         number = msg.ticket_number
         if number is None:
             number = await self.find_ticket_by_refs(msg.refs, msg.channel)
-        threaded = number is not None
-        if number is None and msg.join_open and (msg.email or msg.phone):
-            number = await self._open_ticket_of(msg)
         if number is None:
-            return None, False
-        ticket = await Ticket.get_or_none(id=number).select_related("customer")
-        return ticket, threaded and ticket is not None
+            if not (msg.join_open and (msg.email or msg.phone)):
+                return None, False, None
+            latest = await self._latest_ticket_of(msg)
+            if latest is None:
+                return None, False, None
+            # found by the one address or phone the message has: that is the sender
+            sender = latest.customer if not (msg.email and msg.phone) else None
+            if Estado(latest.estado).is_open or self._within_reopen_window(latest):
+                return latest, False, sender
+            return None, False, sender
+        ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
+        return ticket, ticket is not None, None
 
     async def speaks_for(self, msg: IncomingMessage, ticket: Ticket) -> bool:
         """The ticket's customer, or an address/phone linked to that customer."""
@@ -198,18 +221,15 @@ class IntakeService:
             return True
         return await CustomerContact.filter(customer_id=customer.id, value__in=mine).exists()
 
-    async def _open_ticket_of(self, msg: IncomingMessage) -> int | None:
-        query = Ticket.filter(channel=msg.channel, estado__not_in=[Estado.DISCARDED])
+    async def _latest_ticket_of(self, msg: IncomingMessage) -> Ticket | None:
+        """The sender's latest ticket on this channel (customer and assignee loaded): the
+        one to join when open or within the reopen window; otherwise it still names the
+        customer. Asked for every message: its SQL is built once (``bot/storage/prepared.py``)."""
         if msg.phone:
-            query = query.filter(customer__phone=normalise_phone(msg.phone))
+            by, value = "phone", normalise_phone(msg.phone)
         else:
-            query = query.filter(customer__email=normalise_email(msg.email or ""))
-        latest = await query.order_by("-id").first()
-        if latest is None:
-            return None
-        if Estado(latest.estado).is_open or self._within_reopen_window(latest):
-            return latest.id
-        return None
+            by, value = "email", normalise_email(msg.email or "")
+        return await _latest_by(msg.channel, by).first(value)
 
     def _within_reopen_window(self, ticket: Ticket) -> bool:
         if ticket.resolved_at is None:
@@ -218,13 +238,14 @@ class IntakeService:
         return self._clock.now() - ticket.resolved_at <= window
 
     async def _record(self, msg: IncomingMessage, number: int, author: str, *,
-                      automatic: bool = False, third_party: bool = False) -> IntakeResult:
+                      automatic: bool = False, third_party: bool = False,
+                      current: Ticket | None = None) -> IntakeResult:
         actor = Actor.system(msg.name or msg.channel.label)
         try:
             view, iview = await self._tickets.record_inbound(
                 actor, number, channel=msg.channel, body=msg.body, author=author,
                 external_id=msg.external_id, meta=dict(msg.meta), attachments=msg.attachments,
-                automatic=automatic, third_party=third_party)
+                automatic=automatic, third_party=third_party, current=current)
         except IntegrityError:
             return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
         await self._remember_refs(msg, number)
@@ -250,9 +271,12 @@ class IntakeService:
         return await self._record(replace(msg, meta={**msg.meta, "sender": sender}), target.id,
                                   who, third_party=True)
 
-    async def append(self, msg: IncomingMessage, number: int) -> IntakeResult:
-        """The customer wrote on an open ticket: record it; a waiting ticket resumes."""
-        result = await self._record(msg, number, msg.name or msg.email or msg.phone or "Cliente")
+    async def append(self, msg: IncomingMessage, number: int,
+                     current: Ticket | None = None) -> IntakeResult:
+        """The customer wrote on an open ticket: record it; a waiting ticket resumes.
+        ``current``: the ticket as just read (relations loaded), written only if unchanged."""
+        result = await self._record(msg, number, msg.name or msg.email or msg.phone or "Cliente",
+                                    current=current)
         log.info("customer message ticket=#%s channel=%s", number, msg.channel.value)
         return result
 
@@ -260,16 +284,15 @@ class IntakeService:
                     previous: int | None) -> IntakeResult:
         actor = Actor.system(msg.channel.label)
         try:
-            view = await self._tickets.open(
+            view, first = await self._tickets.open_with_message(
                 actor, customer_id=customer.id, channel=msg.channel, description=msg.body,
                 subject=msg.subject, external_id=msg.external_id, attachments=msg.attachments,
-                previous_ticket=previous, meta=dict(msg.meta))
+                previous_ticket=previous, meta=dict(msg.meta), customer=customer)
         except IntegrityError:
             return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
         await self._remember_refs(msg, view.number)
-        first = await Interaction.filter(ticket_id=view.number).order_by("id").first()
         await self._auto_ack(msg.channel, view, customer.id)
-        return IntakeResult(view, interaction_view(first) if first else None, created=True)
+        return IntakeResult(view, first, created=True)
 
     async def _answer(self, msg: IncomingMessage,
                       result: IntakeResult) -> ConformityAnswer | None:
@@ -339,3 +362,17 @@ class IntakeService:
 
 
 _REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}
+_LATEST: dict[tuple[Canal, str], PreparedSelect[Ticket]] = {}
+
+
+def _latest_by(channel: Canal, by: str) -> PreparedSelect[Ticket]:
+    """The customer's latest ticket on ``channel`` not discarded, by phone or email."""
+    prepared = _LATEST.get((channel, by))
+    if prepared is None:
+        def build(value: str | int) -> QuerySet[Ticket]:
+            return (Ticket.filter(channel=channel, estado__not_in=[Estado.DISCARDED])
+                    .filter(**{f"customer__{by}": value}).order_by("-id")
+                    .select_related(*TICKET_RELATED).limit(1))
+
+        prepared = _LATEST[(channel, by)] = PreparedSelect(Ticket, build, ["probe-value"])
+    return prepared

@@ -26,6 +26,7 @@ from bot.process.clock import Clock
 from bot.process.domain import Canal, DeliveryStatus, InteractionKind
 from bot.process.events import EventBus, EventKind, TicketEvent
 from bot.process.views import Actor
+from bot.process.wakeup import sleep_until_woken
 from db.models import Interaction, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -130,17 +131,12 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 5.0) -> None:
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a commit during it wakes the next one
             try:
                 await self.deliver_due()
             except Exception:
                 log.exception("outbox pass failed")
-            self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=idle_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await sleep_until_woken(self._wake, stop, idle_seconds)
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every due row once; returns how many were delivered."""

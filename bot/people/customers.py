@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from email.utils import parseaddr
+from functools import lru_cache
 
 import phonenumbers
 from tortoise.exceptions import IntegrityError
@@ -18,6 +19,7 @@ from bot.process.events import EventBus
 from bot.process.rut import normalise_rut
 from bot.process.views import Actor, CustomerChangeView, CustomerView
 from bot.storage import nocodb_queue as nocodb_queue
+from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import customer_view
 from db.models import Customer, CustomerContact, Interaction, Ticket
 
@@ -36,8 +38,10 @@ def normalise_email(raw: str) -> str:
     return address
 
 
+@lru_cache(maxsize=4096)
 def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
-    """Any written form of a phone number -> E.164 (``+56912345678``)."""
+    """Any written form of a phone number -> E.164 (``+56912345678``). Remembered: the
+    same sender's number is read at every step of a message (and phonenumbers is slow)."""
     text = raw.strip()
     if text.isdigit() and len(text) > 9:  # WhatsApp ids: country code without "+"
         text = f"+{text}"
@@ -73,6 +77,21 @@ def looks_like_rut(ref: str) -> bool:
         and "+" not in text and " " not in text
 
 
+async def _matching(email: str | None, phone: str | None, values: list[str]) -> list[Customer]:
+    match = Q(contacts__value__in=values)
+    if email:
+        match |= Q(email=email)
+    if phone:
+        match |= Q(phone=phone)
+    return await Customer.filter(match).distinct().order_by("id").limit(10)
+
+
+_BY_PHONE = PreparedSelect(
+    Customer, lambda phone, contact: Customer.filter(
+        Q(contacts__value__in=[contact]) | Q(phone=phone)).distinct().order_by("id").limit(10),
+    ["probe-phone", "probe-contact"])
+
+
 class CustomerService:
     """Looks customers up and creates them; email and phone are unique when set."""
 
@@ -89,14 +108,16 @@ class CustomerService:
         return customer_view(await self.find_or_create_model(email=email, phone=phone, name=name))
 
     async def find_or_create_model(
-        self, *, email: str | None = None, phone: str | None = None, name: str = ""
+        self, *, email: str | None = None, phone: str | None = None, name: str = "",
+        known: Customer | None = None,
     ) -> Customer:
-        """The customer with this email or phone, created if new (race-safe)."""
+        """The customer with this email or phone, created if new (race-safe). ``known``:
+        the customer the caller already found by this email or phone (not looked up)."""
         if not email and not phone:
             raise InvalidInput("Indique el correo o el teléfono del cliente.")
         norm_email = normalise_email(email) if email else None
         norm_phone = normalise_phone(phone, self._region) if phone else None
-        existing = await self._lookup(norm_email, norm_phone)
+        existing = known or await self._lookup(norm_email, norm_phone)
         if existing is not None:
             return await self._complete(existing, norm_email, norm_phone, name)
         try:
@@ -115,17 +136,21 @@ class CustomerService:
             return found
 
     async def _lookup(self, email: str | None, phone: str | None) -> Customer | None:
-        if email:
-            found = await Customer.get_or_none(email=email)
-            if found:
-                return found
-        if phone:
-            found = await Customer.get_or_none(phone=phone)
-            if found:
-                return found
+        """By email, else by phone, else by a linked contact: one query for all three
+        (a phone alone, every WhatsApp message's case, with its SQL built once)."""
         values = [v for v in (email, phone) if v]
-        contact = await CustomerContact.filter(value__in=values).first() if values else None
-        return await Customer.get_or_none(id=contact.customer_id) if contact else None
+        if not values:
+            return None
+        if phone and not email:
+            found = await _BY_PHONE.all(phone, phone)
+        else:
+            found = await _matching(email, phone, values)
+        for wanted in (lambda c: email and c.email == email,
+                       lambda c: phone and c.phone == phone):
+            for customer in found:
+                if wanted(customer):
+                    return customer
+        return found[0] if found else None
 
     async def link_third_party(self, actor: Actor, interaction_id: int) -> tuple[CustomerView, str]:
         """"Es del cliente": the sender of a third-party message speaks for the ticket's

@@ -23,5 +23,6 @@ def build_reminders(services: Services) -> ReminderService:
     planner = Planner(services.settings, services.clock, quiet)
     service = ReminderService(services, planner, quiet)
     planner.on_change(service.wake)
+    services.tickets.work.planner = planner.plan_unsaved  # each save carries its plan
     services.bus.subscribe(planner.on_event)
     return service

@@ -5,7 +5,9 @@ at: an unclaimed mark already reached (catch-up), the next mark, or, for a non-A
 ticket whose mark falls in quiet hours, the end of that quiet period. NULL means
 nothing will ever be due (closed, answered and paused, ...) until the ticket changes.
 
-It is recomputed after every ticket event (the bus), after each reminder pass for the
+It is computed inside every unit of work that writes a ticket (``TicketWork.planner``:
+the save carries it, so no event has to read the ticket again), recomputed after every
+other ticket event (the bus), after each reminder pass for the
 tickets that fired, and at start-up for open tickets never planned (created while no
 scheduler was running). Writes are conditional on the ticket's ``version``, so a plan
 computed from a state that changed meanwhile is recomputed instead of stored.
@@ -14,6 +16,7 @@ computed from a state that changed meanwhile is recomputed instead of stored.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import cast
@@ -52,6 +55,8 @@ class Planner:
         self._clock = clock
         self._quiet = quiet
         self._listeners: list[Callable[[], None]] = []
+        # Tickets planned inside their unit of work: their event needs no re-plan.
+        self._planned: deque[Ticket] = deque(maxlen=256)
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Called after each re-plan caused by a ticket event (the scheduler's wake)."""
@@ -95,9 +100,30 @@ class Planner:
         log.warning("reminder plan kept changing ticket=#%s", number)
         return None
 
+    async def plan_unsaved(self, ticket: Ticket) -> None:
+        """``TicketWork``'s planner: set the plan on a ticket about to be written (inside
+        its transaction, under its lock), so the save stores it."""
+        now = self._clock.now()
+        if ticket.id is None:  # a new ticket: nothing can have been sent for it yet
+            state = ClockState.of(ticket)
+            crossed, upcoming = self.crossed(state, now)
+            ticket.next_reminder_at = self.compute(state, now, crossed, upcoming, set())
+        else:
+            ticket.next_reminder_at = await self.plan(ticket, now)
+        self._planned.append(ticket)
+
+    def _was_planned(self, event: TicketEvent) -> bool:
+        for ticket in self._planned:
+            if ticket.id == event.ticket.number and ticket.version == event.ticket.version:
+                self._planned.remove(ticket)
+                return True
+        return False
+
     async def on_event(self, event: TicketEvent) -> None:
-        """Bus subscriber: any change to a ticket may move its reminders."""
-        await self.replan(event.ticket.number)
+        """Bus subscriber: any change to a ticket may move its reminders (planned already
+        when the unit of work that published it wrote the ticket)."""
+        if not self._was_planned(event):
+            await self.replan(event.ticket.number)
         for listener in self._listeners:
             listener()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.queryset import ValuesListQuery
 
 from bot.process.domain import Canal, ConformityKind, Estado, Prioridad, TipoIncidencia
@@ -29,7 +29,7 @@ _COLUMNS = (
 
 
 def _between(name: str, start: datetime, end: datetime) -> Q:
-    return Q(**{f"{name}__gte": start, f"{name}__lt": end})  # type: ignore[arg-type]
+    return Q(join_type=Q.AND, **{f"{name}__gte": start, f"{name}__lt": end})
 
 
 _CANAL = {c.value: c for c in Canal}
@@ -92,9 +92,7 @@ async def compliance_between(start: datetime, end: datetime, budget: float,
     return answered_due - late, answered_due, ok, total
 
 
-def _column(name: str):  # type: ignore[no-untyped-def]
-    from tortoise.expressions import F
-
+def _column(name: str) -> F:
     return F(name)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from db.models import NocoSync
+from db.models import Interaction, NocoSync
 
 
 async def changed(enabled: bool, kind: str, ref_id: int, now: datetime) -> None:
@@ -19,14 +19,14 @@ async def changed(enabled: bool, kind: str, ref_id: int, now: datetime) -> None:
         await NocoSync.create(kind=kind, ref_id=ref_id, created_at=now)
 
 
-async def interaction_changed(enabled: bool, interaction: object, now: datetime) -> None:
+async def interaction_changed(enabled: bool, interaction: Interaction, now: datetime) -> None:
     """A new history line: the interaction and its ticket (Estado, dates) both move."""
     if not enabled:
         return
-    ticket_id = interaction.ticket_id  # type: ignore[attr-defined]
+    ticket_id = interaction.ticket_id
     await NocoSync.bulk_create([
         NocoSync(kind="ticket", ref_id=ticket_id, created_at=now),
-        NocoSync(kind="interaccion", ref_id=interaction.id, created_at=now),  # type: ignore[attr-defined]
+        NocoSync(kind="interaccion", ref_id=interaction.id, created_at=now),
     ])
 
 

@@ -23,11 +23,12 @@ from bot.process.domain import (
     Prioridad,
     TipoIncidencia,
 )
-from bot.process.errors import InvalidInput, MemberNotFound, NotAllowed
+from bot.process.errors import InvalidInput, MemberNotFound, NotAllowed, StaleAction
 from bot.process.events import EventKind
 from bot.process.template_names import TemplateName
 from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage.attachments import NewAttachment
+from bot.storage.prepared import PreparedSelect
 from bot.tickets.lifecycle import Action, check_allowed, refuse
 from bot.tickets.replies import Replies
 from bot.tickets.work import TicketUnit, TicketWork
@@ -64,6 +65,23 @@ class TicketService:
                    meta: dict[str, Any] | None = None) -> TicketView:
         """Open a ticket; its first interaction is the customer's message (or the
         description the team typed). Assigned to the administrator unless told otherwise."""
+        view, _ = await self.open_with_message(
+            actor, customer_id=customer_id, channel=channel, description=description,
+            subject=subject, tipo=tipo, prioridad=prioridad, assignee_id=assignee_id,
+            external_id=external_id, attachments=attachments, previous_ticket=previous_ticket,
+            created_at=created_at, meta=meta)
+        return view
+
+    async def open_with_message(
+            self, actor: Actor, *, customer_id: int, channel: Canal, description: str,
+            subject: str = "", tipo: TipoIncidencia | None = None,
+            prioridad: Prioridad | None = None, assignee_id: int | None = None,
+            external_id: str | None = None, attachments: Sequence[NewAttachment] = (),
+            previous_ticket: int | None = None, created_at: datetime | None = None,
+            meta: dict[str, Any] | None = None, customer: Customer | None = None,
+    ) -> tuple[TicketView, InteractionView]:
+        """``open``, also returning the first interaction as published (the intake shows
+        it); ``customer``: the row of ``customer_id`` when the caller holds it already."""
         if actor.member is not None:
             check_allowed(Action.NOTE, actor)
         description = description.strip()
@@ -72,14 +90,15 @@ class TicketService:
         now = created_at or self._work.clock.now()
         due = sla.deadlines(now, self._settings)
         async with self._work.new(actor) as uow:
-            customer = await Customer.get_or_none(id=customer_id)
+            if customer is None or customer.id != customer_id:
+                customer = await Customer.get_or_none(id=customer_id)
             if customer is None:
                 raise InvalidInput(f"No existe el cliente {customer_id}.")
             assignee = await self._default_assignee(assignee_id)
             # A ticket the team opens (after a phone call) is not the customer writing:
             # WhatsApp's 24-hour window runs from their last real message, if any.
             heard = now if actor.member is None else await _last_heard(customer)
-            uow.ticket = await Ticket.create(
+            ticket = Ticket(
                 customer=customer, channel=channel,
                 subject=(subject.strip() or _subject_from(description))[:300],
                 description=description, tipo=tipo, prioridad=prioridad, assignee=assignee,
@@ -88,15 +107,21 @@ class TicketService:
                 last_customer_message_at=heard if channel in (Canal.EMAIL, Canal.WHATSAPP) else None,
                 previous_ticket_id=previous_ticket,
             )
+            # Written once, with the suggested Tipo/Prioridad (issue 16) and the reminder plan.
+            applied = self._triage.suggest_into(ticket)
+            await self._work.plan(ticket)
+            await ticket.save()
+            uow.ticket = ticket
             uow.interaction = await uow.record(
                 InteractionKind.INBOUND, description, external_id=external_id,
                 author_name=customer.name or customer.email or customer.phone or "Cliente",
                 meta={**(meta or {}), "opened_by": actor.name})
             await uow.attach(uow.interaction, attachments)
-            await self._triage.on_open(uow.ticket)  # the suggested Tipo/Prioridad (issue 16)
+            await self._triage.record_applied(ticket, applied)
             log.info("ticket opened ticket=#%s channel=%s by=%s", uow.ticket.id, channel.value,
                      actor.for_log)
-        return _shown(uow)
+        assert uow.interaction_view is not None
+        return _shown(uow), uow.interaction_view
 
     async def _default_assignee(self, assignee_id: int | None) -> TeamMember | None:
         if assignee_id is not None:
@@ -104,7 +129,7 @@ class TicketService:
             if member is None:
                 raise MemberNotFound(str(assignee_id))
             return member
-        return await TeamMember.get_or_none(role="administrador", active=True)
+        return await _ADMIN.first()  # asked for every new ticket: SQL built once
 
     # --- triage ---------------------------------------------------------------------
     async def classify(self, actor: Actor, number: int, *, tipo: TipoIncidencia | None = None,
@@ -264,16 +289,37 @@ class TicketService:
                              meta: dict[str, Any] | None = None,
                              attachments: Sequence[NewAttachment] = (),
                              automatic: bool = False, third_party: bool = False,
+                             current: Ticket | None = None,
                              ) -> tuple[TicketView, InteractionView]:
         """A message arrived on this ticket (the intake's one write on an existing ticket).
 
         A customer's message resumes a waiting ticket; an automatic one (auto-reply,
         bounce) and a third party's (someone who is not the customer) only join the
         history: they never change Estado. Raises ``IntegrityError`` on a duplicate id.
+        ``current``: the ticket as the intake just read it (see ``TicketWork.begin``);
+        if it changed since, the message is recorded on a fresh read instead.
         """
+        fields: dict[str, Any] = dict(channel=channel, body=body, author=author,
+                                      external_id=external_id, meta=meta,
+                                      attachments=attachments, automatic=automatic,
+                                      third_party=third_party)
+        if current is not None:
+            try:
+                return await self._record_inbound(actor, number, current=current, **fields)
+            except StaleAction:
+                log.info("ticket changed while a message arrived ticket=#%s: read again",
+                         number)
+        return await self._record_inbound(actor, number, **fields)
+
+    async def _record_inbound(self, actor: Actor, number: int, *, channel: Canal, body: str,
+                              author: str, external_id: str | None,
+                              meta: dict[str, Any] | None,
+                              attachments: Sequence[NewAttachment], automatic: bool,
+                              third_party: bool, current: Ticket | None = None,
+                              ) -> tuple[TicketView, InteractionView]:
         kind = InteractionKind.THIRD_PARTY if third_party else InteractionKind.INBOUND
         unit = self._work.begin(actor, number, event=None if automatic
-                                else EventKind.CUSTOMER_MESSAGE)
+                                else EventKind.CUSTOMER_MESSAGE, current=current)
         async with unit as uow:
             uow.interaction = await uow.record(
                 kind, body, channel=channel, author_name=author[:200], external_id=external_id,
@@ -298,6 +344,10 @@ class TicketService:
             await uow.set_estado(Estado.DISCARDED, reason=reason.strip())
         log.info("ticket discarded ticket=#%s by=%s", number, actor.for_log)
         return _shown(uow)
+
+
+_ADMIN = PreparedSelect(TeamMember, lambda: TeamMember.filter(role="administrador",
+                                                               active=True).limit(1), [])
 
 
 # --- small pure helpers --------------------------------------------------------------

@@ -16,7 +16,8 @@ operation in ``bot/tickets/service.py`` is then only the lines that differ::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from copy import deepcopy
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -39,6 +40,9 @@ from db.models import Attachment, Interaction, Ticket
 log = logging.getLogger(__name__)
 
 Change = tuple[str, str, str]  # ("Estado", "Nuevo", "En proceso"): what thread posts show
+# Computes a ticket's next reminder from its state, inside the unit, so the save writes it
+# (the reminder planner, when reminders run in this process; ``bot/reminders``).
+Planner = Callable[[Ticket], Awaitable[None]]
 
 
 class TicketWork:
@@ -50,15 +54,32 @@ class TicketWork:
         self.clock = clock
         self.bus = bus
         self.wake_outbox = wake_outbox or (lambda: None)
+        self.planner: Planner | None = None
+
+    async def plan(self, ticket: Ticket) -> None:
+        """Set ``ticket.next_reminder_at`` before it is written (no planner: untouched)."""
+        if self.planner is not None:
+            await self.planner(ticket)
 
     def begin(self, actor: Actor, number: int, action: Action | None = None,
               expected_version: int | None = None, *, event: EventKind | None = EventKind.UPDATED,
-              check_role: bool = True) -> TicketUnit:
+              check_role: bool = True, current: Ticket | None = None) -> TicketUnit:
         """A change to ticket ``number``; the actor's role for ``action`` is checked now,
-        the rest when the unit is entered (``async with``)."""
+        the rest when the unit is entered (``async with``).
+
+        ``current``: the ticket as the caller has just read it (customer and assignee
+        loaded). It is not read again under a lock: the save is written only if the row
+        is still at that version, else ``StaleAction`` and nothing is written (the caller
+        tries again without it)."""
         if action is not None and check_role:
             check_allowed(action, actor)
-        return TicketUnit(self, actor, number, action, expected_version, event)
+        unit = TicketUnit(self, actor, number, action, expected_version, event)
+        if current is not None:
+            unit.ticket, unit.optimistic = current, current.version
+            # a copy of JSON values: one changed in place must still differ
+            unit.read = {k: deepcopy(v) if isinstance(v, dict | list) else v
+                         for k, v in _values(current).items()}
+        return unit
 
     def new(self, actor: Actor, *, event: EventKind = EventKind.CREATED) -> TicketUnit:
         """A unit for a ticket being created: no lock; the operation sets ``uow.ticket``."""
@@ -75,14 +96,12 @@ class TicketWork:
     async def publish(self, kind: EventKind, number: int, actor: Actor,
                       interaction: Interaction | None = None,
                       changes: Sequence[Change] = (), *, with_files: bool = True,
-                      saved: Ticket | None = None,
+                      ticket: Ticket | None = None,
                       ) -> tuple[TicketView, InteractionView | None]:
         """Tell every subscriber, after the commit; returns the views it showed.
-
-        ``saved``: the ticket as the committed unit locked (with its relations) and
-        saved it, i.e. what the database now holds: shown without reading it again."""
-        ticket = saved if saved is not None else \
-            await Ticket.get(id=number).select_related(*TICKET_RELATED)
+        ``ticket``: the row as just committed, relations loaded (else it is read)."""
+        if ticket is None:
+            ticket = await Ticket.get(id=number).select_related(*TICKET_RELATED)
         view = ticket_view(ticket)
         iview = None
         if interaction is not None:
@@ -116,9 +135,10 @@ class TicketUnit:
         self.view: TicketView | None = None
         self.interaction_view: InteractionView | None = None
         self._ticket: Ticket | None = None
-        self._locked = False  # the ticket (and its relations) came from _lock
         self._files = False
         self._transaction: Any = None
+        self.optimistic: int | None = None  # the version ``current`` was read at
+        self.read: dict[str, Any] = {}  # its columns as read: the write sends what changed
 
     @property
     def ticket(self) -> Ticket:
@@ -141,25 +161,28 @@ class TicketUnit:
         try:
             if self.number is not None and self._ticket is None:
                 await self._lock(self.number)
+            elif self.optimistic is not None:
+                self._check(self.ticket)
         except BaseException as exc:
             await self._transaction.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
     async def _lock(self, number: int) -> None:
-        # One statement: the row locked with its relations joined. PostgreSQL refuses
-        # FOR UPDATE on the nullable side of the outer join to the assignee, so only the
-        # ticket's row is locked (FOR UPDATE OF tickets).
+        # Lock the ticket's row only (``OF``): PostgreSQL refuses FOR UPDATE on the
+        # nullable side of the outer join to the assignee; the relations come along.
         ticket = await (Ticket.filter(id=number).select_for_update(of=("tickets",))
                         .select_related(*TICKET_RELATED).first())
         if ticket is None:
             raise TicketNotFound(number)
-        if self.expected_version is not None and ticket.version != self.expected_version:
-            raise StaleAction(number)
-        if self.action is not None:
-            check_legal(self.action, number, Estado(ticket.estado))
+        self._check(ticket)
         self._ticket = ticket
-        self._locked = True
+
+    def _check(self, ticket: Ticket) -> None:
+        if self.expected_version is not None and ticket.version != self.expected_version:
+            raise StaleAction(ticket.id)
+        if self.action is not None:
+            check_legal(self.action, ticket.id, Estado(ticket.estado))
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
@@ -167,7 +190,8 @@ class TicketUnit:
             try:
                 self._ticket.version += 1
                 self._ticket.updated_at = self.now
-                await self._ticket.save()
+                await self.work.plan(self._ticket)
+                await self._write(self._ticket)
             except BaseException as failed:
                 await self._transaction.__aexit__(type(failed), failed, failed.__traceback__)
                 raise
@@ -181,14 +205,24 @@ class TicketUnit:
         # after the commit: what the event shows is what the database now holds
         self.view, self.interaction_view = await self._views()
 
+    async def _write(self, ticket: Ticket) -> None:
+        if self.optimistic is None:
+            await ticket.save()
+            return
+        values = {k: v for k, v in _values(ticket).items() if self.read.get(k, _UNSET) != v}
+        if not await Ticket.filter(id=ticket.id, version=self.optimistic).update(**values):
+            raise StaleAction(ticket.id)  # changed since it was read: nothing is written
+
     async def _views(self) -> tuple[TicketView, InteractionView | None]:
         assert self.number is not None
+        # The unit holds the row as it committed it (read under the lock, or created).
+        held = self._ticket if self._ticket is not None and self._ticket.id == self.number \
+            else None
         if self.event is not None:
             return await self.work.publish(self.event, self.number, self.actor,
                                            self.interaction, self.changes,
-                                           with_files=self._files,
-                                           saved=self._ticket if self._locked else None)
-        ticket = await Ticket.get(id=self.number).select_related(*TICKET_RELATED)
+                                           with_files=self._files, ticket=held)
+        ticket = held or await Ticket.get(id=self.number).select_related(*TICKET_RELATED)
         files = (await Attachment.filter(interaction_id=self.interaction.id)
                  if self._files and self.interaction is not None else [])
         return ticket_view(ticket), (interaction_view(self.interaction, files)
@@ -236,6 +270,18 @@ class TicketUnit:
             await Attachment.create(interaction=interaction, filename=a.filename,
                                     content_type=a.content_type, size=a.size, sha256=a.sha256,
                                     stored_path=a.stored_path, note=a.note)
+
+
+# Every column but the key, by field name (``customer_id`` for the relation): what an
+# optimistic save writes.
+_COLUMNS = tuple(name for name in Ticket._meta.fields_db_projection if name != "id")
+
+
+_UNSET = object()
+
+
+def _values(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in _COLUMNS}
 
 
 def _text(value: object) -> str:

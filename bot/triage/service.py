@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise.expressions import Q
@@ -35,6 +35,17 @@ _TIPOS = tuple(t.value for t in TipoIncidencia)
 _PRIOS = tuple(p.value for p in Prioridad)
 _SUGGESTION_FIELDS = ("suggested_tipo", "suggested_prioridad", "suggested_tipo_confidence",
                       "suggested_prioridad_confidence", "suggestion_reasons")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A field the suggestion decided on a new ticket (auto-apply)."""
+
+    attr: str  # "tipo" / "prioridad"
+    label: str  # as the history names it
+    value: str
+    confidence: float
+    source: str
 
 
 class TriageService:
@@ -72,39 +83,48 @@ class TriageService:
 
     # --- hooks called by TicketService (inside its transaction) --------------------------
     async def on_open(self, ticket: Ticket) -> None:
-        """Store the suggestion on a new ticket; classify it when auto-apply is on and
-        the suggestion is sure enough (the history says it was automatic)."""
+        """Store the suggestion on a new ticket already written (see ``suggest_into``)."""
+        applied = self.suggest_into(ticket)
+        await ticket.save(update_fields=[*_SUGGESTION_FIELDS, *(a.attr for a in applied)])
+        await self.record_applied(ticket, applied)
+
+    def suggest_into(self, ticket: Ticket) -> list[Applied]:
+        """The suggestion on a new ticket's fields, before it is written (so its insert
+        carries it); with auto-apply on and a sure enough suggestion, its Tipo/Prioridad
+        too. Returns what was applied: ``record_applied`` writes it in the history once the
+        customer's message is there (the history says it was automatic)."""
         if ticket.tipo is not None and ticket.prioridad is not None:
-            return  # the person who opened it already decided
+            return []  # the person who opened it already decided
         s = self.suggest(ticket.description, ticket.subject)
         ticket.suggested_tipo, ticket.suggested_prioridad = s.tipo, s.prioridad
         ticket.suggested_tipo_confidence = s.tipo_confidence
         ticket.suggested_prioridad_confidence = s.prioridad_confidence
         ticket.suggestion_reasons = {"tipo": list(s.tipo_reasons),
                                      "prioridad": list(s.prioridad_reasons), "source": s.source}
-        changed = list(_SUGGESTION_FIELDS)
-        if self._settings.triage_auto_apply:
-            changed += await self._auto_apply(ticket, s)
-        await ticket.save(update_fields=changed)
-
-    async def _auto_apply(self, ticket: Ticket, s: Suggestion) -> list[str]:
+        if not self._settings.triage_auto_apply:
+            return []
         threshold = self._settings.triage_auto_apply_confidence
-        applied: list[str] = []
+        applied: list[Applied] = []
         for attr, label, value, confidence in (
                 ("tipo", "Tipo_Incidencia", s.tipo, s.tipo_confidence),
                 ("prioridad", "Prioridad", s.prioridad, s.prioridad_confidence)):
             if getattr(ticket, attr) is not None or confidence < threshold:
                 continue
             setattr(ticket, attr, value)
-            applied.append(attr)
+            applied.append(Applied(attr, label, value.value, confidence, s.source))
+        return applied
+
+    async def record_applied(self, ticket: Ticket, applied: Sequence[Applied]) -> None:
+        """One history row per field the suggestion decided (``suggest_into``)."""
+        for a in applied:
             await Interaction.create(
                 ticket=ticket, kind=InteractionKind.EVENT, channel=ticket.channel,
-                author_name=AUTO_AUTHOR, field=label, old_value="—", new_value=value.value,
+                author_name=AUTO_AUTHOR, field=a.label, old_value="—", new_value=a.value,
                 automatic=True, created_at=self._clock.now(),
-                meta={"automatic": True, "confidence": confidence, "source": s.source})
+                meta={"automatic": True, "confidence": a.confidence, "source": a.source})
         if applied:
-            log.info("ticket classified automatically ticket=#%s %s", ticket.id, applied)
-        return applied
+            log.info("ticket classified automatically ticket=#%s %s", ticket.id,
+                     [a.attr for a in applied])
 
     async def on_classify(self, ticket: Ticket, actor: Actor) -> None:
         """A person classified the ticket: keep (or update) it as a labelled example."""

@@ -76,9 +76,7 @@ class WhatsAppInbound:
                                        f"whatsapp-status:{wamid}:{word}",
                                        payload={"status": status}, summary=f"estado {word}")
                     stored += 1
-        if stored:
-            inbox.wake()
-        return stored
+        return stored  # the worker of this process has them already (``accept``)
 
     # --- customer messages --------------------------------------------------------------
     async def process_message(self, entry: InboxEntry) -> int | None:
@@ -93,8 +91,9 @@ class WhatsAppInbound:
                                       f"({parsed.wa_type})")
         answer = buttons.parse(parsed.button_id)
         intake = self._services.intake
-        known = await intake.known(Canal.WHATSAPP, parsed.wamid)
-        attachments = () if known else await self._attachments(parsed.media)
+        attachments: tuple[NewAttachment, ...] = ()
+        if parsed.media is not None and not await intake.known(Canal.WHATSAPP, parsed.wamid):
+            attachments = await self._attachments(parsed.media)
         refs = tuple(str(r) for r in (parsed.meta.get("reply_to"), parsed.meta.get("edited"),
                                       parsed.meta.get("reaction_to")) if r)
         incoming = IncomingMessage(
