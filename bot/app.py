@@ -18,6 +18,8 @@ from bot.clock import Clock
 from bot.csat import build_csat
 from bot.domain import Rol
 from bot.errors import DomainError
+from bot.event_relay import LEASE as EVENTS_LEASE
+from bot.event_relay import EventRelay, share_events
 from bot.frontend import FrontEnd, connect
 from bot.leases import Job
 from bot.reports.weekly import WeeklyReport
@@ -126,6 +128,19 @@ async def _poke(wake: Callable[[], None], stop: asyncio.Event) -> None:
         wake()
 
 
+def carry_events(services: Services) -> EventRelay | None:
+    """Several instances (PostgreSQL): ticket events go through the database, woken by
+    ``NOTIFY``, and the holder of the ``ticket-events`` lease shows them in the chats
+    (``bot/event_relay.py``). One instance (SQLite): in process, as always."""
+    if not services.leases.shared:
+        return None
+    from db.pg_signal import PostgresSignal
+
+    return share_events(services.bus, services.queries, services.clock,
+                        services.leases.holder,
+                        PostgresSignal(services.settings.effective_database_url))
+
+
 def exclusive_jobs(fronts: list[FrontEnd]) -> dict[str, Job]:
     """Front ends' once-only loops (Telegram long polling, the IMAP reader), by lease
     name. A front end offers them with ``exclusive_jobs()``, which hands them over: its
@@ -155,6 +170,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     await upgrade(settings.effective_database_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, clock)
+    relay = carry_events(services)  # before anything publishes
     problems = services.renderer.check()
     if problems:  # better refuse to start than fail in front of a customer
         await close_database()
@@ -176,6 +192,9 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         tasks = [asyncio.create_task(services.leases.run(name, job, stop), name=name)
                  for name, job in once_only.items()]
         tasks += await _background(services, stop, reminders)
+        if relay is not None:  # one instance redraws every chat's cards
+            tasks.append(asyncio.create_task(services.leases.run(EVENTS_LEASE, relay.run, stop),
+                                             name=EVENTS_LEASE))
         chat = settings.telegram_enabled or settings.slack_enabled
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "

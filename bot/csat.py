@@ -200,7 +200,7 @@ class CsatService:
 def build_csat(services: Services) -> CsatService:
     """The CSAT service, subscribed to ticket events (call once per process)."""
     service = CsatService(services)
-    services.bus.subscribe(service.on_event)
+    services.bus.subscribe_local(service.on_event)
     return service
 
 

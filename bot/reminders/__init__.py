@@ -23,5 +23,5 @@ def build_reminders(services: Services) -> ReminderService:
     planner = Planner(services.settings, services.clock, quiet)
     service = ReminderService(services, planner, quiet)
     planner.on_change(service.wake)
-    services.bus.subscribe(planner.on_event)
+    services.bus.subscribe_local(planner.on_event)
     return service
