@@ -19,7 +19,7 @@ from bot.csat import build_csat
 from bot.domain import Rol
 from bot.errors import DomainError
 from bot.event_relay import LEASE as EVENTS_LEASE
-from bot.event_relay import EventRelay, share_events
+from bot.event_relay import carry_events
 from bot.frontend import FrontEnd, connect
 from bot.leases import Job
 from bot.reports.weekly import WeeklyReport
@@ -126,19 +126,6 @@ async def _poke(wake: Callable[[], None], stop: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SHARED_WAKE_SECONDS)
         wake()
-
-
-def carry_events(services: Services) -> EventRelay | None:
-    """Several instances (PostgreSQL): ticket events go through the database, woken by
-    ``NOTIFY``, and the holder of the ``ticket-events`` lease shows them in the chats
-    (``bot/event_relay.py``). One instance (SQLite): in process, as always."""
-    if not services.leases.shared:
-        return None
-    from db.pg_signal import PostgresSignal
-
-    return share_events(services.bus, services.queries, services.clock,
-                        services.leases.holder,
-                        PostgresSignal(services.settings.effective_database_url))
 
 
 def exclusive_jobs(fronts: list[FrontEnd]) -> dict[str, Job]:

@@ -40,6 +40,7 @@ from bot.clock import Clock
 from bot.errors import TicketNotFound
 from bot.events import EventBus, EventKind, TicketEvent
 from bot.queries import TicketQueries
+from bot.services import Services
 from bot.team import member_view
 from bot.views import Actor, InteractionView, TicketView
 from db.models import ChatCard, TeamMember, TicketEventRow
@@ -191,11 +192,24 @@ class EventRelay:
 
 def share_events(bus: EventBus, queries: TicketQueries, clock: Clock, holder: str,
                  signal: Signal | None) -> EventRelay:
-    """Several instances: carry the bus through the database; run the returned relay
-    under the ``LEASE`` lease. Call before anything publishes."""
+    """Carry the bus through the database; the returned relay runs under ``LEASE``."""
     relay = EventRelay(bus, queries, clock, holder, signal)
     bus.carry(relay.store)
     return relay
+
+
+def carry_events(services: Services) -> EventRelay | None:
+    """On PostgreSQL (several instances, and commands beside them) ticket events go
+    through the database; ``atiende run`` runs the returned relay under its lease, a
+    command only stores. On SQLite (one process) nothing changes: None. Call right
+    after ``build_services``, before anything publishes."""
+    if not services.leases.shared:
+        return None
+    from db.pg_signal import PostgresSignal
+
+    return share_events(services.bus, services.queries, services.clock,
+                        services.leases.holder,
+                        PostgresSignal(services.settings.effective_database_url))
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

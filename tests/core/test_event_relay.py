@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 
 from bot import event_relay
-from bot.app import carry_events
 from bot.clock import ManualClock
 from bot.domain import Canal, Prioridad, Rol, TipoIncidencia
-from bot.event_relay import EventRelay
+from bot.event_relay import EventRelay, carry_events
 from bot.events import EventKind, TicketEvent
 from bot.frontend import FrontEnd, wired
 from bot.intake import IncomingMessage
