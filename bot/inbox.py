@@ -37,6 +37,7 @@ QUARANTINED = "en cuarentena"
 # intake knows every message id), so a short lease only risks wasted work, never a copy.
 LEASE_SECONDS = 30
 BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
+PASS_LIMIT = 50  # items tried per pass of the worker
 RETRY_ACTION = "inbox_retry"
 MAX_BATCH = 200  # webhooks committed together at most
 
@@ -192,7 +193,10 @@ class InboxWorker:
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.process_due()
+                # A full pass means a backlog (after a restart, or stored by another
+                # instance, which cannot wake this one): go on at once, not in 5 s.
+                if await self.process_due() >= PASS_LIMIT:
+                    continue
             except Exception:
                 log.exception("inbox pass failed")
             waiter = asyncio.ensure_future(self._wake.wait())
@@ -202,7 +206,7 @@ class InboxWorker:
             waiter.cancel()
             stopper.cancel()
 
-    async def process_due(self, limit: int = 50) -> int:
+    async def process_due(self, limit: int = PASS_LIMIT) -> int:
         """Try every due item once (oldest first); returns how many were tried."""
         kinds = list(self._processors)
         if not kinds:
