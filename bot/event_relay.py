@@ -95,13 +95,17 @@ class EventRelay:
     async def run(self, stop: asyncio.Event) -> None:
         """The leased loop: recover a dead relay's batch, then relay until ``stop``."""
         async with self._listening():
-            await self.recover()
+            unfinished = True  # a previous relay's batch, then any batch a failure left
             while not stop.is_set():
                 self._wake.clear()
                 try:
+                    if unfinished:
+                        await self.recover()
+                        unfinished = False
                     if await self.relay_once() >= BATCH:
                         continue  # more waiting: no pause
                 except Exception:
+                    unfinished = True
                     log.exception("ticket events: relaying failed (retried)")
                 await _wait(stop, self._wake, POLL_SECONDS)
 
@@ -143,7 +147,7 @@ class EventRelay:
             else:
                 event = TicketEvent(EventKind(row.kind), view, await self._actor(row),
                                     await self._interaction(row.interaction_id),
-                                    tuple(tuple(c) for c in row.changes))  # type: ignore[misc]
+                                    tuple(tuple(c) for c in row.changes))
             await self._bus.deliver(event)
         await self._bus.settle()
         await TicketEventRow.filter(id__in=[r.id for r in rows]).delete()

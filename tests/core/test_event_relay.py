@@ -247,3 +247,32 @@ async def test_one_instance_keeps_events_in_process(services: Services) -> None:
                                        description="Consulta")
     assert [e.ticket.number for e in seen] == [view.number]
     assert await TicketEventRow.all().count() == 0
+
+
+@pg
+async def test_a_failed_batch_is_shown_on_the_next_pass(pair: Pair,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(event_relay, "POLL_SECONDS", 0.05)
+    number = await pair.customer_writes("Mensaje")
+    queries = type(pair.b.services.queries)
+    real_get = queries.get
+    failures = []
+
+    async def flaky_get(self: object, n: int) -> object:
+        if not failures:
+            failures.append(n)
+            raise ConnectionError("database connection lost")
+        return await real_get(self, n)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queries, "get", flaky_get)
+    stop = asyncio.Event()
+    task = asyncio.create_task(pair.b.relay.run(stop))
+    try:
+        await pair.telegram.wait_for("sendMessage", 1, timeout=10)
+        await pair.slack.wait_for("chat.postMessage", 1, timeout=10)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert failures == [number]
+    assert len(pair.telegram.calls_to("sendMessage")) == 1  # the first card, once
+    assert await TicketEventRow.all().count() == 0
