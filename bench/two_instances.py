@@ -36,7 +36,7 @@ from tests.reliability.crash_harness import AtiendeProcess  # noqa: E402
 from tests.servers._support import free_port  # noqa: E402
 from tests.servers.postgres import PostgresServer  # noqa: E402
 
-ONCE_ONLY = {"conformity", "reminders"}
+ONCE_ONLY = {"conformity", "reminders", "ticket-events"}
 
 
 def env_for(url: str, data_dir: Path, port: int, lease_seconds: float) -> dict[str, str]:

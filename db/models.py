@@ -470,3 +470,23 @@ class Lease(Model):
 
     class Meta:
         table = "leases"
+
+
+# --- ticket events across instances (issue 14: bot/jobs/event_relay.py) --------------------
+class TicketEventRow(Model):
+    """A ticket event waiting for the instance that relays events to the chats. Stored
+    after the change commits, claimed by the relay (``claimed_by``), deleted once shown:
+    the table holds only what is in flight, so no customer data lingers in it."""
+
+    id = fields.BigIntField(primary_key=True)
+    ticket_id = fields.IntField()
+    kind = fields.CharField(max_length=30)
+    actor_name = fields.CharField(max_length=200)
+    actor_member_id = fields.IntField(null=True)
+    interaction_id = fields.IntField(null=True)
+    changes: fields.JSONField[Any] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField()
+    claimed_by = fields.CharField(max_length=120, null=True)
+
+    class Meta:
+        table = "ticket_events"

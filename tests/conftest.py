@@ -51,6 +51,12 @@ def sqlite_only(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite-specific: {reason}")
 
 
+def postgres_only(reason: str) -> pytest.MarkDecorator:
+    """For a test about several instances on one PostgreSQL: skipped on SQLite (one
+    process by design)."""
+    return pytest.mark.skipif(not ON_POSTGRES, reason=f"PostgreSQL-specific: {reason}")
+
+
 def corpus_params(folder: str, pattern: str = "*") -> list[Any]:
     """Corpus files for ``parametrize``; one skipped parameter when the corpus is absent."""
     if not CORPUS.is_dir():

@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 from bot.incoming.inbox import Processor
 from bot.outgoing.outbox import Sender
 from bot.process.domain import Canal
-from bot.process.events import Subscriber
+from bot.process.events import Settler, Subscriber
 from bot.process.notify import Notifier
 from bot.services import Services
 
@@ -30,6 +30,9 @@ class Offers:
     notifier: Notifier | None = None  # reminders and summaries reach people through it
     senders: Mapping[Canal, Sender] = field(default_factory=dict)  # customer channels out
     processors: Mapping[str, Processor] = field(default_factory=dict)  # inbox kinds in
+    # Waits until what its subscribers queued is shown (issue 14: the event relay
+    # forgets an event only then).
+    settle: Settler | None = None
 
 
 class FrontEnd(Protocol):
@@ -56,6 +59,8 @@ def connect(services: Services, fronts: Iterable[FrontEnd]) -> None:
             services.outbox.register(channel, sender)
         for subscriber in offers.subscribers:
             services.bus.subscribe(subscriber)
+        if offers.settle is not None:
+            services.bus.on_settle(offers.settle)
         if offers.notifier is not None:
             services.notifiers.append(offers.notifier)
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.app.frontend import FrontEnd, connect
 from bot.incoming.csat import build_csat
+from bot.jobs.event_relay import LEASE as EVENTS_LEASE
+from bot.jobs.event_relay import carry_events
 from bot.jobs.weekly_report import WeeklyReport
 from bot.people.team import PLACEHOLDER_ADMIN_NAME
 from bot.process.clock import Clock
@@ -155,6 +157,7 @@ async def run(settings: Settings, *, clock: Clock | None = None,
     await upgrade(settings.effective_database_url)
     await open_database(settings.effective_database_url)
     services = build_services(settings, clock)
+    relay = carry_events(services)  # before anything publishes
     problems = services.renderer.check()
     if problems:  # better refuse to start than fail in front of a customer
         await close_database()
@@ -176,6 +179,9 @@ async def run(settings: Settings, *, clock: Clock | None = None,
         tasks = [asyncio.create_task(services.leases.run(name, job, stop), name=name)
                  for name, job in once_only.items()]
         tasks += await _background(services, stop, reminders)
+        if relay is not None:  # one instance redraws every chat's cards
+            tasks.append(asyncio.create_task(services.leases.run(EVENTS_LEASE, relay.run, stop),
+                                             name=EVENTS_LEASE))
         chat = settings.telegram_enabled or settings.slack_enabled
         if not chat:
             write("No hay ningún chat configurado (ATIENDE_TELEGRAM_TOKEN, "

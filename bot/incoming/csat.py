@@ -221,7 +221,7 @@ class CsatService:
 def build_csat(services: CsatNeeds) -> CsatService:
     """The CSAT service, subscribed to ticket events (call once per process)."""
     service = CsatService(services)
-    services.bus.subscribe(service.on_event)
+    services.bus.subscribe_local(service.on_event)
     return service
 
 

@@ -39,6 +39,7 @@ QUARANTINED = "en cuarentena"
 # intake knows every message id), so a short lease only risks wasted work, never a copy.
 LEASE_SECONDS = 30
 BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
+PASS_LIMIT = 50  # items tried per pass of the worker
 RETRY_ACTION = "inbox_retry"
 MAX_BATCH = 200  # webhooks committed together at most
 
@@ -238,8 +239,10 @@ class InboxWorker:
             scan, self._rescan = scan or self._rescan, False
             try:
                 await self.process_handed()
-                if scan:
-                    await self.process_due()
+                # A full pass means a backlog (after a restart, or stored by another
+                # instance, which cannot wake this one): look again at once, not in 5 s.
+                if scan and await self.process_due() >= PASS_LIMIT:
+                    self._rescan = True
             except Exception:
                 log.exception("inbox pass failed")
             if self._handed or self._rescan:
@@ -257,7 +260,7 @@ class InboxWorker:
                 self.process_item(entry.id, entry.created_at, entry=entry))
         return tried
 
-    async def process_due(self, limit: int = 50) -> int:
+    async def process_due(self, limit: int = PASS_LIMIT) -> int:
         """Try every due item once (oldest first); returns how many were tried."""
         kinds = list(self._processors)
         if not kinds:

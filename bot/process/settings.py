@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     # this length, renewed every third of it: a dead holder's loops move within ~4/3 of it.
     lease_seconds: float = Field(15.0, ge=1.0, le=22.0)
     instance_name: str = ""  # how this instance signs its leases; empty: host:pid:random
+    # Slack posts (cards, thread entries) per channel: one every this many seconds
+    # (Slack's documented pace is about 1/s; 0 leaves pacing to Slack's 429s).
+    slack_post_interval_seconds: float = Field(1.0, ge=0.0, le=10.0)
 
     # --- validators ----------------------------------------------------------------
     @field_validator("timezone")

@@ -24,5 +24,5 @@ def build_reminders(services: Services) -> ReminderService:
     service = ReminderService(services, planner, quiet)
     planner.on_change(service.wake)
     services.tickets.work.planner = planner.plan_unsaved  # each save carries its plan
-    services.bus.subscribe(planner.on_event)
+    services.bus.subscribe_local(planner.on_event)
     return service

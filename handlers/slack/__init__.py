@@ -12,7 +12,7 @@ from handlers.slack.app import SlackFrontEnd, build
 
 
 def build_front_end(services: Services) -> SlackFrontEnd:
-    return build(services)
+    return build(services, pace_seconds=services.settings.slack_post_interval_seconds)
 
 
 __all__ = ["SlackFrontEnd", "build_front_end"]

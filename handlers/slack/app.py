@@ -177,7 +177,8 @@ class SlackFrontEnd:
         register(self.app, self.ctx, self.poster)
         quiet_bolt_loggers()
         self.notifier = SlackNotifier(self.ctx)
-        self.offers = Offers(subscribers=(self.poster.on_event,), notifier=self.notifier)
+        self.offers = Offers(subscribers=(self.poster.on_event,), notifier=self.notifier,
+                             settle=self.poster.drain_cards)
         self._app_token = settings.slack_app_token
         # how often Socket Mode pings Slack; a dead connection is noticed within ~4 pings
         self._ping_interval = socket_ping_interval

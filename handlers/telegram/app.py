@@ -113,7 +113,8 @@ class TelegramFrontEnd:
             # buttons per message: that is intended (one conversation per person).
             warnings.filterwarnings("ignore", message=".*per_message.*")
             registry.register(self.application, self.desk)
-        self.offers = Offers(subscribers=(self.cards.publish,), notifier=self.notifier)
+        self.offers = Offers(subscribers=(self.cards.publish,), notifier=self.notifier,
+                             settle=self.cards.drain)
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:

@@ -27,7 +27,8 @@ from .crash_harness import AtiendeProcess, wait_until
 
 REPLIES = 120
 LEASE_SECONDS = 1.5
-ONCE_ONLY = {"conformity", "reminders", "telegram-polling", "records-daily", "weekly-report"}
+ONCE_ONLY = {"conformity", "reminders", "telegram-polling", "records-daily", "weekly-report",
+             "ticket-events"}
 
 
 class Recorder:

@@ -44,11 +44,13 @@ def register(sub: Any) -> dict[str, Command]:
 
 
 async def cmd_customers(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.jobs.event_relay import carry_events
     from bot.services import build_services
     from db.connection import database
 
     async with database(settings.effective_database_url):
         services = build_services(settings)
+        carry_events(services)  # PostgreSQL: edits and merges redraw the chats' cards
         if args.customers_command == "merge":
             return await _merge(args, services)
         return await _data_request(args, services)

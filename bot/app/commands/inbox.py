@@ -27,11 +27,14 @@ def register(sub: Any) -> dict[str, Command]:
 
 
 async def cmd_inbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.jobs.event_relay import carry_events
     from bot.services import build_services
     from db.connection import database
 
     async with database(settings.effective_database_url):
-        return await _inbox(args, build_services(settings))
+        services = build_services(settings)
+        carry_events(services)  # PostgreSQL: a retried message's cards reach the chats
+        return await _inbox(args, services)
 
 
 async def _inbox(args: argparse.Namespace, services: Any) -> int:
