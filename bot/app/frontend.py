@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from bot.incoming.inbox import Processor
+from bot.incoming.inbox_items import Processor
 from bot.outgoing.outbox import Sender
 from bot.process.domain import Canal
 from bot.process.events import Settler, Subscriber

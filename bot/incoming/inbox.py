@@ -16,13 +16,28 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.incoming.inbox_items import (
+    BACKOFF_SECONDS,
+    DONE,
+    LEASE_SECONDS,
+    MAX_BATCH,
+    PASS_LIMIT,
+    PENDING,
+    QUARANTINED,
+    RETRY_ACTION,
+    Accepted,
+    InboxEntry,
+    PermanentInboxError,
+    Processor,
+    entry_of,
+    raw_of,
+)
 from bot.process.clock import Clock
 from bot.process.domain import Canal
 from bot.process.notify import Audience, Digest, DigestAction, Notifier
@@ -31,65 +46,6 @@ from bot.process.wakeup import sleep_until_woken
 from db.models import InboxItem, InboxRaw
 
 log = logging.getLogger(__name__)
-
-PENDING = "pendiente"
-DONE = "procesado"
-QUARANTINED = "en cuarentena"
-# A worker that dies mid-item leaves its claim to expire; processing is idempotent (the
-# intake knows every message id), so a short lease only risks wasted work, never a copy.
-LEASE_SECONDS = 30
-BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
-PASS_LIMIT = 50  # items tried per pass of the worker
-RETRY_ACTION = "inbox_retry"
-MAX_BATCH = 200  # webhooks committed together at most
-
-
-class PermanentInboxError(Exception):
-    """Retrying cannot help (no usable sender, over the limits): quarantine at once."""
-
-
-@dataclass(frozen=True)
-class InboxEntry:
-    """One stored event as a processor and a person see it (no ORM objects)."""
-
-    id: int
-    key: str
-    channel: Canal
-    kind: str
-    payload: dict[str, Any]
-    raw: bytes | None
-    summary: str
-    status: str
-    attempts: int
-    last_error: str
-    created_at: datetime
-    ticket_number: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What ``accept`` did: ``new`` is False for a redelivery (already stored)."""
-
-    id: int
-    new: bool
-
-
-Processor = Callable[[InboxEntry], Awaitable[int | None]]  # returns the ticket number
-
-
-def _entry(row: InboxItem, raw: bytes | None = None) -> InboxEntry:
-    return InboxEntry(
-        id=row.id, key=row.key, channel=Canal(row.channel), kind=row.kind,
-        payload=dict(row.payload or {}), raw=raw,
-        summary=row.summary, status=row.status, attempts=row.attempts,
-        last_error=row.last_error, created_at=row.created_at, ticket_number=row.ticket_id_ref)
-
-
-async def _raw(item_id: int) -> bytes | None:
-    found = await InboxRaw.filter(item_id=item_id).values_list("data", flat=True)
-    return bytes(found[0]) if found else None
-
 
 class InboxWorker:
     """Stores inbound events and processes them through the registered processors.
@@ -334,7 +290,7 @@ class InboxWorker:
         if processor is None and row.kind not in self._processors:
             await InboxItem.filter(id=item_id).update(next_attempt_at=now)
             return 0
-        return await self._process_entry(_entry(row, await _raw(row.id)), processor)
+        return await self._process_entry(entry_of(row, await raw_of(row.id)), processor)
 
     async def _process_entry(self, entry: InboxEntry, processor: Processor | None = None) -> int:
         """Run the processor on one claimed item and record the outcome."""
@@ -389,12 +345,12 @@ class InboxWorker:
     # --- people -------------------------------------------------------------------
     async def list(self, status: str | None = None, limit: int = 50) -> list[InboxEntry]:
         query = InboxItem.all() if status is None else InboxItem.filter(status=status)
-        return [_entry(r) for r in await query.order_by("-id").limit(limit)]
+        return [entry_of(r) for r in await query.order_by("-id").limit(limit)]
 
     async def get(self, item_id: int) -> InboxEntry | None:
         """One item with its raw bytes (``list`` leaves them out)."""
         row = await InboxItem.get_or_none(id=item_id)
-        return _entry(row, await _raw(item_id)) if row else None
+        return entry_of(row, await raw_of(item_id)) if row else None
 
     async def requeue(self, item_id: int) -> bool:
         """Put a quarantined (or failing) item back in line, due now, with fresh attempts."""

@@ -26,7 +26,7 @@ from bot.incoming.conformity import apply_answer
 from bot.incoming.conformity_answer import ConformityAnswer
 from bot.incoming.csat import take_answer as take_csat_answer
 from bot.incoming.delivery import DeliveryReports
-from bot.incoming.inbox import PermanentInboxError
+from bot.incoming.inbox_items import PermanentInboxError
 from bot.outgoing.outbox import update_delivery_status
 from bot.people.customers import CustomerService, normalise_email, normalise_phone
 from bot.process.clock import Clock

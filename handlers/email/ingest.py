@@ -17,7 +17,7 @@ from email import policy
 from email.parser import BytesParser
 
 from bot.incoming.conformity_answer import ConformityAnswer
-from bot.incoming.inbox import DONE, QUARANTINED, Accepted, InboxEntry, Processor
+from bot.incoming.inbox_items import DONE, QUARANTINED, Accepted, InboxEntry, Processor
 from bot.incoming.intake import IncomingMessage, IntakeResult
 from bot.process.domain import Canal
 from bot.services import Services

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.incoming.inbox import RETRY_ACTION
+from bot.incoming.inbox_items import RETRY_ACTION
 from bot.process.errors import DomainError
 from bot.process.notify import DigestAction
 from bot.process.views import InteractionView

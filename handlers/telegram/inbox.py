@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.incoming.inbox import RETRY_ACTION
+from bot.incoming.inbox_items import RETRY_ACTION
 from bot.process.events import TicketEvent
 from bot.process.notify import DigestAction
 from handlers.telegram import callbacks as cb

@@ -14,7 +14,7 @@ import logging
 import mimetypes
 from typing import Any
 
-from bot.incoming.inbox import InboxEntry, PermanentInboxError, Processor
+from bot.incoming.inbox_items import InboxEntry, PermanentInboxError, Processor
 from bot.incoming.intake import IncomingMessage
 from bot.people.customers import normalise_phone
 from bot.process.domain import Canal, DeliveryStatus

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from aioimaplib import IMAP4
 
-from bot.incoming.inbox import PENDING
+from bot.incoming.inbox_items import PENDING
 from bot.outgoing.outbox import IN_FLIGHT, UNCERTAIN
 from bot.process.domain import DeliveryStatus
 from db.models import InboxItem, Interaction, Lease, OutboxMessage

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.incoming.inbox import PENDING
+from bot.incoming.inbox_items import PENDING
 from bot.outgoing.outbox import IN_FLIGHT
 from bot.process.domain import DeliveryStatus
 from db.models import ChatCard, InboxItem, OutboxMessage, Ticket
@@ -131,7 +131,7 @@ async def expire_dead_claims(killed_at: datetime) -> int:
     A claim made before the kill is the dead instance's: the survivor's sends finish in
     milliseconds. Only such claims are moved (a later one may be the survivor's own).
     """
-    from bot.incoming.inbox import LEASE_SECONDS as INBOX_CLAIM
+    from bot.incoming.inbox_items import LEASE_SECONDS as INBOX_CLAIM
     from bot.outgoing.outbox import LEASE_SECONDS as OUTBOX_CLAIM
 
     now = datetime.now(UTC)

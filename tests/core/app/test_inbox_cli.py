@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from bot.app.commands.inbox import _inbox, register
-from bot.incoming.inbox import PermanentInboxError
+from bot.incoming.inbox_items import PermanentInboxError
 from bot.process.domain import Canal
 from bot.services import Services
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from bot.incoming.inbox import QUARANTINED, PermanentInboxError
+from bot.incoming.inbox_items import QUARANTINED, PermanentInboxError
 from bot.process.clock import ManualClock
 from bot.process.domain import Canal
 from bot.process.notify import Digest

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.incoming.inbox import PermanentInboxError
+from bot.incoming.inbox_items import PermanentInboxError
 from bot.incoming.intake import IncomingMessage
 from bot.process.domain import Canal, Estado
 from db.models import CustomerContact, Ticket

@@ -3,7 +3,7 @@ third party's message is marked, and "Es del cliente" links its sender."""
 
 from __future__ import annotations
 
-from bot.incoming.inbox import PermanentInboxError
+from bot.incoming.inbox_items import PermanentInboxError
 from bot.process.domain import Canal, Estado, InteractionKind
 from db.models import CustomerContact, Interaction, Ticket
 from tests.conftest import Team  # noqa: F401
