@@ -50,9 +50,23 @@ async def guarded(ctx: SlackContext, poster: CardPoster, body: Body,
         await call(actor)
     except StaleAction as exc:
         await ctx.tell(user, str(exc), channel)
-        await poster.redraw(await ctx.services.queries.get(exc.number))
+        await redraw_current(ctx, poster, exc.number)
     except DomainError as exc:
         await ctx.tell(user, str(exc), channel)
+
+
+async def redraw_current(ctx: SlackContext, poster: CardPoster, number: int,
+                         rounds: int = 3) -> None:
+    """Redraw a card outside the event path (a stale click): with several instances
+    another one may draw a newer state meanwhile, so draw again until what was drawn is
+    what the ticket is now."""
+    view = await ctx.services.queries.get(number)
+    for _ in range(rounds):
+        await poster.redraw(view)
+        now = await ctx.services.queries.get(number)
+        if now.version == view.version:
+            return
+        view = now
 
 
 class Actions:

@@ -155,12 +155,15 @@ class CardEvents:
 
     async def refresh(self, view: TicketView, new_assignee: bool = False,
                       actor: Actor | None = None) -> None:
-        """Edit every posted card of the ticket; a new assignee gets a card of their own.
+        """Edit every posted card of the ticket; a new assignee gets a card of their own,
+        and so do the recipients of a ticket no Telegram chat shows yet (its first card
+        was never posted: Telegram was down, or another instance died before posting).
 
         The card in the chat of the member who acted is drawn for the member the access
         guard found for that action (no second look-up on the tap path)."""
         refs, message = await asyncio.gather(self.s.cards.for_ticket(PLATFORM, view.number),
                                              self.desk.customer_text(view))
+        new_assignee = new_assignee or not refs
         acting = actor.member if actor is not None else None
         for ref in refs:
             reader = acting if acting is not None and \

@@ -39,6 +39,9 @@ from handlers.telegram.tap import UNAVAILABLE, Route, Tap, tapped
 from handlers.telegram.triage import WAIT_REASON, Triage
 
 log = logging.getLogger(__name__)
+# A stale press redraws the card outside the event path: with several instances another
+# one may draw a newer state meanwhile, so it checks and draws again (a few rounds).
+REDRAW_ROUNDS = 3
 
 NEW_MESSAGE = filters.UpdateType.MESSAGE
 TEXT = NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
@@ -168,9 +171,17 @@ class ErrorHandler:
         member = await self.desk.s.team.by_telegram(update.effective_user.id) \
             if update.effective_user else None
         query = update.callback_query
-        if query is not None and isinstance(query.message, Message) and await self.desk.redraw(
-                context.bot, chat_id, query.message.message_id, view, member):
-            await self.desk.s.cards.save(CardRef(PLATFORM, view.number, str(chat_id),
-                                                 str(query.message.message_id)))
+        if not (query is not None and isinstance(query.message, Message)):
+            await self.desk.send_card(context.bot, chat_id, view, member)
             return
-        await self.desk.send_card(context.bot, chat_id, view, member)
+        for _ in range(REDRAW_ROUNDS):  # until what it drew is what the ticket is now
+            if not await self.desk.redraw(context.bot, chat_id, query.message.message_id,
+                                          view, member):
+                await self.desk.send_card(context.bot, chat_id, view, member)
+                return
+            now = await self.desk.s.queries.get(error.number)
+            if now.version == view.version:
+                break
+            view = now  # changed meanwhile: a newer redraw may have landed before ours
+        await self.desk.s.cards.save(CardRef(PLATFORM, view.number, str(chat_id),
+                                             str(query.message.message_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.process.notify import Audience, Digest, Notice
 from bot.storage.attachments import NewAttachment
+from db.models import ChatCard
 from handlers.telegram.persistence import KvPersistence
 from tests.handlers.telegram.harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 from tests.servers import FakeTelegram
@@ -131,3 +132,20 @@ async def test_one_refused_attachment_blocks_nothing(desk: Desk,
     note = desk.last_message()["text"]
     assert "vacio.txt" in note and "archivo vacío" in note and f"/ticket {number}" in note
     assert card["message_id"] and desk.failed_calls() == []
+
+
+async def test_a_ticket_no_chat_shows_gets_its_card_on_the_next_change(
+        desk: Desk, fake_telegram: FakeTelegram) -> None:
+    """Its first card was never posted (Telegram was down, or the instance relaying
+    events died before posting): the next change posts it instead of editing nothing."""
+    number = await desk.customer_writes("Sin tarjeta todavía", email="c@cliente.cl")
+    # the card's record gone, as if it had never been posted
+    await ChatCard.filter(platform="telegram", ticket_id=number).delete()
+    fake_telegram.clear()
+    view = await desk.services.queries.get(number)
+    await desk.services.tickets.note(desk.team.admin, number, "revisando",
+                                     expected_version=view.version)
+    await desk.front.drain()
+    (sent,) = fake_telegram.calls_to("sendMessage")
+    assert sent.params["chat_id"] == CARLA and f"#{number}" in sent.params["text"]
+    assert (await desk.card(number))["message_id"] == sent.response["result"]["message_id"]
