@@ -176,11 +176,9 @@ async def cmd_team(args: argparse.Namespace, settings: Settings) -> int:
 async def _telegram_username(settings: Settings) -> str | None:
     if not settings.telegram_enabled:
         return None
-    from telegram import Bot
+    from handlers.telegram.transport import bot_username
 
-    base_url = settings.telegram_api_url or "https://api.telegram.org/bot"
-    async with Bot(settings.telegram_token, base_url=base_url) as bot:
-        return bot.username
+    return await bot_username(settings)
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,12 +22,14 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest, RequestData
+
+from bot.process.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -186,3 +188,10 @@ def file_url(base_url: str) -> str:
     """The file-download URL of the same Bot API server: ``…/bot`` -> ``…/file/bot``."""
     head, sep, tail = base_url.rpartition("/bot")
     return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"
+
+
+async def bot_username(settings: Settings) -> str:
+    """The bot's @username (``getMe``), for invite links printed by the command line."""
+    base_url = settings.telegram_api_url or "https://api.telegram.org/bot"
+    async with Bot(settings.telegram_token, base_url=base_url) as bot:
+        return bot.username

@@ -16,7 +16,7 @@ from bot.app.frontend import wired
 from bot.process.settings import Settings
 from bot.services import Services
 from handlers.telegram.app import SECRET_HEADER, TelegramFrontEnd
-from handlers.telegram.transport import file_url, parse_update
+from handlers.telegram.transport import bot_username, file_url, parse_update
 from tests.conftest import CORPUS, Team, corpus_params, requires_corpus
 from tests.handlers.telegram.harness import CARLA, Desk, desk_fixture, settings_fixture  # noqa: F401
 from tests.servers import FakeTelegram
@@ -186,3 +186,10 @@ async def test_stop_is_clean_and_idempotent(services: Services, team: Team,
     await front.stop()
     assert asyncio.get_running_loop().time() - started < 5
     assert not front.application.running
+
+
+async def test_the_bot_username_for_invite_links(settings: Settings,
+                                                 fake_telegram: FakeTelegram) -> None:
+    """``atiende equipo invitar`` prints a t.me link with the bot's @username (getMe)."""
+    assert await bot_username(settings) == fake_telegram.bot["username"]
+    assert fake_telegram.calls_to("getMe")
