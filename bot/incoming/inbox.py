@@ -51,10 +51,14 @@ class InboxWorker:
     """Stores inbound events and processes them through the registered processors.
 
     While a worker loop runs in this process, ``accept`` also hands each new item to the
-    loop in memory: one conditional claim, then the processor, with no due-scan and no
-    read-back per message. The item is stored due now, as always: should the process die
-    first, any worker (a restart included) finds it in the table, as it finds every item
-    another process stored, every retry and every requeued item.
+    loop in memory, stored with its claim already taken (due only after the lease, like
+    an item a worker has claimed): the processor runs with no claim, no due-scan and no
+    read-back per message. Should the process die first, any worker (a restart included)
+    finds it in the table once the claim runs out, as it finds every item another
+    process stored, every retry and every requeued item. An item the loop reaches late,
+    with its claim close to running out, is claimed again first (conditionally: another
+    worker may have taken it meanwhile), and a worker that stops gives back the claims
+    of what it had not reached.
     """
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
@@ -69,10 +73,11 @@ class InboxWorker:
         self._idle.set()
         self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        # Items this process stored while its worker runs, claimed by the time they were
-        # stored with (``created_at``, their first due time) and not read back.
-        self._handed: deque[InboxEntry] = deque()
+        # Items this process stored, claimed, while its worker runs, with the time their
+        # claim runs out (their ``next_attempt_at``); not read back.
+        self._handed: deque[tuple[InboxEntry, datetime]] = deque()
         self._rescan = False  # wake() asked for a look at the table, not just the hand-over
+        self._stop: asyncio.Event | None = None  # the running loop's stop signal
 
     def notify_through(self, notifiers: Callable[[], list[Notifier]]) -> None:
         """Where quarantine notices go (the chat front ends' notifiers, read when due)."""
@@ -100,9 +105,10 @@ class InboxWorker:
         """
         now = self._clock.now()
         hand_over = self.running and kind in self._processors
+        due = now + timedelta(seconds=LEASE_SECONDS) if hand_over else now  # claimed
         fields: dict[str, Any] = {
             "key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
-            "summary": summary[:300], "next_attempt_at": now, "created_at": now}
+            "summary": summary[:300], "next_attempt_at": due, "created_at": now}
         if raw is not None:
             accepted = await self._insert(fields, raw)
         else:
@@ -116,7 +122,7 @@ class InboxWorker:
                                payload=dict(fields["payload"]), raw=raw,
                                summary=fields["summary"], status=PENDING, attempts=0,
                                last_error="", created_at=now)
-            self._handed.append(entry)
+            self._handed.append((entry, due))
             self._wake.set()
         return accepted
 
@@ -182,11 +188,12 @@ class InboxWorker:
 
     # --- processing ---------------------------------------------------------------
     async def run(self, stop: asyncio.Event, idle_seconds: float = 5.0) -> None:
-        self.running = True
+        self.running, self._stop = True, stop
         try:
             await self._loop(stop, idle_seconds)
         finally:
             self.running = False
+            await self._release_handed()
 
     async def _loop(self, stop: asyncio.Event, idle_seconds: float) -> None:
         scan = True  # the table first: what was stored while no worker ran
@@ -210,11 +217,27 @@ class InboxWorker:
     async def process_handed(self) -> int:
         """Process the items ``accept`` handed over, in arrival order; returns how many."""
         tried = 0
-        while self._handed:
-            entry = self._handed.popleft()
-            tried += await self._guarded(
-                self.process_item(entry.id, entry.created_at, entry=entry))
+        while self._handed and not (self._stop is not None and self._stop.is_set()):
+            entry, claimed_until = self._handed.popleft()
+            if self._clock.now() < claimed_until - timedelta(seconds=LEASE_SECONDS / 2):
+                tried += await self._guarded(self._process_entry(entry))
+            else:  # reached late: claimed again unless another worker has taken it
+                tried += await self.process_item(entry.id, claimed_until, entry=entry)
         return tried
+
+    async def _release_handed(self) -> None:
+        """The worker stops: what it had not reached is due now, for the next worker."""
+        if not self._handed:
+            return
+        mine = {entry.id: until for entry, until in self._handed}
+        self._handed.clear()
+        for item_id, until in mine.items():
+            try:
+                await InboxItem.filter(id=item_id, status=PENDING,
+                                       next_attempt_at=until).update(
+                    next_attempt_at=self._clock.now())
+            except Exception:  # the claim then runs out by itself
+                log.warning("inbox claim not released item=%s", item_id, exc_info=True)
 
     async def process_due(self, limit: int = PASS_LIMIT) -> int:
         """Try every due item once (oldest first); returns how many were tried."""

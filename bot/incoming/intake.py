@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.queryset import QuerySet
 
 from bot.incoming.conformity import apply_answer
 from bot.incoming.conformity_answer import ConformityAnswer
@@ -36,10 +35,11 @@ from bot.process.settings import Settings
 from bot.process.template_names import TemplateName
 from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage.attachments import NewAttachment
-from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
+from bot.storage.sender_rows import SenderRows, sender_rows
+from bot.storage.thread_refs import ticket_of_refs
 from bot.tickets.service import TicketService
-from db.models import Customer, CustomerContact, Interaction, MessageRef, Ticket
+from db.models import Customer, CustomerContact, Interaction, MessageRef, TeamMember, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,22 @@ class IntakeResult:
     conformity: ConformityAnswer | None = None
 
 
+@dataclass(frozen=True)
+class Found:
+    """Where a message goes, and what the look-up learnt on the way.
+
+    ``ticket``: the ticket it joins (or the closed one it follows); ``threaded``: the
+    message named it (tag, headers, a reply). When the sender was looked up
+    (``looked_up``), ``customer`` is who they are (None: nobody yet) and ``admin`` the
+    default assignee, read in the same statement: a new ticket reads neither again."""
+
+    ticket: Ticket | None
+    threaded: bool
+    customer: Customer | None = None
+    looked_up: bool = False
+    admin: TeamMember | None = None
+
+
 class IntakeService:
     def __init__(self, settings: Settings, clock: Clock, customers: CustomerService,
                  tickets: TicketService, delivery: DeliveryReports) -> None:
@@ -88,13 +104,7 @@ class IntakeService:
 
     async def find_ticket_by_refs(self, refs: Sequence[str],
                                   channel: Canal = Canal.EMAIL) -> int | None:
-        if not refs:
-            return None
-        row = await MessageRef.filter(ref__in=list(refs)).order_by("id").first()
-        if row is not None:
-            return row.ticket_id
-        ours = await Interaction.filter(channel=channel, external_id__in=list(refs)).first()
-        return ours.ticket_id if ours else None
+        return await ticket_of_refs(channel, refs)
 
     @property
     def clock(self) -> Clock:
@@ -119,8 +129,9 @@ class IntakeService:
         return result
 
     async def _receive(self, msg: IncomingMessage) -> IntakeResult:
-        target, threaded, sender = await self._target(msg)
-        if not self._plain(msg, target, threaded):
+        found = await self._target(msg)
+        target, threaded = found.ticket, found.threaded
+        if not self._plain(msg, target):
             duplicate = await self._duplicate(msg)
             if duplicate is not None:
                 return duplicate
@@ -129,7 +140,8 @@ class IntakeService:
             # A conformity button is ours: one naming someone else's ticket is not a
             # reply to that ticket, just a message from this sender.
             msg = replace(msg, ticket_number=None, answer=None)
-            target, threaded, sender = await self._target(msg)
+            found = await self._target(msg)
+            target, threaded = found.ticket, found.threaded
         if (rated := await take_csat_answer(self, msg, target)) is not None:
             return rated  # a 1-5 satisfaction answer: recorded, never reopens (bot/incoming/csat.py)
         if msg.automatic:
@@ -144,29 +156,30 @@ class IntakeService:
             return IntakeResult(result.ticket, result.interaction, reopened=True)
         if target is not None and Estado(target.estado).is_open:
             return await self.append(msg, target.id, current=target)
-        customer = await self._customer(msg, sender)
+        customer = await self._customer(msg, found)
         if customer is None:
             raise PermanentInboxError("el mensaje no trae un remitente utilizable")
-        return await self._open(msg, customer, previous=target.id if target else None)
+        return await self._open(msg, customer, previous=target.id if target else None,
+                                admin=found.admin)
 
     @staticmethod
-    def _plain(msg: IncomingMessage, target: Ticket | None, threaded: bool) -> bool:
-        """A customer's message that either opens a ticket or joins their own open one:
-        nothing is written before the message's own row, so a duplicate id is refused by
-        the database there (``IntegrityError``) and needs no read first. Anything else
-        (a reopening, a rating, an answer, a third party, an automatic message) looks it
-        up first, as it may write before that."""
-        if msg.automatic or msg.answer is not None or msg.meta.get("button_id") or threaded:
+    def _plain(msg: IncomingMessage, target: Ticket | None) -> bool:
+        """A message that opens a ticket or joins an open one (the customer's message, or a
+        third party's on a thread): nothing is written before the message's own row, so a
+        duplicate id is refused by the database there (``IntegrityError``) and needs no
+        read first. Anything else (a reopening, a rating, an answer, an automatic message)
+        looks it up first, as it may write before that."""
+        if msg.automatic or msg.answer is not None or msg.meta.get("button_id"):
             return False
         return target is None or Estado(target.estado).is_open
 
-    async def _customer(self, msg: IncomingMessage,
-                        known: Customer | None = None) -> Customer | None:
+    async def _customer(self, msg: IncomingMessage, found: Found) -> Customer | None:
         if not (msg.email or msg.phone):
             return None
         try:
             return await self._customers.find_or_create_model(
-                email=msg.email, phone=msg.phone, name=msg.name, known=known)
+                email=msg.email, phone=msg.phone, name=msg.name, known=found.customer,
+                looked_up=found.looked_up)
         except DomainError as exc:  # an address the customer service refuses
             log.warning("sender refused (%s) id=%s", exc, msg.external_id)
             return None
@@ -183,26 +196,23 @@ class IntakeService:
         return IntakeResult(ticket_view(ticket), interaction_view(existing), duplicate=True,
                             third_party=existing.kind == InteractionKind.THIRD_PARTY)
 
-    async def _target(self, msg: IncomingMessage,
-                      ) -> tuple[Ticket | None, bool, Customer | None]:
-        """The ticket this message belongs to, whether it names it (a thread), and the
-        sender when their own latest ticket showed who they are (no lookup needed)."""
+    async def _target(self, msg: IncomingMessage) -> Found:
+        """The ticket this message belongs to, whether it names it (a thread), and what
+        the sender look-up found on the way (see ``Found``)."""
         number = msg.ticket_number
         if number is None:
             number = await self.find_ticket_by_refs(msg.refs, msg.channel)
-        if number is None:
-            if not (msg.join_open and (msg.email or msg.phone)):
-                return None, False, None
-            latest = await self._latest_ticket_of(msg)
-            if latest is None:
-                return None, False, None
-            # found by the one address or phone the message has: that is the sender
-            sender = latest.customer if not (msg.email and msg.phone) else None
-            if Estado(latest.estado).is_open or self._within_reopen_window(latest):
-                return latest, False, sender
-            return None, False, sender
-        ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
-        return ticket, ticket is not None, None
+        if number is not None:
+            ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
+            return Found(ticket, ticket is not None)
+        rows = await self._sender_rows(msg)
+        if rows is None:
+            return Found(None, False)
+        latest = rows.latest if msg.join_open else None
+        if latest is not None and not (Estado(latest.estado).is_open or
+                                       self._within_reopen_window(latest)):
+            latest = None
+        return Found(latest, False, rows.customer, looked_up=True, admin=rows.admin)
 
     async def speaks_for(self, msg: IncomingMessage, ticket: Ticket) -> bool:
         """The ticket's customer, or an address/phone linked to that customer."""
@@ -212,7 +222,7 @@ class IntakeService:
             if msg.email:
                 mine.append(normalise_email(msg.email))
             if msg.phone:
-                mine.append(normalise_phone(msg.phone))
+                mine.append(normalise_phone(msg.phone, self._customers.region))
         except DomainError:
             return False
         if not mine:
@@ -221,15 +231,19 @@ class IntakeService:
             return True
         return await CustomerContact.filter(customer_id=customer.id, value__in=mine).exists()
 
-    async def _latest_ticket_of(self, msg: IncomingMessage) -> Ticket | None:
-        """The sender's latest ticket on this channel (customer and assignee loaded): the
-        one to join when open or within the reopen window; otherwise it still names the
-        customer. Asked for every message: its SQL is built once (``bot/storage/prepared.py``)."""
-        if msg.phone:
-            by, value = "phone", normalise_phone(msg.phone)
-        else:
-            by, value = "email", normalise_email(msg.email or "")
-        return await _latest_by(msg.channel, by).first(value)
+    async def _sender_rows(self, msg: IncomingMessage) -> SenderRows | None:
+        """The sender, their latest ticket on this channel and the administrator, in one
+        read (``bot/storage/sender_rows.py``), for a message that names one address or one
+        phone (every WhatsApp message, every email); None for anything else."""
+        try:
+            if msg.phone and not msg.email:
+                phone = normalise_phone(msg.phone, self._customers.region)
+                return await sender_rows(msg.channel, "phone", phone)
+            if msg.email and not msg.phone:
+                return await sender_rows(msg.channel, "email", normalise_email(msg.email))
+        except DomainError:  # not an address or a phone: refused where the customer is made
+            return None
+        return None
 
     def _within_reopen_window(self, ticket: Ticket) -> bool:
         if ticket.resolved_at is None:
@@ -281,13 +295,14 @@ class IntakeService:
         return result
 
     async def _open(self, msg: IncomingMessage, customer: Customer,
-                    previous: int | None) -> IntakeResult:
+                    previous: int | None, admin: TeamMember | None = None) -> IntakeResult:
         actor = Actor.system(msg.channel.label)
         try:
             view, first = await self._tickets.open_with_message(
                 actor, customer_id=customer.id, channel=msg.channel, description=msg.body,
                 subject=msg.subject, external_id=msg.external_id, attachments=msg.attachments,
-                previous_ticket=previous, meta=dict(msg.meta), customer=customer)
+                previous_ticket=previous, meta=dict(msg.meta), customer=customer,
+                default_assignee=admin)
         except IntegrityError:
             return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
         await self._remember_refs(msg, view.number)
@@ -362,17 +377,3 @@ class IntakeService:
 
 
 _REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}
-_LATEST: dict[tuple[Canal, str], PreparedSelect[Ticket]] = {}
-
-
-def _latest_by(channel: Canal, by: str) -> PreparedSelect[Ticket]:
-    """The customer's latest ticket on ``channel`` not discarded, by phone or email."""
-    prepared = _LATEST.get((channel, by))
-    if prepared is None:
-        def build(value: str | int) -> QuerySet[Ticket]:
-            return (Ticket.filter(channel=channel, estado__not_in=[Estado.DISCARDED])
-                    .filter(**{f"customer__{by}": value}).order_by("-id")
-                    .select_related(*TICKET_RELATED).limit(1))
-
-        prepared = _LATEST[(channel, by)] = PreparedSelect(Ticket, build, ["probe-value"])
-    return prepared

@@ -109,15 +109,19 @@ class CustomerService:
 
     async def find_or_create_model(
         self, *, email: str | None = None, phone: str | None = None, name: str = "",
-        known: Customer | None = None,
+        known: Customer | None = None, looked_up: bool = False,
     ) -> Customer:
         """The customer with this email or phone, created if new (race-safe). ``known``:
-        the customer the caller already found by this email or phone (not looked up)."""
+        the customer the caller already found by this email or phone (not looked up);
+        ``looked_up``: the caller has asked, and ``known`` is the whole answer (None:
+        nobody has it, so it is created without asking again)."""
         if not email and not phone:
             raise InvalidInput("Indique el correo o el teléfono del cliente.")
         norm_email = normalise_email(email) if email else None
         norm_phone = normalise_phone(phone, self._region) if phone else None
-        existing = known or await self._lookup(norm_email, norm_phone)
+        existing = known
+        if existing is None and not looked_up:
+            existing = await self._lookup(norm_email, norm_phone)
         if existing is not None:
             return await self._complete(existing, norm_email, norm_phone, name)
         try:

@@ -3,6 +3,8 @@ only place that does it): every layer above hands out these views, never ORM row
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.process.domain import (
     Canal,
     ConformityKind,
@@ -112,7 +114,7 @@ def attachment_view(a: Attachment) -> AttachmentView:
                           a.note)
 
 
-def interaction_view(i: Interaction, attachments: list[Attachment] | None = None) -> InteractionView:
+def interaction_view(i: Interaction, attachments: Sequence[Attachment] | None = None) -> InteractionView:
     return InteractionView(
         id=i.id,
         ticket_number=i.ticket_id,

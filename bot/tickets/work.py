@@ -95,17 +95,20 @@ class TicketWork:
 
     async def publish(self, kind: EventKind, number: int, actor: Actor,
                       interaction: Interaction | None = None,
-                      changes: Sequence[Change] = (), *, with_files: bool = True,
+                      changes: Sequence[Change] = (), *,
+                      files: Sequence[Attachment] | None = None,
                       ticket: Ticket | None = None,
                       ) -> tuple[TicketView, InteractionView | None]:
         """Tell every subscriber, after the commit; returns the views it showed.
-        ``ticket``: the row as just committed, relations loaded (else it is read)."""
+        ``ticket``: the row as just committed, relations loaded (else it is read);
+        ``files``: the interaction's attachments as just stored (else they are read)."""
         if ticket is None:
             ticket = await Ticket.get(id=number).select_related(*TICKET_RELATED)
         view = ticket_view(ticket)
         iview = None
         if interaction is not None:
-            files = await Attachment.filter(interaction_id=interaction.id) if with_files else []
+            if files is None:
+                files = await Attachment.filter(interaction_id=interaction.id)
             iview = interaction_view(interaction, files)
         await self.bus.publish(TicketEvent(kind, view, actor, iview, tuple(changes)))
         return view, iview
@@ -135,7 +138,7 @@ class TicketUnit:
         self.view: TicketView | None = None
         self.interaction_view: InteractionView | None = None
         self._ticket: Ticket | None = None
-        self._files = False
+        self._attached: list[Attachment] = []  # files stored in this unit (not read back)
         self._transaction: Any = None
         self.optimistic: int | None = None  # the version ``current`` was read at
         self.read: dict[str, Any] = {}  # its columns as read: the write sends what changed
@@ -221,12 +224,16 @@ class TicketUnit:
         if self.event is not None:
             return await self.work.publish(self.event, self.number, self.actor,
                                            self.interaction, self.changes,
-                                           with_files=self._files, ticket=held)
+                                           files=self._files_of(self.interaction), ticket=held)
         ticket = held or await Ticket.get(id=self.number).select_related(*TICKET_RELATED)
-        files = (await Attachment.filter(interaction_id=self.interaction.id)
-                 if self._files and self.interaction is not None else [])
-        return ticket_view(ticket), (interaction_view(self.interaction, files)
-                                     if self.interaction is not None else None)
+        return ticket_view(ticket), (
+            interaction_view(self.interaction, self._files_of(self.interaction))
+            if self.interaction is not None else None)
+
+    def _files_of(self, interaction: Interaction | None) -> list[Attachment]:
+        if interaction is None:
+            return []
+        return [a for a in self._attached if a.interaction_id == interaction.id]
 
     # --- what an operation writes ------------------------------------------------------
     async def record(self, kind: InteractionKind, body: str = "", **fields: Any) -> Interaction:
@@ -266,10 +273,9 @@ class TicketUnit:
                      attachments: Sequence[NewAttachment]) -> None:
         """The customer's files, stored already, joined to their message."""
         for a in attachments:
-            self._files = True
-            await Attachment.create(interaction=interaction, filename=a.filename,
-                                    content_type=a.content_type, size=a.size, sha256=a.sha256,
-                                    stored_path=a.stored_path, note=a.note)
+            self._attached.append(await Attachment.create(
+                interaction=interaction, filename=a.filename, content_type=a.content_type,
+                size=a.size, sha256=a.sha256, stored_path=a.stored_path, note=a.note))
 
 
 # Every column but the key, by field name (``customer_id`` for the relation): what an

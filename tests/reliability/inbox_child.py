@@ -39,7 +39,7 @@ def _arm(mode: str) -> None:
             _die()
             return 0
 
-        InboxWorker.process_item = die_before_processing  # type: ignore[method-assign]
+        InboxWorker._process_entry = die_before_processing  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

@@ -17,6 +17,7 @@ from tests.reliability.crash_harness import (
     ROOT,
     AtiendeProcess,
     atiende_env,
+    expire_leases,
     wait_until,
     whatsapp_body,
 )
@@ -77,6 +78,11 @@ async def test_a_kill_around_the_acknowledgement_loses_nothing(
             assert answered == 200
         assert await InboxItem.filter(key=f"whatsapp:{wamid}").count() == 1
         assert await _count(wamid) == 0  # stored, not yet processed
+        # Stored with the dying worker's claim: due once the claim runs out (30 s). The
+        # outage is taken to have outlasted it (what waiting would do, without the wait).
+        item = await InboxItem.get(key=f"whatsapp:{wamid}")
+        assert item.next_attempt_at > item.created_at
+        await expire_leases()
         normal = AtiendeProcess(env, ROOT, port, log)
         await normal.start()
         try:

@@ -1,0 +1,118 @@
+"""Who wrote, in one read: the sender, their latest ticket and the default assignee.
+
+Every customer message asks the same three questions before it can be recorded: which
+customer has this phone or address (or has it as a linked contact), which is their
+latest ticket on this channel (to join it when open), and, should it open a ticket, who
+the administrator is (the default assignee). Asked one by one that is three round trips
+per message; Tortoise cannot join them (the ticket hangs off the customer, the
+administrator off nothing), so this module asks them in one statement, built once per
+SQL dialect, and hydrates the rows exactly as a queryset would (``_init_from_db``, the
+related objects set where ``select_related`` sets them).
+
+Nothing is cached across calls: every answer is read when the message is handled, so a
+change of administrator or a new ticket on another instance is seen by the next message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import MetaInfo, Model
+
+from bot.process.domain import Canal, Estado, Rol
+from db.models import Customer, CustomerContact, TeamMember, Ticket
+
+By = Literal["phone", "email"]
+M = TypeVar("M", bound=Model)
+
+# alias prefix -> model, in the order the columns are selected
+_PARTS: tuple[tuple[str, type[Model]], ...] = (
+    ("c", Customer), ("t", Ticket), ("ta", TeamMember), ("adm", TeamMember))
+
+
+@dataclass(frozen=True)
+class SenderRows:
+    """What one read found. ``latest`` is the latest ticket (not discarded) on the channel
+    of the customer whose *own* phone or address this is (a linked contact names the
+    customer but joins no ticket), with ``customer`` and ``assignee`` loaded."""
+
+    customer: Customer | None
+    latest: Ticket | None
+    admin: TeamMember | None
+
+
+def _meta(model: type[Model]) -> MetaInfo:
+    return model._meta  # Tortoise's model metadata: tables, columns, connection
+
+
+@cache
+def _columns(model: type[Model]) -> tuple[str, ...]:
+    """The columns ``_init_from_db`` expects (the model's own, foreign keys' ids too)."""
+    meta = _meta(model)
+    return tuple(sorted(key for key, _, _ in (
+        *meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)))
+
+
+def _sql(by: By, mark: str) -> str:
+    """The statement with ``mark`` where the dialect's placeholders go (1: the value,
+    2: the channel, 3: the discarded Estado, 4: the administrator's role, 5: True)."""
+    select = ", ".join(f'{alias}."{col}" AS "{alias}__{col}"'
+                       for alias, model in _PARTS for col in _columns(model))
+    customers, tickets, team, contacts = (
+        _meta(m).db_table for m in (Customer, Ticket, TeamMember, CustomerContact))
+    p = [mark.format(n=n) for n in range(1, 6)]
+    return (
+        f'SELECT {select} FROM (SELECT 1 AS one) base '
+        # the customer: their own phone/address first, else the linked contact's owner
+        f'LEFT JOIN "{customers}" c ON c."id" = ('
+        f'SELECT w."id" FROM (SELECT "id", 0 AS pref FROM "{customers}" WHERE "{by}" = {p[0]} '
+        f'UNION ALL SELECT "customer_id", 1 FROM "{contacts}" WHERE "value" = {p[0]}) w '
+        f'ORDER BY w.pref, w."id" LIMIT 1) '
+        f'LEFT JOIN "{tickets}" t ON c."{by}" = {p[0]} AND t."id" = ('
+        f'SELECT MAX(x."id") FROM "{tickets}" x WHERE x."customer_id" = c."id" '
+        f'AND x."channel" = {p[1]} AND x."estado" <> {p[2]}) '
+        f'LEFT JOIN "{team}" ta ON ta."id" = t."assignee_id" '
+        f'LEFT JOIN "{team}" adm ON adm."id" = ('
+        f'SELECT "id" FROM "{team}" WHERE "role" = {p[3]} AND "active" = {p[4]} '
+        f'ORDER BY "id" LIMIT 1)')
+
+
+_STATEMENTS: dict[tuple[str, By], str] = {}
+
+
+def _statement(db: BaseDBAsyncClient, by: By) -> str:
+    dialect = db.capabilities.dialect
+    sql = _STATEMENTS.get((dialect, by))
+    if sql is None:
+        mark = "${n}" if dialect == "postgres" else "?"
+        sql = _STATEMENTS[(dialect, by)] = _sql(by, mark)
+    return sql
+
+
+def _part(row: dict[str, Any], alias: str, model: type[M]) -> M | None:
+    values = {col: row[f"{alias}__{col}"] for col in _columns(model)}
+    if values["id"] is None:
+        return None
+    return model._init_from_db(**values)
+
+
+async def sender_rows(channel: Canal, by: By, value: str) -> SenderRows:
+    """One statement: the customer by ``by`` (normalised ``value``), their latest ticket on
+    ``channel`` and the active administrator."""
+    db = _meta(Ticket).db  # the transaction's connection inside one
+    sql = _statement(db, by)
+    # the value is repeated where SQLite's "?" needs it once per use; PostgreSQL's $1 not
+    args: list[Any] = [value, channel.value, Estado.DISCARDED.value, Rol.ADMIN.value, True]
+    if db.capabilities.dialect != "postgres":
+        args = [value, value, value, *args[1:]]
+    rows = await db.execute_query_dict(sql, args)
+    row = rows[0]
+    customer = _part(row, "c", Customer)
+    latest = _part(row, "t", Ticket)
+    if latest is not None:
+        object.__setattr__(latest, "_customer", customer)
+        object.__setattr__(latest, "_assignee", _part(row, "ta", TeamMember))
+    return SenderRows(customer, latest, _part(row, "adm", TeamMember))

@@ -1,0 +1,57 @@
+"""Which ticket a set of message ids belongs to, in one read.
+
+An email names its thread by ids (its own Message-ID, In-Reply-To, References). The ids
+the intake has seen are in ``message_refs``; ids of messages we sent are the
+``external_id`` of their interaction. Asking the two tables one after the other costs a
+second round trip for every new mail (the usual case: nothing matches); one
+``UNION ALL`` asks both, the recorded refs first, each by age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+from bot.process.domain import Canal
+from db.models import Interaction, MessageRef
+
+_STATEMENTS: dict[tuple[str, int], str] = {}
+
+
+def _connection(model: type[Model]) -> BaseDBAsyncClient:
+    return model._meta.db  # Tortoise's metadata: the transaction's connection inside one
+
+
+def _statement(db: BaseDBAsyncClient, n: int) -> str:
+    dialect = db.capabilities.dialect
+    sql = _STATEMENTS.get((dialect, n))
+    if sql is None:
+        if dialect == "postgres":
+            refs = ", ".join(f"${i}" for i in range(2, n + 2))
+            channel, again = "$1", refs
+        else:
+            refs = ", ".join("?" for _ in range(n))
+            channel, again = "?", refs
+        sql = _STATEMENTS[(dialect, n)] = (
+            'SELECT w."ticket_id" FROM ('
+            f'SELECT "ticket_id", 0 AS pref, "id" FROM "{MessageRef.Meta.table}" '
+            f'WHERE "ref" IN ({refs}) UNION ALL '
+            f'SELECT "ticket_id", 1 AS pref, "id" FROM "{Interaction.Meta.table}" '
+            f'WHERE "channel" = {channel} AND "external_id" IN ({again})) w '
+            'ORDER BY w.pref, w."id" LIMIT 1')
+    return sql
+
+
+async def ticket_of_refs(channel: Canal, refs: Sequence[str]) -> int | None:
+    """The ticket of the first known id: recorded refs first, then our own messages'."""
+    wanted = list(dict.fromkeys(r for r in refs if r))
+    if not wanted:
+        return None
+    db = _connection(MessageRef)
+    sql = _statement(db, len(wanted))
+    args: list[str] = ([channel.value, *wanted] if db.capabilities.dialect == "postgres"
+                       else [*wanted, channel.value, *wanted])
+    rows = await db.execute_query_dict(sql, args)
+    return int(rows[0]["ticket_id"]) if rows else None
