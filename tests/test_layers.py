@@ -247,6 +247,7 @@ FOREIGN_PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("bot/storage/sender_rows.py", "model._meta"): "Tortoise's model metadata",
     ("bot/storage/sender_rows.py", "model._init_from_db"): "Tortoise's row hydration",
     ("bot/storage/thread_refs.py", "model._meta"): "Tortoise's model metadata",
+    ("bot/storage/updates.py", "model._meta"): "Tortoise's model metadata",
     # Tortoise's model metadata (fields, tables, relations) is ``Model._meta``: the copy
     # of a whole installation walks every model through it.
     ("db/copy.py", "model._meta"): "Tortoise's model metadata",

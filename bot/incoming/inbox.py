@@ -43,6 +43,7 @@ from bot.process.domain import Canal
 from bot.process.notify import Audience, Digest, DigestAction, Notifier
 from bot.process.settings import Settings
 from bot.process.wakeup import sleep_until_woken
+from bot.storage.updates import update_where
 from db.models import InboxItem, InboxRaw
 
 log = logging.getLogger(__name__)
@@ -327,9 +328,9 @@ class InboxWorker:
                         entry.attempts + 1, type(exc).__name__, exc, exc_info=True)
             await self._failed(entry, f"{type(exc).__name__}: {exc}", permanent=False)
         else:
-            await InboxItem.filter(id=entry.id).update(
-                status=DONE, processed_at=self._clock.now(), ticket_id_ref=number,
-                attempts=entry.attempts + 1, last_error="")
+            await update_where(InboxItem, {"id": entry.id}, {
+                "status": DONE, "processed_at": self._clock.now(), "ticket_id_ref": number,
+                "attempts": entry.attempts + 1, "last_error": ""})
         return 1
 
     async def _failed(self, row: InboxEntry, error: str, *, permanent: bool) -> None:

@@ -34,6 +34,7 @@ from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage import nocodb_queue as nocodb_queue
 from bot.storage.attachments import NewAttachment
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
+from bot.storage.updates import update_where
 from bot.tickets.lifecycle import Action, check_allowed, check_legal
 from db.models import Attachment, Interaction, Ticket
 
@@ -213,7 +214,7 @@ class TicketUnit:
             await ticket.save()
             return
         values = {k: v for k, v in _values(ticket).items() if self.read.get(k, _UNSET) != v}
-        if not await Ticket.filter(id=ticket.id, version=self.optimistic).update(**values):
+        if not await update_where(Ticket, {"id": ticket.id, "version": self.optimistic}, values):
             raise StaleAction(ticket.id)  # changed since it was read: nothing is written
 
     async def _views(self) -> tuple[TicketView, InteractionView | None]:
