@@ -37,9 +37,9 @@ from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage.attachments import NewAttachment
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.storage.sender_rows import SenderRows, sender_rows
-from bot.storage.thread_refs import ticket_of_refs
+from bot.storage.thread_refs import remember_refs, ticket_of_refs
 from bot.tickets.service import TicketService
-from db.models import Customer, CustomerContact, Interaction, MessageRef, TeamMember, Ticket
+from db.models import Customer, CustomerContact, Interaction, TeamMember, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -369,11 +369,7 @@ class IntakeService:
         refs = [r for r in ({msg.external_id} | set(msg.refs)) if r]
         if not refs or msg.channel is not Canal.EMAIL:
             return
-        # One statement; a ref known already (or stored concurrently) is skipped by the
-        # database, so no error can abort an enclosing transaction (an import batch).
-        now = self._clock.now()
-        await MessageRef.bulk_create([MessageRef(ref=ref[:255], ticket_id=number, created_at=now)
-                                      for ref in refs], ignore_conflicts=True)
+        await remember_refs(refs, number, self._clock.now())  # one statement, never failing
 
 
 _REPORTER = {Canal.EMAIL: "El servidor de correo", Canal.WHATSAPP: "WhatsApp"}

@@ -1,27 +1,38 @@
-"""Which ticket a set of message ids belongs to, in one read.
+"""Which ticket a set of message ids belongs to, in one read; and recording them.
 
 An email names its thread by ids (its own Message-ID, In-Reply-To, References). The ids
 the intake has seen are in ``message_refs``; ids of messages we sent are the
 ``external_id`` of their interaction. Asking the two tables one after the other costs a
 second round trip for every new mail (the usual case: nothing matches); one
-``UNION ALL`` asks both, the recorded refs first, each by age.
+``UNION ALL`` asks both, the recorded refs first, each by age. Recording is one
+``INSERT .. ON CONFLICT DO NOTHING`` whose SQL is built once per number of ids (a
+Tortoise ``bulk_create`` built it anew for every mail).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import Field
 from tortoise.models import Model
 
 from bot.process.domain import Canal
 from db.models import Interaction, MessageRef
 
 _STATEMENTS: dict[tuple[str, int], str] = {}
+_INSERTS: dict[tuple[str, int], str] = {}
+MAX_REF_CHARS = 255  # the column's size
 
 
 def _connection(model: type[Model]) -> BaseDBAsyncClient:
     return model._meta.db  # Tortoise's metadata: the transaction's connection inside one
+
+
+def _field(model: type[Model], name: str) -> Field[Any]:
+    return model._meta.fields_map[name]
 
 
 def _statement(db: BaseDBAsyncClient, n: int) -> str:
@@ -55,3 +66,25 @@ async def ticket_of_refs(channel: Canal, refs: Sequence[str]) -> int | None:
                        else [*wanted, channel.value, *wanted])
     rows = await db.execute_query_dict(sql, args)
     return int(rows[0]["ticket_id"]) if rows else None
+
+
+async def remember_refs(refs: Sequence[str], ticket_id: int, now: datetime) -> None:
+    """Record ``refs`` as the ticket's; an id known already (or stored concurrently) is
+    skipped by the database, so no error can abort an enclosing transaction."""
+    wanted = list(dict.fromkeys(r[:MAX_REF_CHARS] for r in refs if r))
+    if not wanted:
+        return
+    db = _connection(MessageRef)
+    dialect = db.capabilities.dialect
+    sql = _INSERTS.get((dialect, len(wanted)))
+    if sql is None:
+        if dialect == "postgres":
+            rows = ", ".join(f"(${3 * i + 1}, ${3 * i + 2}, ${3 * i + 3})"
+                             for i in range(len(wanted)))
+        else:
+            rows = ", ".join("(?, ?, ?)" for _ in wanted)
+        sql = _INSERTS[(dialect, len(wanted))] = (
+            f'INSERT INTO "{MessageRef.Meta.table}" ("ref", "ticket_id", "created_at") '
+            f'VALUES {rows} ON CONFLICT ("ref") DO NOTHING')
+    when = _field(MessageRef, "created_at").to_db_value(now, MessageRef)
+    await db.execute_query(sql, [v for ref in wanted for v in (ref, ticket_id, when)])

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tortoise.transactions import in_transaction
+
 from bot.incoming.intake import IncomingMessage
+from bot.process.clock import ManualClock
 from bot.process.domain import Canal
 from bot.services import Services
 from bot.storage.sender_rows import sender_rows
-from bot.storage.thread_refs import ticket_of_refs
-from db.models import CustomerContact
+from bot.storage.thread_refs import remember_refs, ticket_of_refs
+from db.models import CustomerContact, MessageRef
 from tests.conftest import Team
 from tests.statements import count_statements
 
@@ -100,3 +103,21 @@ async def test_thread_ids_find_recorded_refs_first_then_our_own_messages(
 def _reply_to(number: int) -> IncomingMessage:
     return IncomingMessage(channel=Canal.EMAIL, body="Sigue igual", external_id="<r1@example.cl>",
                            email="ana@example.cl", ticket_number=number)
+
+
+async def test_recording_known_ids_again_never_aborts_the_transaction(
+        services: Services, team: Team, clock: ManualClock) -> None:
+    """Inside one transaction (an import batch), ids known already are skipped by the
+    database: on PostgreSQL an error would abort everything after it."""
+    ana = await services.customers.find_or_create(email="ana@example.cl")
+    first = await _open(services, team, ana.id, Canal.EMAIL)
+    second = await _open(services, team, ana.id, Canal.EMAIL)
+    async with in_transaction():
+        await remember_refs(["<a@example.cl>", "<b@example.cl>"], first, clock.now())
+        with count_statements() as seen:
+            await remember_refs(["<b@example.cl>", "<c@example.cl>", "<c@example.cl>"],
+                                second, clock.now())
+        assert seen.count == 1
+        assert await MessageRef.all().count() == 3
+    owners = dict(await MessageRef.all().values_list("ref", "ticket_id"))
+    assert owners == {"<a@example.cl>": first, "<b@example.cl>": first, "<c@example.cl>": second}
