@@ -22,7 +22,6 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest_asyncio
@@ -42,16 +41,24 @@ from handlers.web import WebServer, build_web_server
 from handlers.whatsapp import build_front_end as build_whatsapp
 from tests.conftest import Team, santiago
 from tests.handlers.email.harness import SUPPORT
-from tests.handlers.slack.harness import card_action, card_ts, thread_messages
+from tests.handlers.slack.harness import (
+    block_actions,
+    card_of,
+    card_ts,
+    click_payload,
+    event_body,
+    interaction_body,
+    submission,
+    thread_of,
+)
 from tests.handlers.telegram.harness import button_data
-from tests.handlers.whatsapp.harness import APP_SECRET, APPROVED, VERIFY_TOKEN
+from tests.handlers.whatsapp.harness import APP_SECRET, APPROVED, VERIFY_TOKEN, webhook_request
 from tests.servers import (
     FakeGraph,
     FakeSlack,
     FakeTelegram,
     ImapAccount,
     SmtpServer,
-    sign_whatsapp,
     signed_headers,
 )
 from tests.servers import telegram_updates as tu
@@ -154,12 +161,7 @@ class Desk:
                             signature: str | None = "sign",
                             secret: str = APP_SECRET) -> httpx.Response:
         assert self.http is not None
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"}
-        if signature == "sign":
-            headers["X-Hub-Signature-256"] = sign_whatsapp(secret, body)
-        elif signature is not None:
-            headers["X-Hub-Signature-256"] = signature
+        body, headers = webhook_request(payload, secret=secret, signature=signature)
         response = await self.http.post("/webhooks/whatsapp", content=body, headers=headers)
         await self.settle()
         return response
@@ -233,31 +235,27 @@ class Desk:
         return response
 
     async def slack_interact(self, payload: dict[str, Any], **kw: Any) -> httpx.Response:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self.slack_send(body, "application/x-www-form-urlencoded", **kw)
+        return await self.slack_send(interaction_body(payload),
+                                     "application/x-www-form-urlencoded", **kw)
 
     async def slack_event(self, event: dict[str, Any], event_id: str = "Ev1",
                           **kw: Any) -> httpx.Response:
-        body = json.dumps({"token": "x", "team_id": "T0ATIENDE", "api_app_id": "A0ATIENDE",
-                           "event": event, "type": "event_callback", "event_id": event_id,
-                           "event_time": 1}).encode()
-        return await self.slack_send(body, "application/json", **kw)
+        return await self.slack_send(event_body(event, event_id), "application/json", **kw)
 
     async def slack_card_ts(self, number: int) -> str:
         return await card_ts(self.services, number)
 
     async def slack_card(self, number: int) -> dict[str, Any]:
-        return self.slack.messages[(CHANNEL, await self.slack_card_ts(number))]
+        return await card_of(self.services, self.slack, number)
 
     async def slack_thread(self, number: int) -> list[dict[str, Any]]:
-        return thread_messages(self.slack, await self.slack_card_ts(number))
+        return await thread_of(self.services, self.slack, number)
 
     async def slack_click(self, user: str, number: int, action_id: str,
                           **picked: Any) -> httpx.Response:
         """A click on an element of the card as Slack shows it now."""
-        card = await self.slack_card(number)
-        action = card_action(card, action_id, **picked)
-        return await self.slack_interact(block_actions(user, [action], card["ts"]))
+        return await self.slack_interact(await click_payload(
+            self.services, self.slack, user, number, action_id, **picked))
 
     def slack_last_view(self) -> dict[str, Any]:
         return self.slack.views[self.slack.last("views.open").response["view"]["id"]]
@@ -283,31 +281,6 @@ class Desk:
     def slack_ephemerals(self, user: str) -> list[str]:
         return [str(c.params.get("text", "")) for c in self.slack.calls_to("chat.postEphemeral")
                 if c.params.get("user") == user]
-
-
-def block_actions(user: str, actions: list[dict[str, Any]],
-                  message_ts: str = "1.1") -> dict[str, Any]:
-    return {"type": "block_actions", "user": {"id": user, "team_id": "T0ATIENDE"},
-            "api_app_id": "A0ATIENDE", "token": "x", "trigger_id": "trig.1",
-            "team": {"id": "T0ATIENDE", "domain": "atiende"}, "actions": actions,
-            "container": {"type": "message", "message_ts": message_ts,
-                          "channel_id": CHANNEL, "is_ephemeral": False},
-            "channel": {"id": CHANNEL, "name": "soporte"}}
-
-
-def submission(user: str, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A view_submission of a view the fake stored, with ``{block_id: value}`` typed in."""
-    state: dict[str, Any] = {}
-    for block_id, value in values.items():
-        element = next(b["element"] for b in view["blocks"] if b.get("block_id") == block_id)
-        if element["type"] == "static_select":
-            state[block_id] = {element["action_id"]: {"type": "static_select",
-                                                      "selected_option": {"value": value}}}
-        else:
-            state[block_id] = {element["action_id"]: {"type": element["type"], "value": value}}
-    return {"type": "view_submission", "user": {"id": user, "team_id": "T0ATIENDE"},
-            "team": {"id": "T0ATIENDE"}, "api_app_id": "A0ATIENDE", "token": "x",
-            "trigger_id": "trig.2", "view": {**view, "state": {"values": state}}}
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:

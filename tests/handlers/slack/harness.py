@@ -47,31 +47,53 @@ class SlackRig:
         return await self.send(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
     async def interact(self, payload: dict[str, Any]) -> httpx.Response:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self.send(body, "application/x-www-form-urlencoded")
+        return await self.send(interaction_body(payload), "application/x-www-form-urlencoded")
 
     async def event(self, event: dict[str, Any], event_id: str = "Ev1") -> httpx.Response:
-        body = json.dumps({"token": "x", "team_id": "T0ATIENDE", "api_app_id": "A0ATIENDE",
-                           "event": event, "type": "event_callback", "event_id": event_id,
-                           "event_time": 1}).encode()
-        return await self.send(body, "application/json")
+        return await self.send(event_body(event, event_id), "application/json")
 
     # --- reading what the fake recorded ----------------------------------------------
     async def card_ts(self, number: int) -> str:
         return await card_ts(self.services, number)
 
     async def card(self, number: int) -> dict[str, Any]:
-        return self.fake.messages[(CHANNEL, await self.card_ts(number))]
+        return await card_of(self.services, self.fake, number)
 
     async def thread(self, number: int) -> list[dict[str, Any]]:
-        return thread_messages(self.fake, await self.card_ts(number))
+        return await thread_of(self.services, self.fake, number)
 
     async def click(self, user: str, number: int, action_id: str,
                     **picked: Any) -> httpx.Response:
         """A block_actions payload for an element of the card as Slack shows it now."""
-        card = await self.card(number)
-        action = card_action(card, action_id, **picked)
-        return await self.interact(block_actions(user, [action], card["ts"]))
+        return await self.interact(await click_payload(self.services, self.fake, user, number,
+                                                       action_id, **picked))
+
+
+# --- what Slack sends, and what the fake shows (also used by tests/scenarios/desk.py) ---
+def interaction_body(payload: dict[str, Any]) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def event_body(event: dict[str, Any], event_id: str = "Ev1") -> bytes:
+    return json.dumps({"token": "x", "team_id": "T0ATIENDE", "api_app_id": "A0ATIENDE",
+                       "event": event, "type": "event_callback", "event_id": event_id,
+                       "event_time": 1}).encode()
+
+
+async def card_of(services: Services, fake: FakeSlack, number: int) -> dict[str, Any]:
+    """The ticket's card as the fake shows it now."""
+    return fake.messages[(CHANNEL, await card_ts(services, number))]
+
+
+async def thread_of(services: Services, fake: FakeSlack, number: int) -> list[dict[str, Any]]:
+    return thread_messages(fake, await card_ts(services, number))
+
+
+async def click_payload(services: Services, fake: FakeSlack, user: str, number: int,
+                        action_id: str, **picked: Any) -> dict[str, Any]:
+    """A click on an element of the card as Slack shows it now."""
+    card = await card_of(services, fake, number)
+    return block_actions(user, [card_action(card, action_id, **picked)], card["ts"])
 
 
 def block_actions(user: str, actions: list[dict[str, Any]], message_ts: str = "1.1",

@@ -42,18 +42,26 @@ class WhatsAppHarness:
     async def post(self, payload: dict[str, Any] | bytes, *, secret: str = APP_SECRET,
                    signature: str | None = "sign") -> httpx.Response:
         """POST to the webhook over loopback; signed unless told otherwise."""
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"}
-        if signature == "sign":
-            headers["X-Hub-Signature-256"] = sign_whatsapp(secret, body)
-        elif signature is not None:
-            headers["X-Hub-Signature-256"] = signature
+        body, headers = webhook_request(payload, secret=secret, signature=signature)
         response = await self.http.post("/webhooks/whatsapp", content=body, headers=headers)
         await self.services.inbox.drain()  # the webhook only stores: wait for the intake
         return response
 
     async def deliver(self) -> int:
         return await self.services.outbox.deliver_due()
+
+
+def webhook_request(payload: dict[str, Any] | bytes, *, secret: str = APP_SECRET,
+                    signature: str | None = "sign") -> tuple[bytes, dict[str, str]]:
+    """A webhook's body and headers as Meta sends them: signed with ``secret`` when
+    ``signature`` is "sign", else with the given header value (None: no header)."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-Hub-Signature-256"] = sign_whatsapp(secret, body)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return body, headers
 
 
 def wa_settings(settings: Settings, graph: FakeGraph, **extra: Any) -> Settings:
