@@ -208,7 +208,7 @@ class IntakeService:
         rows = await self._sender_rows(msg)
         if rows is None:
             return Found(None, False)
-        latest = rows.latest if msg.join_open else None
+        latest = rows.latest
         if latest is not None and not (Estado(latest.estado).is_open or
                                        self._within_reopen_window(latest)):
             latest = None
@@ -238,9 +238,10 @@ class IntakeService:
         try:
             if msg.phone and not msg.email:
                 phone = normalise_phone(msg.phone, self._customers.region)
-                return await sender_rows(msg.channel, "phone", phone)
+                return await sender_rows(msg.channel, "phone", phone, latest=msg.join_open)
             if msg.email and not msg.phone:
-                return await sender_rows(msg.channel, "email", normalise_email(msg.email))
+                return await sender_rows(msg.channel, "email", normalise_email(msg.email),
+                                         latest=msg.join_open)
         except DomainError:  # not an address or a phone: refused where the customer is made
             return None
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 NEUTRAL_EMAIL = "De nuestra consideración:"
 NEUTRAL_WHATSAPP = "Hola."
@@ -94,11 +95,13 @@ def _capitalised(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=4096)
 def split_name(name: str) -> tuple[str | None, bool | None]:
     """The first name in ``name`` and the form of address it carries ("Sra. Ana Soto").
 
     ``(None, ...)`` when unsure: a company, an address, digits, symbols, one word that
-    is not a name, or a name too long to be one.
+    is not a name, or a name too long to be one. Remembered: every card and event of a
+    ticket shows its customer's name again (a pure function of the text).
     """
     # Emoji and other symbols of a WhatsApp profile name ("Ana 🌸") say nothing.
     text = "".join(c for c in (name or "") if not unicodedata.category(c).startswith("S")

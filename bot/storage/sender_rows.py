@@ -15,6 +15,7 @@ change of administrator or a new ticket on another instance is seen by the next 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, TypeVar
@@ -56,40 +57,57 @@ def _columns(model: type[Model]) -> tuple[str, ...]:
         *meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)))
 
 
-def _sql(by: By, mark: str) -> str:
-    """The statement with ``mark`` where the dialect's placeholders go (1: the value,
-    2: the channel, 3: the discarded Estado, 4: the administrator's role, 5: True)."""
+def _template(by: By, latest: bool) -> str:
+    """The statement with named slots (``{v}`` the value, ``{ch}`` the channel, ``{gone}``
+    the discarded Estado, ``{role}`` the administrator's role, ``{yes}`` True); without
+    ``latest`` the sender's tickets are not joined at all."""
+    parts = [(a, m) for a, m in _PARTS if latest or a in ("c", "adm")]
     select = ", ".join(f'{alias}."{col}" AS "{alias}__{col}"'
-                       for alias, model in _PARTS for col in _columns(model))
+                       for alias, model in parts for col in _columns(model))
     customers, tickets, team, contacts = (
         _meta(m).db_table for m in (Customer, Ticket, TeamMember, CustomerContact))
-    p = [mark.format(n=n) for n in range(1, 6)]
+    their_latest = (
+        f'LEFT JOIN "{tickets}" t ON c."{by}" = {{v}} AND t."id" = ('
+        f'SELECT MAX(x."id") FROM "{tickets}" x WHERE x."customer_id" = c."id" '
+        f'AND x."channel" = {{ch}} AND x."estado" <> {{gone}}) '
+        f'LEFT JOIN "{team}" ta ON ta."id" = t."assignee_id" ') if latest else ""
     return (
         f'SELECT {select} FROM (SELECT 1 AS one) base '
         # the customer: their own phone/address first, else the linked contact's owner
         f'LEFT JOIN "{customers}" c ON c."id" = ('
-        f'SELECT w."id" FROM (SELECT "id", 0 AS pref FROM "{customers}" WHERE "{by}" = {p[0]} '
-        f'UNION ALL SELECT "customer_id", 1 FROM "{contacts}" WHERE "value" = {p[0]}) w '
+        f'SELECT w."id" FROM (SELECT "id", 0 AS pref FROM "{customers}" WHERE "{by}" = {{v}} '
+        f'UNION ALL SELECT "customer_id", 1 FROM "{contacts}" WHERE "value" = {{v}}) w '
         f'ORDER BY w.pref, w."id" LIMIT 1) '
-        f'LEFT JOIN "{tickets}" t ON c."{by}" = {p[0]} AND t."id" = ('
-        f'SELECT MAX(x."id") FROM "{tickets}" x WHERE x."customer_id" = c."id" '
-        f'AND x."channel" = {p[1]} AND x."estado" <> {p[2]}) '
-        f'LEFT JOIN "{team}" ta ON ta."id" = t."assignee_id" '
+        f'{their_latest}'
         f'LEFT JOIN "{team}" adm ON adm."id" = ('
-        f'SELECT "id" FROM "{team}" WHERE "role" = {p[3]} AND "active" = {p[4]} '
+        f'SELECT "id" FROM "{team}" WHERE "role" = {{role}} AND "active" = {{yes}} '
         f'ORDER BY "id" LIMIT 1)')
 
 
-_STATEMENTS: dict[tuple[str, By], str] = {}
+_SLOT = re.compile(r"\{(v|ch|gone|role|yes)\}")
+_STATEMENTS: dict[tuple[str, By, bool], tuple[str, tuple[str, ...]]] = {}
 
 
-def _statement(db: BaseDBAsyncClient, by: By) -> str:
+def _statement(db: BaseDBAsyncClient, by: By, latest: bool) -> tuple[str, tuple[str, ...]]:
+    """The dialect's SQL and the slot names in the order its parameters take them
+    (SQLite: one "?" per use; PostgreSQL: one "$n" per name, reused)."""
     dialect = db.capabilities.dialect
-    sql = _STATEMENTS.get((dialect, by))
-    if sql is None:
-        mark = "${n}" if dialect == "postgres" else "?"
-        sql = _STATEMENTS[(dialect, by)] = _sql(by, mark)
-    return sql
+    found = _STATEMENTS.get((dialect, by, latest))
+    if found is None:
+        order: list[str] = []
+
+        def mark(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if dialect != "postgres":
+                order.append(name)
+                return "?"
+            if name not in order:
+                order.append(name)
+            return f"${order.index(name) + 1}"
+
+        sql = _SLOT.sub(mark, _template(by, latest))
+        found = _STATEMENTS[(dialect, by, latest)] = (sql, tuple(order))
+    return found
 
 
 def _part(row: dict[str, Any], alias: str, model: type[M]) -> M | None:
@@ -99,20 +117,19 @@ def _part(row: dict[str, Any], alias: str, model: type[M]) -> M | None:
     return model._init_from_db(**values)
 
 
-async def sender_rows(channel: Canal, by: By, value: str) -> SenderRows:
+async def sender_rows(channel: Canal, by: By, value: str, *, latest: bool = True) -> SenderRows:
     """One statement: the customer by ``by`` (normalised ``value``), their latest ticket on
-    ``channel`` and the active administrator."""
+    ``channel`` (not asked when ``latest`` is False: a message that never joins by its
+    sender) and the active administrator."""
     db = _meta(Ticket).db  # the transaction's connection inside one
-    sql = _statement(db, by)
-    # the value is repeated where SQLite's "?" needs it once per use; PostgreSQL's $1 not
-    args: list[Any] = [value, channel.value, Estado.DISCARDED.value, Rol.ADMIN.value, True]
-    if db.capabilities.dialect != "postgres":
-        args = [value, value, value, *args[1:]]
-    rows = await db.execute_query_dict(sql, args)
+    sql, order = _statement(db, by, latest)
+    slots: dict[str, Any] = {"v": value, "ch": channel.value, "gone": Estado.DISCARDED.value,
+                             "role": Rol.ADMIN.value, "yes": True}
+    rows = await db.execute_query_dict(sql, [slots[name] for name in order])
     row = rows[0]
     customer = _part(row, "c", Customer)
-    latest = _part(row, "t", Ticket)
-    if latest is not None:
-        object.__setattr__(latest, "_customer", customer)
-        object.__setattr__(latest, "_assignee", _part(row, "ta", TeamMember))
-    return SenderRows(customer, latest, _part(row, "adm", TeamMember))
+    ticket = _part(row, "t", Ticket) if latest else None
+    if ticket is not None:
+        object.__setattr__(ticket, "_customer", customer)
+        object.__setattr__(ticket, "_assignee", _part(row, "ta", TeamMember))
+    return SenderRows(customer, ticket, _part(row, "adm", TeamMember))

@@ -121,3 +121,12 @@ async def test_recording_known_ids_again_never_aborts_the_transaction(
         assert await MessageRef.all().count() == 3
     owners = dict(await MessageRef.all().values_list("ref", "ticket_id"))
     assert owners == {"<a@example.cl>": first, "<b@example.cl>": first, "<c@example.cl>": second}
+
+
+async def test_without_the_latest_ticket_it_still_finds_the_sender_and_administrator(
+        services: Services, team: Team) -> None:
+    ana = await services.customers.find_or_create(email="ana@example.cl")
+    await _open(services, team, ana.id, Canal.EMAIL)
+    rows = await sender_rows(Canal.EMAIL, "email", "ana@example.cl", latest=False)
+    assert rows.customer is not None and rows.customer.id == ana.id and rows.latest is None
+    assert rows.admin is not None and rows.admin.id == team.carla.id
