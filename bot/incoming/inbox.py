@@ -30,7 +30,6 @@ from bot.incoming.inbox_items import (
     PASS_LIMIT,
     PENDING,
     QUARANTINED,
-    RETRY_ACTION,
     Accepted,
     InboxEntry,
     PermanentInboxError,
@@ -38,9 +37,10 @@ from bot.incoming.inbox_items import (
     entry_of,
     raw_of,
 )
+from bot.incoming.quarantine import tell_team
 from bot.process.clock import Clock
 from bot.process.domain import Canal
-from bot.process.notify import Audience, Digest, DigestAction, Notifier
+from bot.process.notify import Notifier
 from bot.process.settings import Settings
 from bot.process.wakeup import sleep_until_woken
 from bot.storage.updates import update_where
@@ -345,26 +345,7 @@ class InboxWorker:
             log.log(logging.WARNING if permanent else logging.ERROR,
                     "inbox item %s quarantined after %s attempt(s): %s", row.id, attempts,
                     error[:300])
-            await self._tell_team(row, error)
-
-    async def _tell_team(self, row: InboxEntry, error: str) -> None:
-        """Support channel (Slack) and the administrator (Telegram), one tap to retry."""
-        text = (f"Un mensaje entrante ({row.channel.label}) no se pudo procesar y "
-                f"quedó en cuarentena (#{row.id}): {row.summary or row.key}. "
-                f"Error: {error[:300]}")
-        action = DigestAction("🔁 Reintentar", RETRY_ACTION, row.id)
-        for audience in (Audience.CHANNEL, Audience.ADMIN):
-            digest = Digest(audience, None, "Mensaje en cuarentena", summary=text,
-                            actions=(action,))
-            for notifier in self._notifiers():
-                if not notifier.can_reach(digest):
-                    continue
-                try:
-                    await notifier.deliver(digest)
-                except Exception:  # the item is kept and listed either way
-                    log.warning("quarantine notice not delivered via %s", notifier.name,
-                                exc_info=True)
-                break
+            await tell_team(self._notifiers(), row, error)
 
     # --- people -------------------------------------------------------------------
     async def list(self, status: str | None = None, limit: int = 50) -> list[InboxEntry]:
