@@ -26,6 +26,7 @@ from handlers.telegram.cards import (
     popup,
     row_html,
 )
+from handlers.telegram.transport import DeskBot
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -68,7 +69,7 @@ class Desk:
     async def customer_text(self, t: TicketView) -> str:
         """The customer's latest words on the ticket (what the card quotes)."""
         last = await self.s.queries.last_customer_message(t.number)
-        return last.body if last is not None and last.body.strip() else t.description
+        return quoted(t, last.body if last is not None else None)
 
     async def member_for_chat(self, chat_id: int | str) -> MemberView | None:
         """Cards live in private chats: the chat id is the member's Telegram id."""
@@ -99,12 +100,20 @@ class Desk:
         return await edit(bot, chat_id, message_id, text, markup)
 
 
+def quoted(t: TicketView, words: str | None) -> str:
+    """What the card quotes: the customer's latest words, else the ticket's description."""
+    return words if words is not None and words.strip() else t.description
+
+
 async def edit(bot: Bot, chat_id: int | str, message_id: int | str, text: str,
                markup: InlineKeyboardMarkup | None = None) -> bool:
     """Edit a text message; "not modified" counts as done, a vanished message as False."""
     try:
-        await bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
-                                    reply_markup=markup)
+        if isinstance(bot, DeskBot):  # the front end's bot: the answer is not parsed
+            await bot.edit_text(chat_id, int(message_id), text, markup)
+        else:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
+                                        reply_markup=markup)
         return True
     except BadRequest as exc:
         reason = str(exc).lower()
