@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,11 @@ from bot.process.errors import DomainError
 from bot.process.views import Actor, MemberView, TicketView
 from bot.services import Services
 from handlers.telegram.cards import (
+    card_buttons,
     card_html,
     card_keyboard,
     join_blocks,
+    keyboard_json,
     open_button,
     popup,
     row_html,
@@ -95,9 +98,10 @@ class Desk:
                      t: TicketView, member: MemberView | None,
                      message: str | None = None) -> bool:
         """Edit a message into the ticket's current card; False if it no longer exists."""
-        text, markup = self.render(t, member, message if message is not None
-                                   else await self.customer_text(t))
-        return await edit(bot, chat_id, message_id, text, markup)
+        text = card_html(t, self.now(), self.s.settings, message if message is not None
+                         else await self.customer_text(t))
+        return await edit(bot, chat_id, message_id, text,
+                          keyboard_json(card_buttons(t, member)))
 
 
 def quoted(t: TicketView, words: str | None) -> str:
@@ -106,14 +110,17 @@ def quoted(t: TicketView, words: str | None) -> str:
 
 
 async def edit(bot: Bot, chat_id: int | str, message_id: int | str, text: str,
-               markup: InlineKeyboardMarkup | None = None) -> bool:
-    """Edit a text message; "not modified" counts as done, a vanished message as False."""
+               markup: InlineKeyboardMarkup | str | None = None) -> bool:
+    """Edit a text message; "not modified" counts as done, a vanished message as False.
+    ``markup`` may be the keyboard's JSON already (``cards.keyboard_json``)."""
     try:
         if isinstance(bot, DeskBot):  # the front end's bot: the answer is not parsed
             await bot.edit_text(chat_id, int(message_id), text, markup)
         else:
-            await bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
-                                        reply_markup=markup)
+            await bot.edit_message_text(
+                text, chat_id=chat_id, message_id=int(message_id),
+                reply_markup=InlineKeyboardMarkup.de_json(json.loads(markup), bot)
+                if isinstance(markup, str) else markup)
         return True
     except BadRequest as exc:
         reason = str(exc).lower()

@@ -144,10 +144,10 @@ class DeskBot(ExtBot[int]):
     edits need not come back as messages."""
 
     async def edit_text(self, chat_id: int | str, message_id: int, text: str,
-                        reply_markup: InlineKeyboardMarkup | None = None) -> None:
+                        reply_markup: InlineKeyboardMarkup | str | None = None) -> None:
         """``edit_message_text`` with the same request (the defaults' parse mode and link
         previews, the rate limiter, the same errors), minus parsing the answer: callers
-        only need to know it worked."""
+        only need to know it worked. ``reply_markup`` may be the keyboard's JSON."""
         await self._post("editMessageText", {
             "chat_id": chat_id, "message_id": message_id, "text": text,
             "parse_mode": DEFAULT_NONE, "link_preview_options": DEFAULT_NONE,
