@@ -11,6 +11,7 @@ from bot.process.clock import Clock
 from bot.process.domain import Rol
 from bot.process.errors import InvalidInput, MemberNotFound, NotAllowed
 from bot.process.views import MemberView
+from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import member_view
 from db.models import InviteCode, TeamMember, Ticket
 
@@ -88,7 +89,7 @@ class TeamService:
         return member_view(member)
 
     async def by_telegram(self, telegram_user_id: int) -> MemberView | None:
-        member = await TeamMember.get_or_none(telegram_user_id=telegram_user_id, active=True)
+        member = await _BY_TELEGRAM.first(telegram_user_id)  # every Telegram update asks
         return member_view(member) if member else None
 
     async def by_slack(self, slack_user_id: str) -> MemberView | None:
@@ -176,6 +177,11 @@ class TeamService:
             member.role = Rol.ADMIN
             await member.save(update_fields=["role"])
         return member_view(member)
+
+
+# Who is asking, for every Telegram update (the access guard): SQL built once.
+_BY_TELEGRAM = PreparedSelect(TeamMember, lambda telegram_user_id: TeamMember.filter(
+    telegram_user_id=telegram_user_id, active=True).limit(1), [987_654_321_987])
 
 
 def is_placeholder(member: TeamMember) -> bool:

@@ -33,6 +33,7 @@ from bot.process.settings import Settings
 from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage import nocodb_queue as nocodb_queue
 from bot.storage.attachments import NewAttachment
+from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.storage.updates import update_where
 from bot.tickets.lifecycle import Action, check_allowed, check_legal
@@ -173,10 +174,7 @@ class TicketUnit:
         return self
 
     async def _lock(self, number: int) -> None:
-        # Lock the ticket's row only (``OF``): PostgreSQL refuses FOR UPDATE on the
-        # nullable side of the outer join to the assignee; the relations come along.
-        ticket = await (Ticket.filter(id=number).select_for_update(of=("tickets",))
-                        .select_related(*TICKET_RELATED).first())
+        ticket = await _LOCKED.first(number)
         if ticket is None:
             raise TicketNotFound(number)
         self._check(ticket)
@@ -277,6 +275,14 @@ class TicketUnit:
             self._attached.append(await Attachment.create(
                 interaction=interaction, filename=a.filename, content_type=a.content_type,
                 size=a.size, sha256=a.sha256, stored_path=a.stored_path, note=a.note))
+
+
+# The ticket with its customer and assignee, its row locked: every change starts here, so
+# its SQL is built once (Tortoise builds this join anew each time: ~0.5 ms of CPU). Only
+# the ticket's row is locked (``OF``): PostgreSQL refuses FOR UPDATE on the nullable side
+# of the outer join to the assignee; the relations come along.
+_LOCKED = PreparedSelect(Ticket, lambda number: Ticket.filter(id=number).select_for_update(
+    of=("tickets",)).select_related(*TICKET_RELATED).limit(1), [987_654_321])
 
 
 # Every column but the key, by field name (``customer_id`` for the relation): what an

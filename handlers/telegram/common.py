@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,16 @@ from bot.process.errors import DomainError
 from bot.process.views import Actor, MemberView, TicketView
 from bot.services import Services
 from handlers.telegram.cards import (
+    card_buttons,
     card_html,
     card_keyboard,
     join_blocks,
+    keyboard_json,
     open_button,
     popup,
     row_html,
 )
+from handlers.telegram.transport import DeskBot
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -68,7 +72,7 @@ class Desk:
     async def customer_text(self, t: TicketView) -> str:
         """The customer's latest words on the ticket (what the card quotes)."""
         last = await self.s.queries.last_customer_message(t.number)
-        return last.body if last is not None and last.body.strip() else t.description
+        return quoted(t, last.body if last is not None else None)
 
     async def member_for_chat(self, chat_id: int | str) -> MemberView | None:
         """Cards live in private chats: the chat id is the member's Telegram id."""
@@ -94,17 +98,29 @@ class Desk:
                      t: TicketView, member: MemberView | None,
                      message: str | None = None) -> bool:
         """Edit a message into the ticket's current card; False if it no longer exists."""
-        text, markup = self.render(t, member, message if message is not None
-                                   else await self.customer_text(t))
-        return await edit(bot, chat_id, message_id, text, markup)
+        text = card_html(t, self.now(), self.s.settings, message if message is not None
+                         else await self.customer_text(t))
+        return await edit(bot, chat_id, message_id, text,
+                          keyboard_json(card_buttons(t, member)))
+
+
+def quoted(t: TicketView, words: str | None) -> str:
+    """What the card quotes: the customer's latest words, else the ticket's description."""
+    return words if words is not None and words.strip() else t.description
 
 
 async def edit(bot: Bot, chat_id: int | str, message_id: int | str, text: str,
-               markup: InlineKeyboardMarkup | None = None) -> bool:
-    """Edit a text message; "not modified" counts as done, a vanished message as False."""
+               markup: InlineKeyboardMarkup | str | None = None) -> bool:
+    """Edit a text message; "not modified" counts as done, a vanished message as False.
+    ``markup`` may be the keyboard's JSON already (``cards.keyboard_json``)."""
     try:
-        await bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
-                                    reply_markup=markup)
+        if isinstance(bot, DeskBot):  # the front end's bot: the answer is not parsed
+            await bot.edit_text(chat_id, int(message_id), text, markup)
+        else:
+            await bot.edit_message_text(
+                text, chat_id=chat_id, message_id=int(message_id),
+                reply_markup=InlineKeyboardMarkup.de_json(json.loads(markup), bot)
+                if isinstance(markup, str) else markup)
         return True
     except BadRequest as exc:
         reason = str(exc).lower()

@@ -25,7 +25,7 @@ from bot.process.views import Actor, AttachmentView, InteractionView, MemberView
 from bot.tickets.lifecycle import Action, allowed_actions
 from handlers.telegram import callbacks as cb
 from handlers.telegram.cards import esc, fit
-from handlers.telegram.common import PLATFORM, Desk
+from handlers.telegram.common import PLATFORM, Desk, quoted
 from handlers.telegram.files import FileTarget, send_files
 from handlers.telegram.inbox import announce_third_party
 
@@ -161,8 +161,8 @@ class CardEvents:
 
         The card in the chat of the member who acted is drawn for the member the access
         guard found for that action (no second look-up on the tap path)."""
-        refs, message = await asyncio.gather(self.s.cards.for_ticket(PLATFORM, view.number),
-                                             self.desk.customer_text(view))
+        needs = await self.s.cards.for_redraw(PLATFORM, view.number)  # one statement
+        refs, message = needs.refs, quoted(view, needs.words)
         new_assignee = new_assignee or not refs
         acting = actor.member if actor is not None else None
         for ref in refs:

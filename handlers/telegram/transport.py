@@ -6,6 +6,9 @@
 - ``DeskBot.get_updates`` parses each update on its own: an update PTB cannot parse
   (old or odd payloads) becomes an empty ``Update`` with its ``update_id``, so polling
   confirms it and moves on instead of asking for it again forever.
+- ``DeskBot.edit_text`` edits a message without reading it back: PTB's
+  ``edit_message_text`` turns Telegram's answer into a ``Message`` with its keyboard,
+  which every card redraw (each button press ends in one) would build and throw away.
 - A malformed answer of the Bot API (not JSON, nested too deep, not an object, no list
   of updates) is a ``TelegramError``: polling logs one warning line and retries with its
   back-off, instead of PTB logging the whole body with a traceback, or stopping.
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TelegramError
@@ -137,7 +140,18 @@ def _repaired(value: Any) -> Any:
 
 
 class DeskBot(ExtBot[int]):
-    """``ExtBot`` whose polling survives updates the library cannot parse."""
+    """``ExtBot`` whose polling survives updates the library cannot parse, and whose
+    edits need not come back as messages."""
+
+    async def edit_text(self, chat_id: int | str, message_id: int, text: str,
+                        reply_markup: InlineKeyboardMarkup | str | None = None) -> None:
+        """``edit_message_text`` with the same request (the defaults' parse mode and link
+        previews, the rate limiter, the same errors), minus parsing the answer: callers
+        only need to know it worked. ``reply_markup`` may be the keyboard's JSON."""
+        await self._post("editMessageText", {
+            "chat_id": chat_id, "message_id": message_id, "text": text,
+            "parse_mode": DEFAULT_NONE, "link_preview_options": DEFAULT_NONE,
+            "reply_markup": reply_markup})
 
     async def get_updates(
         self,
