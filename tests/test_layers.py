@@ -242,12 +242,10 @@ FOREIGN_PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("bot/storage/prepared.py", "query._annotations"): "same",
     ("bot/storage/prepared.py", "self._model._meta"): "Tortoise's model metadata",
     ("bot/tickets/work.py", "Ticket._meta"): "Tortoise's model metadata",
-    # The sender look-up (bot/storage/sender_rows.py): one hand-written statement for three
-    # reads, its rows hydrated as Tortoise's executor does; pinned as above.
-    ("bot/storage/sender_rows.py", "model._meta"): "Tortoise's model metadata",
+    # Hand-written statements (bot/storage/sql.py and its users): Tortoise's model metadata,
+    # and the sender look-up's rows hydrated as Tortoise's executor does; pinned as above.
+    ("bot/storage/sql.py", "model._meta"): "Tortoise's model metadata",
     ("bot/storage/sender_rows.py", "model._init_from_db"): "Tortoise's row hydration",
-    ("bot/storage/thread_refs.py", "model._meta"): "Tortoise's model metadata",
-    ("bot/storage/updates.py", "model._meta"): "Tortoise's model metadata",
     # Tortoise's model metadata (fields, tables, relations) is ``Model._meta``: the copy
     # of a whole installation walks every model through it.
     ("db/copy.py", "model._meta"): "Tortoise's model metadata",

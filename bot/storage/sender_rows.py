@@ -21,9 +21,10 @@ from functools import cache
 from typing import Any, Literal, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.models import MetaInfo, Model
+from tortoise.models import Model
 
 from bot.process.domain import Canal, Estado, Rol
+from bot.storage.sql import connection, meta
 from db.models import Customer, CustomerContact, TeamMember, Ticket
 
 By = Literal["phone", "email"]
@@ -45,16 +46,12 @@ class SenderRows:
     admin: TeamMember | None
 
 
-def _meta(model: type[Model]) -> MetaInfo:
-    return model._meta  # Tortoise's model metadata: tables, columns, connection
-
-
 @cache
 def _columns(model: type[Model]) -> tuple[str, ...]:
     """The columns ``_init_from_db`` expects (the model's own, foreign keys' ids too)."""
-    meta = _meta(model)
+    info = meta(model)
     return tuple(sorted(key for key, _, _ in (
-        *meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)))
+        *info.db_native_fields, *info.db_default_fields, *info.db_complex_fields)))
 
 
 def _template(by: By, latest: bool) -> str:
@@ -65,7 +62,7 @@ def _template(by: By, latest: bool) -> str:
     select = ", ".join(f'{alias}."{col}" AS "{alias}__{col}"'
                        for alias, model in parts for col in _columns(model))
     customers, tickets, team, contacts = (
-        _meta(m).db_table for m in (Customer, Ticket, TeamMember, CustomerContact))
+        meta(m).db_table for m in (Customer, Ticket, TeamMember, CustomerContact))
     their_latest = (
         f'LEFT JOIN "{tickets}" t ON c."{by}" = {{v}} AND t."id" = ('
         f'SELECT MAX(x."id") FROM "{tickets}" x WHERE x."customer_id" = c."id" '
@@ -121,7 +118,7 @@ async def sender_rows(channel: Canal, by: By, value: str, *, latest: bool = True
     """One statement: the customer by ``by`` (normalised ``value``), their latest ticket on
     ``channel`` (not asked when ``latest`` is False: a message that never joins by its
     sender) and the active administrator."""
-    db = _meta(Ticket).db  # the transaction's connection inside one
+    db = connection(Ticket)
     sql, order = _statement(db, by, latest)
     slots: dict[str, Any] = {"v": value, "ch": channel.value, "gone": Estado.DISCARDED.value,
                              "role": Rol.ADMIN.value, "yes": True}

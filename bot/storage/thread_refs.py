@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.fields import Field
-from tortoise.models import Model
 
 from bot.process.domain import Canal
+from bot.storage.sql import connection, meta, placeholders
 from db.models import Interaction, MessageRef
 
 _STATEMENTS: dict[tuple[str, int], str] = {}
@@ -27,24 +25,16 @@ _INSERTS: dict[tuple[str, int], str] = {}
 MAX_REF_CHARS = 255  # the column's size
 
 
-def _connection(model: type[Model]) -> BaseDBAsyncClient:
-    return model._meta.db  # Tortoise's metadata: the transaction's connection inside one
-
-
-def _field(model: type[Model], name: str) -> Field[Any]:
-    return model._meta.fields_map[name]
-
-
 def _statement(db: BaseDBAsyncClient, n: int) -> str:
     dialect = db.capabilities.dialect
     sql = _STATEMENTS.get((dialect, n))
     if sql is None:
-        if dialect == "postgres":
-            refs = ", ".join(f"${i}" for i in range(2, n + 2))
-            channel, again = "$1", refs
-        else:
-            refs = ", ".join("?" for _ in range(n))
-            channel, again = "?", refs
+        if dialect == "postgres":  # $1 the channel, then the ids, named once
+            channel, *ids = placeholders(db, n + 1)
+            refs = again = ", ".join(ids)
+        else:  # "?" by position: the ids, the channel, the ids again
+            refs = again = ", ".join(placeholders(db, n))
+            channel = "?"
         sql = _STATEMENTS[(dialect, n)] = (
             'SELECT w."ticket_id" FROM ('
             f'SELECT "ticket_id", 0 AS pref, "id" FROM "{MessageRef.Meta.table}" '
@@ -60,7 +50,7 @@ async def ticket_of_refs(channel: Canal, refs: Sequence[str]) -> int | None:
     wanted = list(dict.fromkeys(r for r in refs if r))
     if not wanted:
         return None
-    db = _connection(MessageRef)
+    db = connection(MessageRef)
     sql = _statement(db, len(wanted))
     args: list[str] = ([channel.value, *wanted] if db.capabilities.dialect == "postgres"
                        else [*wanted, channel.value, *wanted])
@@ -74,17 +64,14 @@ async def remember_refs(refs: Sequence[str], ticket_id: int, now: datetime) -> N
     wanted = list(dict.fromkeys(r[:MAX_REF_CHARS] for r in refs if r))
     if not wanted:
         return
-    db = _connection(MessageRef)
+    db = connection(MessageRef)
     dialect = db.capabilities.dialect
     sql = _INSERTS.get((dialect, len(wanted)))
     if sql is None:
-        if dialect == "postgres":
-            rows = ", ".join(f"(${3 * i + 1}, ${3 * i + 2}, ${3 * i + 3})"
-                             for i in range(len(wanted)))
-        else:
-            rows = ", ".join("(?, ?, ?)" for _ in wanted)
+        marks = placeholders(db, 3 * len(wanted))
+        rows = ", ".join(f"({', '.join(marks[i:i + 3])})" for i in range(0, len(marks), 3))
         sql = _INSERTS[(dialect, len(wanted))] = (
             f'INSERT INTO "{MessageRef.Meta.table}" ("ref", "ticket_id", "created_at") '
             f'VALUES {rows} ON CONFLICT ("ref") DO NOTHING')
-    when = _field(MessageRef, "created_at").to_db_value(now, MessageRef)
+    when = meta(MessageRef).fields_map["created_at"].to_db_value(now, MessageRef)
     await db.execute_query(sql, [v for ref in wanted for v in (ref, ticket_id, when)])

@@ -18,13 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.models import MetaInfo, Model
+from tortoise.models import Model
+
+from bot.storage.sql import connection, meta, placeholders
 
 _SQL: dict[tuple[str, type[Model], tuple[str, ...], tuple[str, ...]], str] = {}
-
-
-def _meta(model: type[Model]) -> MetaInfo:
-    return model._meta  # Tortoise's model metadata: table, columns, connection
 
 
 def _statement(db: BaseDBAsyncClient, model: type[Model], sets: tuple[str, ...],
@@ -32,26 +30,23 @@ def _statement(db: BaseDBAsyncClient, model: type[Model], sets: tuple[str, ...],
     key = (db.capabilities.dialect, model, sets, where)
     sql = _SQL.get(key)
     if sql is None:
-        meta = _meta(model)
-        columns = meta.fields_db_projection
+        columns = meta(model).fields_db_projection
         unknown = [name for name in (*sets, *where) if name not in columns]
         if unknown or not sets or not where:
             raise ValueError(f"update_where needs plain columns of {model.__name__}: {unknown}")
-        marks = (f"${n}" for n in range(1, len(sets) + len(where) + 1)) \
-            if db.capabilities.dialect == "postgres" else iter(lambda: "?", None)
+        marks = iter(placeholders(db, len(sets) + len(where)))
         assigned = ",".join(f'"{columns[name]}"={next(marks)}' for name in sets)
         matched = " AND ".join(f'"{columns[name]}"={next(marks)}' for name in where)
-        sql = _SQL[key] = f'UPDATE "{meta.db_table}" SET {assigned} WHERE {matched}'
+        sql = _SQL[key] = f'UPDATE "{meta(model).db_table}" SET {assigned} WHERE {matched}'
     return sql
 
 
 async def update_where(model: type[Model], where: Mapping[str, Any],
                        values: Mapping[str, Any]) -> int:
     """``model.filter(**where).update(**values)``; returns the rows changed."""
-    meta = _meta(model)
-    db = meta.db  # the transaction's connection inside one
+    db = connection(model)
     sql = _statement(db, model, tuple(values), tuple(where))
-    fields = meta.fields_map
+    fields = meta(model).fields_map
     params = [fields[name].to_db_value(value, model) for name, value in values.items()]
     params += [fields[name].to_db_value(value, model) for name, value in where.items()]
     changed, _ = await db.execute_query(sql, params)
