@@ -19,32 +19,35 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
 from bot.incoming.inbox_items import (
-    BACKOFF_SECONDS,
     DONE,
     LEASE_SECONDS,
-    MAX_BATCH,
     PASS_LIMIT,
     PENDING,
     QUARANTINED,
     Accepted,
     InboxEntry,
-    PermanentInboxError,
     Processor,
     entry_of,
     raw_of,
 )
-from bot.incoming.quarantine import tell_team
+from bot.incoming.inbox_store import (
+    GroupCommit,
+    ProcessingFailed,
+    Unstored,
+    insert_one,
+    record_failure,
+    settle,
+    store_processed,
+)
 from bot.process.clock import Clock
 from bot.process.domain import Canal
+from bot.process.events import EventBus
 from bot.process.notify import Notifier
 from bot.process.settings import Settings
 from bot.process.wakeup import sleep_until_woken
 from bot.storage.updates import update_where
-from db.models import InboxItem, InboxRaw
+from db.models import InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +63,19 @@ class InboxWorker:
     with its claim close to running out, is claimed again first (conditionally: another
     worker may have taken it meanwhile), and a worker that stops gives back the claims
     of what it had not reached.
+
+    An event whose processing is database work only can be handed over *before* it is
+    stored (``accept(at_once=True)``): the worker processes it and stores it processed
+    in one commit (``inbox_store.store_processed``), and ``accept`` returns after that
+    commit. Should the processing fail, it is stored the usual way, due for a retry.
     """
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, bus: EventBus | None = None,
+                 after_commit: Callable[[], None] = lambda: None) -> None:
         self._settings = settings
         self._clock = clock
+        self._bus = bus  # without one, nothing is processed at once (events need holding)
+        self._after_commit = after_commit  # what a unit of work wakes (the outbox)
         self._processors: dict[str, Processor] = {}
         self._wake = asyncio.Event()
         self._notifiers: Callable[[], list[Notifier]] = list
@@ -72,11 +83,11 @@ class InboxWorker:
         self._busy = 0  # items being processed in this process right now
         self._idle = asyncio.Event()
         self._idle.set()
-        self._batch: list[tuple[dict[str, Any], asyncio.Future[Accepted]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._group = GroupCommit()
         # Items this process stored, claimed, while its worker runs, with the time their
         # claim runs out (their ``next_attempt_at``); not read back.
-        self._handed: deque[tuple[InboxEntry, datetime]] = deque()
+        self._handed: deque[tuple[InboxEntry, datetime]
+                            | tuple[Unstored, asyncio.Future[Accepted]]] = deque()
         self._rescan = False  # wake() asked for a look at the table, not just the hand-over
         self._stop: asyncio.Event | None = None  # the running loop's stop signal
 
@@ -97,27 +108,29 @@ class InboxWorker:
     # --- storing ------------------------------------------------------------------
     async def accept(self, channel: Canal, kind: str, key: str, *,
                      payload: dict[str, Any] | None = None, raw: bytes | None = None,
-                     summary: str = "") -> Accepted:
+                     summary: str = "", at_once: bool = False) -> Accepted:
         """Store one event unless its key is known (the unique key turns a redelivery into
         a lookup); returns once it is committed.
 
         Concurrent webhooks share one commit (a group commit): SQLite has one writer, so
-        sixteen separate inserts would queue behind each other.
+        sixteen separate inserts would queue behind each other. ``at_once``: the caller's
+        event needs nothing but the database to be processed; when this process's worker
+        runs, it is stored processed (one commit for both), or stored for a retry.
         """
         now = self._clock.now()
         hand_over = self.running and kind in self._processors
+        if at_once and hand_over and raw is None and self._bus is not None:
+            return await self._hand_unstored(Unstored({
+                "key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
+                "summary": summary[:300], "created_at": now}))
         due = now + timedelta(seconds=LEASE_SECONDS) if hand_over else now  # claimed
         fields: dict[str, Any] = {
             "key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
             "summary": summary[:300], "next_attempt_at": due, "created_at": now}
         if raw is not None:
-            accepted = await self._insert(fields, raw)
+            accepted = await insert_one(fields, raw)
         else:
-            done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
-            self._batch.append((fields, done))
-            if self._flusher is None or self._flusher.done():
-                self._flusher = asyncio.create_task(self._flush())
-            accepted = await done
+            accepted = await self._group.insert(fields)
         if hand_over and accepted.new:
             entry = InboxEntry(id=accepted.id, key=fields["key"], channel=channel, kind=kind,
                                payload=dict(fields["payload"]), raw=raw,
@@ -138,54 +151,16 @@ class InboxWorker:
         fields = {"key": key, "channel": channel, "kind": kind, "payload": {},
                   "summary": summary, "created_at": now,
                   "next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
-        accepted = await self._insert(fields, raw)
+        accepted = await insert_one(fields, raw)
         return accepted, InboxEntry(
             id=accepted.id, key=key, channel=channel, kind=kind, payload={}, raw=raw,
             summary=summary, status=PENDING, attempts=0, last_error="", created_at=now)
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # requests arriving in this tick join the batch
-        while self._batch:
-            batch, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
-            try:
-                if len(batch) == 1:
-                    results = [await self._insert(batch[0][0])]
-                else:
-                    results = await self._insert_many([f for f, _ in batch])
-            except Exception as exc:  # the database refused: every caller answers 5xx
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                if not done.done():
-                    done.set_result(result)
-
-    async def _insert_many(self, rows: list[dict[str, Any]]) -> list[Accepted]:
-        keys = [r["key"] for r in rows]
-        if len(set(keys)) == len(keys):
-            try:
-                async with in_transaction():
-                    await InboxItem.bulk_create([InboxItem(**r) for r in rows])
-            except IntegrityError:
-                pass  # a key known already: one by one below
-            else:
-                ids = dict(await InboxItem.filter(key__in=keys).values_list("key", "id"))
-                return [Accepted(int(ids[k]), new=True) for k in keys]
-        return [await self._insert(r) for r in rows]
-
-    async def _insert(self, fields: dict[str, Any], raw: bytes | None = None) -> Accepted:
-        try:
-            if raw is None:
-                row = await InboxItem.create(**fields)
-            else:
-                async with in_transaction():
-                    row = await InboxItem.create(**fields)
-                    await InboxRaw.create(item=row, data=raw)
-        except IntegrityError:  # stored already (a redelivery, or a concurrent one)
-            found = await InboxItem.get(key=fields["key"])
-            return Accepted(found.id, new=False)
-        return Accepted(row.id, new=True)
+    async def _hand_unstored(self, item: Unstored) -> Accepted:
+        done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._handed.append((item, done))
+        self._wake.set()
+        return await done
 
     # --- processing ---------------------------------------------------------------
     async def run(self, stop: asyncio.Event, idle_seconds: float = 5.0) -> None:
@@ -219,7 +194,11 @@ class InboxWorker:
         """Process the items ``accept`` handed over, in arrival order; returns how many."""
         tried = 0
         while self._handed and not (self._stop is not None and self._stop.is_set()):
-            entry, claimed_until = self._handed.popleft()
+            handed = self._handed.popleft()
+            if isinstance(handed[0], Unstored):
+                tried += await self._guarded(self._store_processed(*handed))
+                continue
+            entry, claimed_until = handed
             if self._clock.now() < claimed_until - timedelta(seconds=LEASE_SECONDS / 2):
                 tried += await self._guarded(self._process_entry(entry))
             else:  # reached late: claimed again unless another worker has taken it
@@ -230,8 +209,15 @@ class InboxWorker:
         """The worker stops: what it had not reached is due now, for the next worker."""
         if not self._handed:
             return
-        mine = {entry.id: until for entry, until in self._handed}
+        handed, mine = list(self._handed), {}
         self._handed.clear()
+        for item, until in handed:
+            if isinstance(item, Unstored):  # not stored yet: stored now, due now
+                assert isinstance(until, asyncio.Future)
+                await self._store_for_retry(item, until)
+            else:
+                assert isinstance(until, datetime)
+                mine[item.id] = until
         for item_id, until in mine.items():
             try:
                 await InboxItem.filter(id=item_id, status=PENDING,
@@ -321,31 +307,47 @@ class InboxWorker:
         processor = processor or self._processors[entry.kind]
         try:
             number = await processor(entry)
-        except PermanentInboxError as exc:
-            await self._failed(entry, str(exc), permanent=True)
-        except Exception as exc:  # a bug or a transient failure: retried, then quarantined
-            log.warning("inbox item %s (%s) failed attempt=%s: %s: %s", entry.id, entry.kind,
-                        entry.attempts + 1, type(exc).__name__, exc, exc_info=True)
-            await self._failed(entry, f"{type(exc).__name__}: {exc}", permanent=False)
+        except Exception as exc:
+            await self._failure(entry, exc)
         else:
             await update_where(InboxItem, {"id": entry.id}, {
                 "status": DONE, "processed_at": self._clock.now(), "ticket_id_ref": number,
                 "attempts": entry.attempts + 1, "last_error": ""})
         return 1
 
-    async def _failed(self, row: InboxEntry, error: str, *, permanent: bool) -> None:
-        attempts = row.attempts + 1
-        final = permanent or attempts >= self._settings.inbox_max_attempts
-        delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
-        await InboxItem.filter(id=row.id).update(
-            attempts=attempts, last_error=error[:4000],
-            status=QUARANTINED if final else PENDING,
-            next_attempt_at=self._clock.now() + timedelta(seconds=delay))
-        if final:  # bad input is a warning; a failure that outlived its retries an error
-            log.log(logging.WARNING if permanent else logging.ERROR,
-                    "inbox item %s quarantined after %s attempt(s): %s", row.id, attempts,
-                    error[:300])
-            await tell_team(self._notifiers(), row, error)
+    async def _store_processed(self, item: Unstored, done: asyncio.Future[Accepted]) -> int:
+        """An event handed over before it was stored: processed and stored in one commit,
+        or, if its processing fails, stored with the failure, due for a retry."""
+        processor = self._processors[item.fields["kind"]]
+        try:
+            accepted = await store_processed(item, processor, self._bus or EventBus(),
+                                             self._clock.now())
+        except ProcessingFailed as failed:
+            await self._store_for_retry(item, done, failed.__cause__)
+            return 1
+        except Exception as exc:  # the database refused: the caller answers 5xx
+            settle(done, exc)
+            return 1
+        settle(done, accepted)
+        if accepted.new:
+            self._after_commit()
+        return 1
+
+    async def _store_for_retry(self, item: Unstored, done: asyncio.Future[Accepted],
+                               error: BaseException | None = None) -> None:
+        try:
+            accepted = await insert_one({**item.fields, "next_attempt_at": self._clock.now()})
+            if accepted.new and isinstance(error, Exception):
+                await self._failure(item.entry(accepted.id), error)
+        except Exception as exc:
+            settle(done, exc)
+        else:
+            settle(done, accepted)
+
+    async def _failure(self, entry: InboxEntry, exc: Exception) -> None:
+        await record_failure(entry, exc, now=self._clock.now(),
+                             max_attempts=self._settings.inbox_max_attempts,
+                             notifiers=self._notifiers())
 
     # --- people -------------------------------------------------------------------
     async def list(self, status: str | None = None, limit: int = 50) -> list[InboxEntry]:
@@ -379,3 +381,4 @@ class InboxWorker:
         for status in (PENDING, QUARANTINED, DONE):
             out[status] = await InboxItem.filter(status=status).count()
         return out
+

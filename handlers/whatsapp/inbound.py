@@ -24,7 +24,7 @@ from bot.storage.attachments import NewAttachment, safe_filename
 
 from . import buttons
 from .graph import GraphClient, GraphError, MediaTooLarge
-from .payload import MediaRef, parse_message
+from .payload import MEDIA_TYPES, MediaRef, parse_message
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,9 @@ class WhatsAppInbound:
         return {MESSAGE_KIND: self.process_message, STATUS_KIND: self.process_status}
 
     async def handle_payload(self, payload: dict[str, Any]) -> int:
-        """Store every message and status of every entry in the inbox (one insert each,
-        keyed by the wamid: a redelivery stores nothing); the worker does the rest."""
+        """Store every message and status of every entry in the inbox (keyed by the wamid:
+        a redelivery stores nothing); the worker does the rest, for most of them in the
+        same commit as the storing (``InboxWorker.accept(at_once=True)``)."""
         stored = 0
         inbox = self._services.inbox
         for entry in _items(payload.get("entry")):
@@ -62,10 +63,13 @@ class WhatsAppInbound:
                     if not isinstance(wamid, str) or not wamid.strip():
                         log.warning("whatsapp message without id ignored")
                         continue
+                    # Media is downloaded from Meta first: stored now, processed after.
+                    # Anything else is database work only: stored and processed together.
                     await inbox.accept(Canal.WHATSAPP, MESSAGE_KIND, f"whatsapp:{wamid}",
                                        payload={"message": message, "contacts": contacts},
                                        summary=f"+{message.get('from', '?')} · "
-                                               f"{message.get('type', '?')}")
+                                               f"{message.get('type', '?')}",
+                                       at_once=message.get("type") not in MEDIA_TYPES)
                     stored += 1
                 for status in _items(value.get("statuses")):
                     wamid, word = status.get("id"), status.get("status")
@@ -74,7 +78,8 @@ class WhatsAppInbound:
                         continue
                     await inbox.accept(Canal.WHATSAPP, STATUS_KIND,
                                        f"whatsapp-status:{wamid}:{word}",
-                                       payload={"status": status}, summary=f"estado {word}")
+                                       payload={"status": status}, summary=f"estado {word}",
+                                       at_once=True)
                     stored += 1
         return stored  # the worker of this process has them already (``accept``)
 

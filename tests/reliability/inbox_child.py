@@ -1,9 +1,11 @@
 """``atiende run`` with a deterministic SIGKILL at one point of the inbox (test helper).
 
 ``python -m tests.reliability.inbox_child after-commit``: the process dies right after a
-webhook's inbox row committed, before the HTTP 200 leaves. ``after-ack``: it dies when
-the worker is about to process a stored item, after the 200 went out. Everything else
-is the real ``atiende run`` (same settings from the environment).
+webhook's inbox row committed (for a text, stored and processed in one commit), before
+the HTTP 200 leaves. ``after-ack``: it dies when the worker is about to process a stored
+item, after the 200 went out (media: stored first, processed after). ``mid-processing``:
+it dies while a text is being processed, its intake's writes made but not committed.
+Everything else is the real ``atiende run`` (same settings from the environment).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import signal
 import sys
 from typing import Any
 
+from bot.incoming import inbox
 from bot.incoming.inbox import InboxWorker
+from bot.incoming.inbox_items import InboxEntry
 from bot.process.settings import load_settings
 
 
@@ -40,6 +44,18 @@ def _arm(mode: str) -> None:
             return 0
 
         InboxWorker._process_entry = die_before_processing  # type: ignore[method-assign]
+    elif mode == "mid-processing":
+        store_processed = inbox.store_processed
+
+        async def die_before_commit(item: Any, processor: Any, *args: Any) -> Any:
+            async def then_die(entry: InboxEntry) -> int | None:
+                await processor(entry)  # the message and its ticket written, not committed
+                _die()
+                return None
+
+            return await store_processed(item, then_die, *args)
+
+        inbox.store_processed = die_before_commit  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
