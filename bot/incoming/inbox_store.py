@@ -40,6 +40,7 @@ from bot.incoming.quarantine import tell_team
 from bot.process.domain import Canal
 from bot.process.events import EventBus
 from bot.process.notify import Notifier
+from bot.storage.inserts import insert
 from db.models import InboxItem, InboxRaw
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,11 @@ async def insert_one(fields: dict[str, Any], raw: bytes | None = None) -> Accept
     """One row (with its raw bytes, in the same transaction); a known key stores nothing."""
     try:
         if raw is None:
-            row = await InboxItem.create(**fields)
+            row = await insert(InboxItem, **fields)
         else:
             async with in_transaction():
-                row = await InboxItem.create(**fields)
-                await InboxRaw.create(item=row, data=raw)
+                row = await insert(InboxItem, **fields)
+                await insert(InboxRaw, item=row, data=raw)
     except IntegrityError:  # stored already (a redelivery, or a concurrent one)
         return await _known(fields["key"])
     return Accepted(row.id, new=True)
@@ -139,7 +140,7 @@ async def store_processed(item: Unstored, processor: Processor, bus: EventBus,
                 number = await processor(item.entry())
             except Exception as exc:
                 raise ProcessingFailed(str(exc)) from exc
-            row = await InboxItem.create(**{
+            row = await insert(InboxItem, **{
                 **item.fields, "status": DONE, "processed_at": now, "ticket_id_ref": number,
                 "attempts": 1, "next_attempt_at": now})
     except IntegrityError:

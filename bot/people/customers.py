@@ -19,6 +19,7 @@ from bot.process.events import EventBus
 from bot.process.rut import normalise_rut
 from bot.process.views import Actor, CustomerChangeView, CustomerView
 from bot.storage import nocodb_queue as nocodb_queue
+from bot.storage.inserts import insert
 from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import customer_view
 from db.models import Customer, CustomerContact, Interaction, Ticket
@@ -125,8 +126,8 @@ class CustomerService:
         if existing is not None:
             return await self._complete(existing, norm_email, norm_phone, name)
         try:
-            created = await Customer.create(
-                name=name.strip()[:200],
+            created = await insert(
+                Customer, name=name.strip()[:200],
                 email=norm_email,
                 phone=norm_phone,
                 created_at=self._clock.now(),

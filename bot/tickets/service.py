@@ -28,6 +28,7 @@ from bot.process.events import EventKind
 from bot.process.template_names import TemplateName
 from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage.attachments import NewAttachment
+from bot.storage.inserts import build, save_new
 from bot.storage.prepared import PreparedSelect
 from bot.tickets.lifecycle import Action, check_allowed, refuse
 from bot.tickets.replies import Replies
@@ -101,8 +102,8 @@ class TicketService:
             # A ticket the team opens (after a phone call) is not the customer writing:
             # WhatsApp's 24-hour window runs from their last real message, if any.
             heard = now if actor.member is None else await _last_heard(customer)
-            ticket = Ticket(
-                customer=customer, channel=channel,
+            ticket = build(
+                Ticket, customer=customer, channel=channel,
                 subject=(subject.strip() or _subject_from(description))[:300],
                 description=description, tipo=tipo, prioridad=prioridad, assignee=assignee,
                 created_at=now, updated_at=now, first_response_due=due.first_response,
@@ -113,8 +114,7 @@ class TicketService:
             # Written once, with the suggested Tipo/Prioridad (issue 16) and the reminder plan.
             applied = self._triage.suggest_into(ticket)
             await self._work.plan(ticket)
-            await ticket.save()
-            uow.ticket = ticket
+            uow.ticket = await save_new(ticket)
             uow.interaction = await uow.record(
                 InteractionKind.INBOUND, description, external_id=external_id,
                 author_name=customer.name or customer.email or customer.phone or "Cliente",

@@ -33,6 +33,7 @@ from bot.process.settings import Settings
 from bot.process.views import Actor, InteractionView, TicketView
 from bot.storage import nocodb_queue as nocodb_queue
 from bot.storage.attachments import NewAttachment
+from bot.storage.inserts import insert
 from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.storage.updates import update_where
@@ -238,8 +239,8 @@ class TicketUnit:
     async def record(self, kind: InteractionKind, body: str = "", **fields: Any) -> Interaction:
         """One row of the ticket's history (a message, a note, an event)."""
         ticket, actor = self.ticket, self.actor
-        row = await Interaction.create(
-            ticket=ticket, kind=kind, channel=fields.pop("channel", ticket.channel),
+        row = await insert(
+            Interaction, ticket=ticket, kind=kind, channel=fields.pop("channel", ticket.channel),
             author_member_id=actor.member.id if actor.member else None,
             author_name=fields.pop("author_name", actor.name), body=body,
             created_at=fields.pop("created_at", None) or self.now, **fields)
@@ -272,8 +273,8 @@ class TicketUnit:
                      attachments: Sequence[NewAttachment]) -> None:
         """The customer's files, stored already, joined to their message."""
         for a in attachments:
-            self._attached.append(await Attachment.create(
-                interaction=interaction, filename=a.filename, content_type=a.content_type,
+            self._attached.append(await insert(
+                Attachment, interaction=interaction, filename=a.filename, content_type=a.content_type,
                 size=a.size, sha256=a.sha256, stored_path=a.stored_path, note=a.note))
 
 

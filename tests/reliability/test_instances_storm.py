@@ -95,6 +95,7 @@ async def test_two_instances_weather_a_storm_and_a_sigkill(
     fed = {"n": 0}
     total = EMAILS + WHATSAPP + 2 * ACTIONS + REPLIES
     half, soon = asyncio.Event(), asyncio.Event()  # half the load in; the storm's moment
+    gone = asyncio.Event()  # the instance is killed: the rest of the presses may come
     picking = asyncio.Lock()  # held while the reminder storm's tickets are opened
     presses: list[tuple[str, float]] = []  # (callback id, when fed)
     clicks = replies = 0
@@ -138,6 +139,8 @@ async def test_two_instances_weather_a_storm_and_a_sigkill(
     async def press_telegram() -> None:
         while len(presses) < ACTIONS:
             await asyncio.sleep(0.1)
+            if len(presses) >= ACTIONS // 2 and not gone.is_set():
+                continue  # half the presses before the kill, half after, whatever the pace
             numbers = await open_tickets(storm)
             cards = {c.ticket_id: c.message_id for c in  # type: ignore[attr-defined]
                      await ChatCard.filter(platform="telegram", chat_id=str(CARLA))}
@@ -230,6 +233,7 @@ async def test_two_instances_weather_a_storm_and_a_sigkill(
             held = await leases(dead)
             dead.kill()
             killed_at, killed = datetime.now(UTC), time.monotonic()
+            gone.set()
             balancer.procs.remove(dead)
 
             async def taken_over() -> bool | set[str]:
