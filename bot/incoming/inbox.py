@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.incoming.inbox_items import (
+    AT_ONCE_QUEUE,
     DONE,
     LEASE_SECONDS,
     PASS_LIMIT,
@@ -115,11 +116,13 @@ class InboxWorker:
         Concurrent webhooks share one commit (a group commit): SQLite has one writer, so
         sixteen separate inserts would queue behind each other. ``at_once``: the caller's
         event needs nothing but the database to be processed; when this process's worker
-        runs, it is stored processed (one commit for both), or stored for a retry.
+        runs, it is stored processed (one commit for both), or stored for a retry; in a
+        burst (``AT_ONCE_QUEUE`` waiting already) it is stored first, like any other.
         """
         now = self._clock.now()
         hand_over = self.running and kind in self._processors
-        if at_once and hand_over and raw is None and self._bus is not None:
+        if at_once and hand_over and raw is None and self._bus is not None and \
+                len(self._handed) < AT_ONCE_QUEUE:
             return await self._hand_unstored(Unstored({
                 "key": key[:255], "channel": channel, "kind": kind, "payload": payload or {},
                 "summary": summary[:300], "created_at": now}))

@@ -25,6 +25,9 @@ BACKOFF_SECONDS = (1, 5, 30, 120, 600, 1800)
 PASS_LIMIT = 50  # items tried per pass of the worker
 RETRY_ACTION = "inbox_retry"
 MAX_BATCH = 200  # webhooks committed together at most
+# Events waiting to be processed at once, at most: past it (a burst), an event is stored
+# first and its 200 leaves at once, so no provider waits behind a long queue.
+AT_ONCE_QUEUE = 32
 
 
 class PermanentInboxError(Exception):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
+from bot.incoming import inbox as inbox_module
 from bot.incoming.inbox_items import DONE, PENDING, QUARANTINED, InboxEntry, PermanentInboxError
 from bot.incoming.intake import IncomingMessage
 from bot.process.clock import ManualClock
@@ -57,6 +59,7 @@ async def running(services: Services) -> AsyncIterator[Processor]:
     try:
         yield processor
     finally:
+        processor.gate.set()  # a failed test must not leave the loop held
         stop.set()
         await loop
 
@@ -151,3 +154,23 @@ async def test_without_a_running_worker_the_text_is_only_stored(services: Servic
     item_id = await _text(services, "w:7")
     item = await InboxItem.get(id=item_id)
     assert item.status == PENDING and await Interaction.all().count() == 0
+
+
+async def test_in_a_burst_a_text_is_stored_first_and_answered_at_once(
+        services: Services, running: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inbox_module, "AT_ONCE_QUEUE", 1)
+    running.gate.clear()  # a stored item holds the loop (no transaction open yet)
+    first = asyncio.create_task(services.inbox.accept(
+        Canal.WHATSAPP, KIND, "w:8", payload={"body": "Hola"}))
+    await running.started.wait()
+    second = asyncio.create_task(_text(services, "w:9"))  # waits in memory
+    await asyncio.sleep(0)
+    third = await _text(services, "w:10")  # past the queue: stored, answered now
+    item = await InboxItem.get(id=third)
+    assert item.status == PENDING and not second.done()  # the second still waits
+    running.gate.set()
+    assert (await first).new and await second > 0
+    await services.inbox.settle()
+    assert {r.key: r.status for r in await InboxItem.all()} == \
+        {"w:8": DONE, "w:9": DONE, "w:10": DONE}
+    assert await Interaction.all().count() == 3
