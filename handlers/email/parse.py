@@ -13,6 +13,7 @@ without one is still de-duplicated on re-delivery.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -23,6 +24,8 @@ from handlers.email.body import ParsedAttachment, read_body
 from handlers.email.charsets import decode_bytes, first_charset
 from handlers.email.mail_headers import (
     MAX_ID,
+    decode_header_value,
+    header_index,
     header_text,
     mail_date,
     message_ids,
@@ -52,9 +55,13 @@ class ParsedMail:
     text: str  # the body as plain text (HTML converted), quotes not yet stripped
     attachments: tuple[ParsedAttachment, ...] = ()
     embedded_ids: tuple[str, ...] = field(default=())  # ids of enclosed/bounced messages
+    # The top-level headers as written, by lower-case name (``header_index``).
+    headers: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
     def header(self, name: str) -> str:
-        return header_text(self.message, name)
+        if self.headers is None:
+            return header_text(self.message, name)
+        return decode_header_value(name, self.headers.get(name.lower()))
 
 
 @dataclass(frozen=True)
@@ -117,29 +124,39 @@ def _headers_only(raw: bytes, reason: str, limit: int) -> ParsedMail:
     end = header_end(raw, limit) or limit
     msg = BytesParser(policy=policy.compat32).parsebytes(raw[:min(end, limit)] + b"\n\n",
                                                          headersonly=True)
-    ids = message_ids(header_text(msg, "Message-ID"))
-    name, address = sender(msg, None)
+    heads = header_index(msg)
+
+    def text(name: str) -> str:
+        return decode_header_value(name, heads.get(name.lower()))
+
+    ids = message_ids(text("Message-ID"))
+    name, address = sender(msg, None, heads)
     return ParsedMail(
         raw=raw, message=msg, message_id=ids[0] if ids else _synthetic_id(raw),
-        synthetic_id=not ids, subject=one_line(header_text(msg, "Subject"))[:300],
+        synthetic_id=not ids, subject=one_line(text("Subject"))[:300],
         from_name=name, from_email=address,
-        in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
-        references=message_ids(header_text(msg, "References")),
-        date=mail_date(header_text(msg, "Date")), text=UNREADABLE.format(reason=reason))
+        in_reply_to=message_ids(text("In-Reply-To")),
+        references=message_ids(text("References")),
+        date=mail_date(text("Date")), text=UNREADABLE.format(reason=reason), headers=heads)
 
 
 def _parse(raw: bytes) -> ParsedMail:
     msg = BytesParser(policy=policy.compat32).parsebytes(raw)
     hint = first_charset(msg)
-    ids = message_ids(header_text(msg, "Message-ID", hint))
-    name, address = sender(msg, hint)
+    heads = header_index(msg)  # one pass over the headers for every lookup below
+
+    def text(name: str) -> str:
+        return decode_header_value(name, heads.get(name.lower()), hint)
+
+    ids = message_ids(text("Message-ID"))
+    name, address = sender(msg, hint, heads)
     body = read_body(msg)
     return ParsedMail(
         raw=raw, message=msg, message_id=ids[0] if ids else _synthetic_id(raw),
-        synthetic_id=not ids, subject=one_line(header_text(msg, "Subject", hint)),
+        synthetic_id=not ids, subject=one_line(text("Subject")),
         from_name=name, from_email=address,
-        in_reply_to=message_ids(header_text(msg, "In-Reply-To", hint)),
-        references=message_ids(header_text(msg, "References", hint)),
-        date=mail_date(header_text(msg, "Date", hint)),
+        in_reply_to=message_ids(text("In-Reply-To")),
+        references=message_ids(text("References")),
+        date=mail_date(text("Date")),
         text=body.text(), attachments=tuple(body.attachments),
-        embedded_ids=tuple(body.embedded_ids))
+        embedded_ids=tuple(body.embedded_ids), headers=heads)
