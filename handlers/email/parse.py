@@ -13,6 +13,7 @@ without one is still de-duplicated on re-delivery.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,9 +34,9 @@ from handlers.email.mail_headers import (
     sender,
 )
 
-__all__ = ["MAX_ID", "SYNTHETIC_DOMAIN", "MailLimits", "ParsedAttachment", "ParsedMail",
-           "decode_bytes", "header_end", "header_text", "message_ids", "over_limits",
-           "parse_mail"]
+__all__ = ["MAX_ID", "SYNTHETIC_DOMAIN", "MailHead", "MailLimits", "ParsedAttachment",
+           "ParsedMail", "decode_bytes", "header_end", "header_text", "message_ids",
+           "over_limits", "parse_mail", "parse_message", "read_head"]
 
 SYNTHETIC_DOMAIN = "sin-message-id.atiende.invalid"
 
@@ -104,12 +105,46 @@ def header_end(raw: bytes, limit: int) -> int | None:
     return len(raw) if len(raw) <= limit else None
 
 
-def parse_mail(raw: bytes, limits: MailLimits | None = None) -> ParsedMail:
-    """Parse anything; the worst case is the headers only, with the raw bytes kept."""
+@dataclass(frozen=True)
+class MailHead:
+    """A message's header block parsed on its own, and where its body starts."""
+
+    message: Message  # compat32, headers only
+    body_start: int
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # a line ending, then an empty line
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def read_head(raw: bytes, limit: int) -> MailHead | None:
+    """The header block, parsed exactly as the full parser would parse it, when it is
+    plainly delimited: an empty line within ``limit`` bytes, ``\\n`` or ``\\r\\n`` line
+    ends, every line a header (no defect). None for anything else, which then goes
+    through the full parser. The inbox key and the parse share it, and a message of one
+    part needs no more: the standard parser would walk its body line by line only to
+    join the lines again (most of a mail's parsing time)."""
+    if raw[:1] in (b"\n", b"\r"):
+        return None  # no headers at all
+    blank = _BLANK_LINE.search(raw, 0, limit)
+    if blank is None or _LONE_CR.search(raw, 0, blank.start() + 1) is not None:
+        return None
+    head = BytesParser(policy=policy.compat32).parsebytes(raw[:blank.start() + 1],
+                                                          headersonly=True)
+    if head.defects:
+        return None
+    return MailHead(head, blank.end())
+
+
+def parse_mail(raw: bytes, limits: MailLimits | None = None,
+               head: MailHead | None = None) -> ParsedMail:
+    """Parse anything; the worst case is the headers only, with the raw bytes kept.
+    ``head``: ``read_head`` of these bytes, when the caller has it already (it is
+    taken over: its message becomes the parsed one)."""
     reason = over_limits(raw, limits or MailLimits())
     if reason is None:
         try:
-            return _parse(raw)
+            return _parse(raw, head)
         except RecursionError:
             reason = "su estructura está anidada más de lo que se puede leer"
     return _headers_only(raw, reason, (limits or MailLimits()).max_header_bytes)
@@ -140,8 +175,20 @@ def _headers_only(raw: bytes, reason: str, limit: int) -> ParsedMail:
         date=mail_date(text("Date")), text=UNREADABLE.format(reason=reason), headers=heads)
 
 
-def _parse(raw: bytes) -> ParsedMail:
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+def parse_message(raw: bytes, head: MailHead | None) -> Message:
+    """The whole message: a single-part one is its header block plus the rest of the
+    bytes as its payload, which is what the full parser makes of it too."""
+    if head is None:
+        head = read_head(raw, len(raw))
+    if head is not None and head.message.get_content_maintype() not in ("multipart",
+                                                                        "message"):
+        head.message.set_payload(raw[head.body_start:].decode("ascii", "surrogateescape"))
+        return head.message
+    return BytesParser(policy=policy.compat32).parsebytes(raw)
+
+
+def _parse(raw: bytes, head: MailHead | None = None) -> ParsedMail:
+    msg = parse_message(raw, head)
     hint = first_charset(msg)
     heads = header_index(msg)  # one pass over the headers for every lookup below
 
