@@ -59,6 +59,10 @@ class AttachmentStore:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self._root = root
         self._max = max_bytes
+        # Digest folders known to exist: one ``mkdir`` per folder and process, not per
+        # file (an import stores one original per mail). A folder removed meanwhile is
+        # made again when the write finds it missing.
+        self._folders: set[str] = set()
 
     def store(self, data: bytes, filename: str | None, content_type: str, *,
               archival: bool = False) -> NewAttachment:
@@ -71,11 +75,17 @@ class AttachmentStore:
                                  note=prefix + f"No se guardó: {len(data):,} bytes supera el "
                                       f"máximo de {self._max:,} bytes.".replace(",", "."))
         folder = self._root / digest[:2]
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{digest[2:]}-{name}"
         if not path.exists():
             tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(data)
+            if digest[:2] not in self._folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(digest[:2])
+            try:
+                tmp.write_bytes(data)
+            except FileNotFoundError:  # the folder went away since
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(data)
             os.replace(tmp, path)  # atomic: a crash never leaves half a file under its name
         return NewAttachment(name, content_type, len(data), digest, str(path),
                              note=prefix.strip())

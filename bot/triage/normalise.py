@@ -9,6 +9,8 @@ reason can be shown exactly as the customer wrote it.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -62,14 +64,13 @@ class Normalised:
     spans: tuple[tuple[int, int], ...]  # each token's (start, end) in ``original``
 
     def original_of(self, start: int, end: int) -> str:
-        """The customer's words behind ``text[start:end]`` (for reasons)."""
-        first = last = None
-        for i, at in enumerate(self.starts):
-            tok_end = at + len(self.tokens[i])
-            if tok_end > start and at < end:
-                first = i if first is None else first
-                last = i
-        if first is None or last is None:
+        """The customer's words behind ``text[start:end]`` (for reasons): the tokens
+        that overlap it, found by bisection (``starts`` ascend, tokens never overlap)."""
+        first = bisect.bisect_right(self.starts, start) - 1  # the token holding ``start``
+        if first < 0 or self.starts[first] + len(self.tokens[first]) <= start:
+            first += 1  # ``start`` falls on a space (or before the first token)
+        last = bisect.bisect_left(self.starts, end) - 1  # the last token starting before
+        if first >= len(self.starts) or last < first:
             return ""
         return self.original[self.spans[first][0]:self.spans[last][1]]
 
@@ -118,17 +119,25 @@ def normalise(text: str) -> Normalised:
     spans: list[tuple[int, int]] = []
     pos = 0
     for match in _TOKEN.finditer(plain):
-        raw = match.group(0)
-        if raw in EMOJI_WORDS or raw[0] in EMOJI_WORDS:
-            words = EMOJI_WORDS.get(raw) or EMOJI_WORDS[raw[0]]
-        elif len(raw) == 1 and not raw.isalnum():
-            words = raw
-        else:
-            word = _squeeze(raw.replace("'", "")) if raw.isascii() else normalise_word(raw)
-            words = ABBREVIATIONS.get(word, word)
-        for part in words.split():
+        span = match.span()
+        for part in _parts(match.group(0)):
             tokens.append(part)
             starts.append(pos)
-            spans.append(match.span())
+            spans.append(span)
             pos += len(part) + 1
     return Normalised(original, " ".join(tokens), tuple(tokens), tuple(starts), tuple(spans))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parts(raw: str) -> tuple[str, ...]:
+    """The normalised token(s) one matched word stands for. Customers reuse the same
+    few thousand words, so each is worked out once per process (squeezing, accents and
+    abbreviations were most of the suggestion's cost on a new ticket)."""
+    if raw in EMOJI_WORDS or raw[0] in EMOJI_WORDS:
+        words = EMOJI_WORDS.get(raw) or EMOJI_WORDS[raw[0]]
+    elif len(raw) == 1 and not raw.isalnum():
+        words = raw
+    else:
+        word = _squeeze(raw.replace("'", "")) if raw.isascii() else normalise_word(raw)
+        words = ABBREVIATIONS.get(word, word)
+    return tuple(words.split())

@@ -25,11 +25,13 @@ from bot.storage.attachments import NewAttachment
 from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
 from handlers.email.parse import (
     SYNTHETIC_DOMAIN,
+    MailHead,
     MailLimits,
     ParsedMail,
     header_end,
     message_ids,
     parse_mail,
+    read_head,
 )
 from handlers.email.quotes import strip_quotes
 from handlers.email.threading import find_thread, thread_refs
@@ -57,12 +59,17 @@ INBOX_KIND = "email"
 KEY_PREFIX = "email:"
 
 
-def inbox_key(raw: bytes, max_header_bytes: int) -> tuple[str, str]:
+def inbox_key(raw: bytes, max_header_bytes: int,
+              parsed: MailHead | None = None) -> tuple[str, str]:
     """The inbox key (the Message-ID, else a hash of the bytes, like ``parse_mail``) and
-    a one-line summary, read from the headers alone (bounded, whatever the body)."""
-    end = header_end(raw, max_header_bytes) or max_header_bytes
-    head = BytesParser(policy=policy.compat32).parsebytes(raw[:min(end, max_header_bytes)],
-                                                           headersonly=True)
+    a one-line summary, read from the headers alone (bounded, whatever the body).
+    ``parsed``: ``read_head`` of these bytes within the same bound (the same headers)."""
+    if parsed is not None:
+        head = parsed.message
+    else:
+        end = header_end(raw, max_header_bytes) or max_header_bytes
+        head = BytesParser(policy=policy.compat32).parsebytes(
+            raw[:min(end, max_header_bytes)], headersonly=True)
     ids = message_ids(str(head.get("Message-ID", "") or ""))
     key = ids[0] if ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@{SYNTHETIC_DOMAIN}>"
     summary = " ".join(f"{str(head.get('From', '') or '?')} · "
@@ -108,14 +115,17 @@ class EmailIngestor:
     async def ingest(self, raw: bytes) -> IngestResult:
         """Store, then process now (import, tests): the outcome of this one message."""
         inbox = self._services.inbox
-        key, summary = inbox_key(raw, self._limits.max_header_bytes)
+        # The header block is parsed once, for the key and for the message itself.
+        head = read_head(raw, self._limits.max_header_bytes)
+        key, summary = inbox_key(raw, self._limits.max_header_bytes, head)
         # Stored with the claim taken: processed right here, nothing read back.
         accepted, fresh = await inbox.accept_claimed(Canal.EMAIL, INBOX_KIND, key, raw=raw,
                                                      summary=summary)
         outcome: list[IngestResult] = []
 
         async def once(item: InboxEntry) -> int | None:
-            outcome.append(await self.handle(item.raw if item.raw is not None else raw))
+            stored = item.raw if item.raw is not None else raw
+            outcome.append(await self.handle(stored, head if stored == raw else None))
             return outcome[-1].ticket_number
 
         if accepted.new:
@@ -137,9 +147,10 @@ class EmailIngestor:
         """The inbox worker's call for one stored message."""
         return (await self.handle(entry.raw or b"")).ticket_number
 
-    async def handle(self, raw: bytes) -> IngestResult:
-        """Raw bytes -> one ``IncomingMessage`` -> the intake's one door."""
-        mail = parse_mail(raw, self._limits)
+    async def handle(self, raw: bytes, head: MailHead | None = None) -> IngestResult:
+        """Raw bytes -> one ``IncomingMessage`` -> the intake's one door (``head``:
+        ``read_head`` of these bytes, taken over by the parse)."""
+        mail = parse_mail(raw, self._limits, head)
         if is_own_mail(mail, self._services.settings.smtp_from, self._domain):
             log.info("own outgoing mail ignored message_id=%s", mail.message_id)
             return IngestResult("own", mail.message_id)

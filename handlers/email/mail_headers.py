@@ -11,6 +11,7 @@ that parser, applied to every header and every part, was a fifth of an import's 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header
@@ -21,6 +22,7 @@ from handlers.email.charsets import decode_bytes
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _LINESEP = re.compile(r"\n|\r")  # how ``policy.default`` unfolds a header it reads
+_SURROGATE = re.compile("[\udc80-\udcff]")  # raw 8-bit header bytes, as ``email`` keeps them
 # "Name <user@example.com>" and "user@example.com" in plain ASCII: read without the
 # full address parser, which gives the same (display name, address) for these.
 _ADDR = r"[A-Za-z0-9_%+=-]+(?:\.[A-Za-z0-9_%+=-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
@@ -48,7 +50,11 @@ def message_ids(value: str) -> tuple[str, ...]:
 
 def header_text(msg: Message, name: str, hint: str | None = None) -> str:
     """A header as text, whatever is wrong with it (bad encoded-words, raw 8-bit)."""
-    raw = raw_header(msg, name)
+    return decode_header_value(name, raw_header(msg, name), hint)
+
+
+def decode_header_value(name: str, raw: str | None, hint: str | None = None) -> str:
+    """``header_text`` for a value already looked up (``header_index``)."""
     if raw is None:
         return ""
     if has_surrogates(raw):  # raw 8-bit bytes: the parser would turn them into U+FFFD
@@ -80,8 +86,11 @@ def decode_words(raw: str) -> str:
     return " ".join("".join(out).split())
 
 
-def raw_header(msg: Message, name: str) -> str | None:
-    """The first header of that name as it was written (folds included)."""
+def raw_header(msg: Message, name: str, index: Mapping[str, str] | None = None) -> str | None:
+    """The first header of that name as it was written (folds included); ``index``
+    (``header_index``) answers without walking the headers again."""
+    if index is not None:
+        return index.get(name.lower())
     wanted = name.lower()
     for key, value in msg.raw_items():
         if key.lower() == wanted:
@@ -89,14 +98,24 @@ def raw_header(msg: Message, name: str) -> str | None:
     return None
 
 
-def unfolded(msg: Message, name: str) -> str | None:
+def header_index(msg: Message) -> dict[str, str]:
+    """Each header's first value as written, by lower-case name: one pass over the
+    headers, where a mail is asked for some twenty of them (ids, sender, subject, the
+    automatic-mail signals), each lookup otherwise a walk over all of them."""
+    index: dict[str, str] = {}
+    for key, value in msg.raw_items():
+        index.setdefault(key.lower(), str(value))
+    return index
+
+
+def unfolded(msg: Message, name: str, index: Mapping[str, str] | None = None) -> str | None:
     """A header's raw value on one line, as the full parser would be given it."""
-    raw = raw_header(msg, name)
+    raw = raw_header(msg, name, index)
     return None if raw is None else _LINESEP.sub("", raw)
 
 
 def has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def fix_surrogates(text: str, hint: str | None) -> str:
@@ -106,12 +125,13 @@ def fix_surrogates(text: str, hint: str | None) -> str:
     return decode_bytes(text.encode("utf-8", "surrogateescape"), hint)
 
 
-def sender(msg: Message, hint: str | None) -> tuple[str, str | None]:
+def sender(msg: Message, hint: str | None,
+           index: Mapping[str, str] | None = None) -> tuple[str, str | None]:
     """The first valid address of From (else Reply-To, Sender). Addresses are parsed
     *before* encoded-words are decoded, so a display name that decodes to
     "x\r\nBcc: y@z" stays a name and never becomes an address."""
     for header in ("From", "Reply-To", "Sender"):
-        for name, address in _addresses(msg, header):
+        for name, address in _addresses(msg, header, index):
             address = fix_surrogates(address, "utf-8").strip().strip("<>")
             local, _, domain = address.rpartition("@")
             if local and "." in domain and not re.search(r"[\s\x00-\x1f]", address):
@@ -119,8 +139,9 @@ def sender(msg: Message, hint: str | None) -> tuple[str, str | None]:
     return "", None
 
 
-def _addresses(msg: Message, header: str) -> list[tuple[str, str]]:
-    value = unfolded(msg, header)
+def _addresses(msg: Message, header: str,
+               index: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    value = unfolded(msg, header, index)
     if value is None:
         return []
     simple = _SIMPLE_ADDRESS.fullmatch(value) if value.isascii() else None
@@ -137,7 +158,7 @@ def _addresses(msg: Message, header: str) -> list[tuple[str, str]]:
         found = []
     if found:
         return found
-    raw = raw_header(msg, header) or ""
+    raw = raw_header(msg, header, index) or ""
     return [(decode_words(name), address) for name, address in getaddresses([raw])]
 
 

@@ -13,6 +13,8 @@ without one is still de-duplicated on re-delivery.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -23,6 +25,8 @@ from handlers.email.body import ParsedAttachment, read_body
 from handlers.email.charsets import decode_bytes, first_charset
 from handlers.email.mail_headers import (
     MAX_ID,
+    decode_header_value,
+    header_index,
     header_text,
     mail_date,
     message_ids,
@@ -30,9 +34,9 @@ from handlers.email.mail_headers import (
     sender,
 )
 
-__all__ = ["MAX_ID", "SYNTHETIC_DOMAIN", "MailLimits", "ParsedAttachment", "ParsedMail",
-           "decode_bytes", "header_end", "header_text", "message_ids", "over_limits",
-           "parse_mail"]
+__all__ = ["MAX_ID", "SYNTHETIC_DOMAIN", "MailHead", "MailLimits", "ParsedAttachment",
+           "ParsedMail", "decode_bytes", "header_end", "header_text", "message_ids",
+           "over_limits", "parse_mail", "parse_message", "read_head"]
 
 SYNTHETIC_DOMAIN = "sin-message-id.atiende.invalid"
 
@@ -52,9 +56,13 @@ class ParsedMail:
     text: str  # the body as plain text (HTML converted), quotes not yet stripped
     attachments: tuple[ParsedAttachment, ...] = ()
     embedded_ids: tuple[str, ...] = field(default=())  # ids of enclosed/bounced messages
+    # The top-level headers as written, by lower-case name (``header_index``).
+    headers: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
     def header(self, name: str) -> str:
-        return header_text(self.message, name)
+        if self.headers is None:
+            return header_text(self.message, name)
+        return decode_header_value(name, self.headers.get(name.lower()))
 
 
 @dataclass(frozen=True)
@@ -97,12 +105,46 @@ def header_end(raw: bytes, limit: int) -> int | None:
     return len(raw) if len(raw) <= limit else None
 
 
-def parse_mail(raw: bytes, limits: MailLimits | None = None) -> ParsedMail:
-    """Parse anything; the worst case is the headers only, with the raw bytes kept."""
+@dataclass(frozen=True)
+class MailHead:
+    """A message's header block parsed on its own, and where its body starts."""
+
+    message: Message  # compat32, headers only
+    body_start: int
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # a line ending, then an empty line
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def read_head(raw: bytes, limit: int) -> MailHead | None:
+    """The header block, parsed exactly as the full parser would parse it, when it is
+    plainly delimited: an empty line within ``limit`` bytes, ``\\n`` or ``\\r\\n`` line
+    ends, every line a header (no defect). None for anything else, which then goes
+    through the full parser. The inbox key and the parse share it, and a message of one
+    part needs no more: the standard parser would walk its body line by line only to
+    join the lines again (most of a mail's parsing time)."""
+    if raw[:1] in (b"\n", b"\r"):
+        return None  # no headers at all
+    blank = _BLANK_LINE.search(raw, 0, limit)
+    if blank is None or _LONE_CR.search(raw, 0, blank.start() + 1) is not None:
+        return None
+    head = BytesParser(policy=policy.compat32).parsebytes(raw[:blank.start() + 1],
+                                                          headersonly=True)
+    if head.defects:
+        return None
+    return MailHead(head, blank.end())
+
+
+def parse_mail(raw: bytes, limits: MailLimits | None = None,
+               head: MailHead | None = None) -> ParsedMail:
+    """Parse anything; the worst case is the headers only, with the raw bytes kept.
+    ``head``: ``read_head`` of these bytes, when the caller has it already (it is
+    taken over: its message becomes the parsed one)."""
     reason = over_limits(raw, limits or MailLimits())
     if reason is None:
         try:
-            return _parse(raw)
+            return _parse(raw, head)
         except RecursionError:
             reason = "su estructura está anidada más de lo que se puede leer"
     return _headers_only(raw, reason, (limits or MailLimits()).max_header_bytes)
@@ -117,29 +159,51 @@ def _headers_only(raw: bytes, reason: str, limit: int) -> ParsedMail:
     end = header_end(raw, limit) or limit
     msg = BytesParser(policy=policy.compat32).parsebytes(raw[:min(end, limit)] + b"\n\n",
                                                          headersonly=True)
-    ids = message_ids(header_text(msg, "Message-ID"))
-    name, address = sender(msg, None)
+    heads = header_index(msg)
+
+    def text(name: str) -> str:
+        return decode_header_value(name, heads.get(name.lower()))
+
+    ids = message_ids(text("Message-ID"))
+    name, address = sender(msg, None, heads)
     return ParsedMail(
         raw=raw, message=msg, message_id=ids[0] if ids else _synthetic_id(raw),
-        synthetic_id=not ids, subject=one_line(header_text(msg, "Subject"))[:300],
+        synthetic_id=not ids, subject=one_line(text("Subject"))[:300],
         from_name=name, from_email=address,
-        in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
-        references=message_ids(header_text(msg, "References")),
-        date=mail_date(header_text(msg, "Date")), text=UNREADABLE.format(reason=reason))
+        in_reply_to=message_ids(text("In-Reply-To")),
+        references=message_ids(text("References")),
+        date=mail_date(text("Date")), text=UNREADABLE.format(reason=reason), headers=heads)
 
 
-def _parse(raw: bytes) -> ParsedMail:
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+def parse_message(raw: bytes, head: MailHead | None) -> Message:
+    """The whole message: a single-part one is its header block plus the rest of the
+    bytes as its payload, which is what the full parser makes of it too."""
+    if head is None:
+        head = read_head(raw, len(raw))
+    if head is not None and head.message.get_content_maintype() not in ("multipart",
+                                                                        "message"):
+        head.message.set_payload(raw[head.body_start:].decode("ascii", "surrogateescape"))
+        return head.message
+    return BytesParser(policy=policy.compat32).parsebytes(raw)
+
+
+def _parse(raw: bytes, head: MailHead | None = None) -> ParsedMail:
+    msg = parse_message(raw, head)
     hint = first_charset(msg)
-    ids = message_ids(header_text(msg, "Message-ID", hint))
-    name, address = sender(msg, hint)
+    heads = header_index(msg)  # one pass over the headers for every lookup below
+
+    def text(name: str) -> str:
+        return decode_header_value(name, heads.get(name.lower()), hint)
+
+    ids = message_ids(text("Message-ID"))
+    name, address = sender(msg, hint, heads)
     body = read_body(msg)
     return ParsedMail(
         raw=raw, message=msg, message_id=ids[0] if ids else _synthetic_id(raw),
-        synthetic_id=not ids, subject=one_line(header_text(msg, "Subject", hint)),
+        synthetic_id=not ids, subject=one_line(text("Subject")),
         from_name=name, from_email=address,
-        in_reply_to=message_ids(header_text(msg, "In-Reply-To", hint)),
-        references=message_ids(header_text(msg, "References", hint)),
-        date=mail_date(header_text(msg, "Date", hint)),
+        in_reply_to=message_ids(text("In-Reply-To")),
+        references=message_ids(text("References")),
+        date=mail_date(text("Date")),
         text=body.text(), attachments=tuple(body.attachments),
-        embedded_ids=tuple(body.embedded_ids))
+        embedded_ids=tuple(body.embedded_ids), headers=heads)
