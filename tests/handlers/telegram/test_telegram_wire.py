@@ -70,3 +70,15 @@ async def test_a_refused_connection_is_a_network_error(fake_telegram: FakeTelegr
         with pytest.raises(NetworkError, match="aiohttp") as raised:
             await request.post(f"http://127.0.0.1:{port}/bot{fake_telegram.token}/getMe")
     assert not isinstance(raised.value, TimedOut)
+
+
+def test_the_proxy_of_the_environment_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.empresa.cl:3128")
+    monkeypatch.setenv("NO_PROXY", "interno.empresa.cl")
+    request = BotApiRequest()
+    assert request.proxy_for("https://api.telegram.org/bot1:x/getMe") == \
+        "http://proxy.empresa.cl:3128"
+    assert request.proxy_for("https://interno.empresa.cl/bot1:x/getMe") is None
+    assert request.proxy_for("http://127.0.0.1:8081/bot1:x/getMe") is None
