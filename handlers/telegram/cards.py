@@ -9,7 +9,6 @@ histories are split into several messages.
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -126,7 +125,7 @@ def card_html(t: TicketView, now: datetime, settings: Settings, message: str = "
 
 
 # A keyboard as rows of (label, callback data): what the card's buttons are, before they
-# become PTB objects (a new card) or the Bot API's JSON directly (a redraw, ``keyboard_json``:
+# become PTB objects (a new card) or the Bot API's JSON directly (a redraw, ``keyboard_markup``:
 # building and serialising PTB's frozen objects cost about 0.2 ms per card edit).
 Buttons = list[list[tuple[str, str]]]
 
@@ -141,10 +140,13 @@ def card_keyboard(t: TicketView, member: MemberView | None) -> InlineKeyboardMar
                                   for text, data in row] for row in card_buttons(t, member)])
 
 
-def keyboard_json(buttons: Buttons) -> str:
-    """The same keyboard as the Bot API's ``reply_markup`` JSON."""
-    return json.dumps({"inline_keyboard": [[{"text": text, "callback_data": data}
-                                            for text, data in row] for row in buttons]})
+Markup = dict[str, list[list[dict[str, str]]]]
+
+
+def keyboard_markup(buttons: Buttons) -> Markup:
+    """The same keyboard as the Bot API's ``reply_markup`` object (plain JSON data)."""
+    return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row]
+                                for row in buttons]}
 
 
 def card_buttons(t: TicketView, member: MemberView | None) -> Buttons:

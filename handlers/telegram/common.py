@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -20,11 +19,12 @@ from bot.process.errors import DomainError
 from bot.process.views import Actor, MemberView, TicketView
 from bot.services import Services
 from handlers.telegram.cards import (
+    Markup,
     card_buttons,
     card_html,
     card_keyboard,
     join_blocks,
-    keyboard_json,
+    keyboard_markup,
     open_button,
     popup,
     row_html,
@@ -101,7 +101,7 @@ class Desk:
         text = card_html(t, self.now(), self.s.settings, message if message is not None
                          else await self.customer_text(t))
         return await edit(bot, chat_id, message_id, text,
-                          keyboard_json(card_buttons(t, member)))
+                          keyboard_markup(card_buttons(t, member)))
 
 
 def quoted(t: TicketView, words: str | None) -> str:
@@ -110,17 +110,19 @@ def quoted(t: TicketView, words: str | None) -> str:
 
 
 async def edit(bot: Bot, chat_id: int | str, message_id: int | str, text: str,
-               markup: InlineKeyboardMarkup | str | None = None) -> bool:
+               markup: InlineKeyboardMarkup | Markup | None = None) -> bool:
     """Edit a text message; "not modified" counts as done, a vanished message as False.
-    ``markup`` may be the keyboard's JSON already (``cards.keyboard_json``)."""
+    ``markup`` may be the keyboard as plain JSON data already (``cards.keyboard_markup``)."""
+    if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+        chat_id = int(chat_id)  # a stored card's chat: the Bot API's number, as JSON
     try:
         if isinstance(bot, DeskBot):  # the front end's bot: the answer is not parsed
             await bot.edit_text(chat_id, int(message_id), text, markup)
         else:
             await bot.edit_message_text(
                 text, chat_id=chat_id, message_id=int(message_id),
-                reply_markup=InlineKeyboardMarkup.de_json(json.loads(markup), bot)
-                if isinstance(markup, str) else markup)
+                reply_markup=InlineKeyboardMarkup.de_json(markup, bot)
+                if isinstance(markup, dict) else markup)
         return True
     except BadRequest as exc:
         reason = str(exc).lower()

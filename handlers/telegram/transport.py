@@ -30,17 +30,18 @@ from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import RequestData
 
 from bot.process.settings import Settings
+from handlers.telegram.wire import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
-class BotApiRequest(HTTPXRequest):
-    """``HTTPXRequest`` whose answer parsing fails with a one-line ``TelegramError``."""
+class BotApiRequest(AiohttpRequest):
+    """The Bot API's client (``wire.AiohttpRequest``) whose answer parsing fails with a one-line ``TelegramError``."""
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> JSONDict:
@@ -56,7 +57,7 @@ class BotApiRequest(HTTPXRequest):
 
 
 class RetryingRequest(BotApiRequest):
-    """``HTTPXRequest`` that retries network failures (never a Bad Request)."""
+    """The Bot API's client that retries network failures (never a Bad Request)."""
 
     def __init__(self, *args: Any, delays: Sequence[float] = RETRY_DELAYS,
                  **kwargs: Any) -> None:
@@ -144,10 +145,11 @@ class DeskBot(ExtBot[int]):
     edits need not come back as messages."""
 
     async def edit_text(self, chat_id: int | str, message_id: int, text: str,
-                        reply_markup: InlineKeyboardMarkup | str | None = None) -> None:
+                        reply_markup: InlineKeyboardMarkup | dict[str, Any] | None = None,
+                        ) -> None:
         """``edit_message_text`` with the same request (the defaults' parse mode and link
         previews, the rate limiter, the same errors), minus parsing the answer: callers
-        only need to know it worked. ``reply_markup`` may be the keyboard's JSON."""
+        only need to know it worked. ``reply_markup`` may be the keyboard as plain JSON data."""
         await self._post("editMessageText", {
             "chat_id": chat_id, "message_id": message_id, "text": text,
             "parse_mode": DEFAULT_NONE, "link_preview_options": DEFAULT_NONE,
