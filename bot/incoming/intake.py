@@ -38,6 +38,7 @@ from bot.storage.attachments import NewAttachment
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
 from bot.storage.sender_rows import SenderRows, sender_rows
 from bot.storage.thread_refs import remember_refs, ticket_of_refs
+from bot.tickets.queries import BY_NUMBER
 from bot.tickets.service import TicketService
 from db.models import Customer, CustomerContact, Interaction, TeamMember, Ticket
 
@@ -203,7 +204,7 @@ class IntakeService:
         if number is None:
             number = await self.find_ticket_by_refs(msg.refs, msg.channel)
         if number is not None:
-            ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
+            ticket = await BY_NUMBER.first(number)
             return Found(ticket, ticket is not None)
         rows = await self._sender_rows(msg)
         if rows is None:

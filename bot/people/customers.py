@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 DEFAULT_PHONE_REGION = "CL"
 
 
+@lru_cache(maxsize=4096)
 def normalise_email(raw: str) -> str:
-    """``"Ana <ANA@Example.CL>"`` -> ``"ana@example.cl"``; InvalidInput if it is not one."""
+    """``"Ana <ANA@Example.CL>"`` -> ``"ana@example.cl"``; InvalidInput if it is not one.
+    Remembered, like phones: a sender's address is read at several steps of a mail."""
     _, address = parseaddr(raw.strip())
     address = address.strip().lower()
     local, _, domain = address.partition("@")

@@ -14,10 +14,16 @@ from bot.process.clock import Clock
 from bot.process.domain import Estado, InteractionKind
 from bot.process.errors import TicketNotFound
 from bot.process.views import InteractionView, Page, TicketView
+from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
 from db.models import Attachment, Interaction, Ticket
 
 OPEN_ESTADOS = [e for e in Estado if e.is_open]
+
+# A ticket with its customer and assignee: what a card, a reply and a mail's thread read
+# by number. Its SQL is built once (Tortoise builds the join anew each time: ~1 ms of CPU).
+BY_NUMBER = PreparedSelect(Ticket, lambda number: Ticket.filter(id=number).select_related(
+    *TICKET_RELATED).limit(1), [987_654_321])
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class TicketQueries:
         self._clock = clock
 
     async def get(self, number: int) -> TicketView:
-        ticket = await Ticket.get_or_none(id=number).select_related(*TICKET_RELATED)
+        ticket = await BY_NUMBER.first(number)
         if ticket is None:
             raise TicketNotFound(number)
         return ticket_view(ticket)
