@@ -36,9 +36,9 @@ from bot.incoming.inbox_store import (
     GroupCommit,
     ProcessingFailed,
     Unstored,
+    answer,
     insert_one,
     record_failure,
-    settle,
     store_processed,
 )
 from bot.process.clock import Clock
@@ -322,16 +322,16 @@ class InboxWorker:
         """An event handed over before it was stored: processed and stored in one commit,
         or, if its processing fails, stored with the failure, due for a retry."""
         processor = self._processors[item.fields["kind"]]
+        assert self._bus is not None, "only handed over unstored with a bus (accept)"
         try:
-            accepted = await store_processed(item, processor, self._bus or EventBus(),
-                                             self._clock.now())
+            accepted = await store_processed(item, processor, self._bus, self._clock.now())
         except ProcessingFailed as failed:
             await self._store_for_retry(item, done, failed.__cause__)
             return 1
         except Exception as exc:  # the database refused: the caller answers 5xx
-            settle(done, exc)
+            answer(done, exc)
             return 1
-        settle(done, accepted)
+        answer(done, accepted)
         if accepted.new:
             self._after_commit()
         return 1
@@ -343,9 +343,9 @@ class InboxWorker:
             if accepted.new and isinstance(error, Exception):
                 await self._failure(item.entry(accepted.id), error)
         except Exception as exc:
-            settle(done, exc)
+            answer(done, exc)
         else:
-            settle(done, accepted)
+            answer(done, accepted)
 
     async def _failure(self, entry: InboxEntry, exc: Exception) -> None:
         await record_failure(entry, exc, now=self._clock.now(),

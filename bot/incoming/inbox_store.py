@@ -121,10 +121,10 @@ class GroupCommit:
                     results = await insert_many([f for f, _ in batch])
             except Exception as exc:  # the database refused: every caller answers 5xx
                 for _, done in batch:
-                    settle(done, exc)
+                    answer(done, exc)
                 continue
             for (_, done), result in zip(batch, results, strict=True):
-                settle(done, result)
+                answer(done, result)
 
 
 async def store_processed(item: Unstored, processor: Processor, bus: EventBus,
@@ -175,7 +175,7 @@ async def record_failure(entry: InboxEntry, exc: Exception, *, now: datetime,
         await tell_team(notifiers, entry, error)
 
 
-def settle(done: asyncio.Future[Accepted], outcome: Accepted | BaseException) -> None:
+def answer(done: asyncio.Future[Accepted], outcome: Accepted | BaseException) -> None:
     """Answer a waiting ``accept`` (unless its caller has gone)."""
     if done.done():
         return
