@@ -4,8 +4,9 @@
 plain connection and the transaction wrappers) for as long as the block runs, and records
 each statement's SQL. What it counts: every data statement (SELECT, INSERT, UPDATE,
 DELETE; a bulk insert counts once), each one a round trip to the database (on SQLite a
-hop to the aiosqlite thread). Transaction control (``BEGIN``/``COMMIT``/``ROLLBACK``)
-is recorded apart, in ``transactions``, since its cost differs per database. A statement
+hop to the aiosqlite thread). Transaction control (``BEGIN``/``COMMIT``/``ROLLBACK``, and
+``SAVEPOINT``/``RELEASE`` of a nested transaction, by the client method's name) is
+recorded apart, in ``transactions``, since its cost differs per database. A statement
 counts once even when one client method calls another. A count is a property of the
 code, not a timing, so tests may assert on it; the bench uses it as well.
 """
@@ -23,7 +24,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 _EXECUTES = ("execute_insert", "execute_many", "execute_query", "execute_query_dict",
              "execute_script")
-_CONTROL = ("begin", "commit", "rollback")
+_CONTROL = ("begin", "commit", "rollback",  # and a nested transaction's savepoints:
+            "savepoint", "release_savepoint", "savepoint_rollback")
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("_inside", default=False)
 
 

@@ -328,14 +328,14 @@ class InboxWorker:
         try:
             outcomes = await store_processed_together(
                 [item for item, _ in run], self._processors, self._bus, self._clock.now())
-        except Exception as exc:  # the database refused: the callers answer 5xx
+        except BaseException:  # cancelled: nothing committed, and no caller left waiting
             for _, done in run:
-                answer(done, exc)
-            return len(run)
+                done.cancel()
+            raise
         for (item, done), outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, ProcessingFailed):
                 await self._store_for_retry(item, done, outcome.__cause__)
-            else:
+            else:  # stored, or the database refused it: its caller answers 5xx
                 answer(done, outcome)
         if any(isinstance(o, Accepted) and o.new for o in outcomes):
             self._after_commit()

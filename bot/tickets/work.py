@@ -22,8 +22,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from bot.calendar import ticket_clock
 from bot.process.clock import Clock
 from bot.process.domain import Estado, InteractionKind
@@ -36,6 +34,7 @@ from bot.storage.attachments import NewAttachment
 from bot.storage.inserts import insert
 from bot.storage.prepared import PreparedSelect
 from bot.storage.presenters import TICKET_RELATED, interaction_view, ticket_view
+from bot.storage.savepoints import savepoint
 from bot.storage.updates import update_where
 from bot.tickets.lifecycle import Action, check_allowed, check_legal
 from db.models import Attachment, Interaction, Ticket
@@ -162,7 +161,7 @@ class TicketUnit:
 
     # --- the steps every change shares ---------------------------------------------------
     async def __aenter__(self) -> TicketUnit:
-        self._transaction = in_transaction()
+        self._transaction = savepoint()  # none inside an optimistic batch
         await self._transaction.__aenter__()
         try:
             if self.number is not None and self._ticket is None:

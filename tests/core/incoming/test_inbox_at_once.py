@@ -8,6 +8,7 @@ a worker that stops stores what it had not reached."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,10 +18,14 @@ from bot.incoming import inbox as inbox_module
 from bot.incoming.inbox_items import DONE, PENDING, QUARANTINED, InboxEntry, PermanentInboxError
 from bot.incoming.intake import IncomingMessage
 from bot.process.clock import ManualClock
-from bot.process.domain import Canal
+from bot.process.domain import Canal, InteractionKind
+from bot.process.errors import StaleAction
 from bot.process.events import TicketEvent
+from bot.process.views import Actor
 from bot.services import Services
 from db.models import InboxItem, Interaction, Ticket
+from tests.conftest import Team
+from tests.statements import count_statements
 
 KIND = "texto"
 
@@ -36,9 +41,11 @@ class Processor:
         self.gate = asyncio.Event()
         self.gate.set()
         self.started = asyncio.Event()
+        self.stale_note: tuple[str, Actor] | None = None
 
     async def __call__(self, entry: InboxEntry) -> int | None:
         self.calls += 1
+        actor = self.stale_note[1] if self.stale_note else None
         self.started.set()
         await self.gate.wait()
         result = await self.services.intake.receive(IncomingMessage(
@@ -48,6 +55,10 @@ class Processor:
             raise self.fail
         if entry.payload.get("fail"):  # this text only (in a batch)
             raise RuntimeError(entry.payload["fail"])
+        if self.stale_note is not None and entry.key == self.stale_note[0]:
+            self.stale_note = None  # once: a note on a stale version, refused and caught
+            with contextlib.suppress(StaleAction):
+                await self.services.tickets.note(actor, 1, "nota", expected_version=99)
         return result.ticket.number if result.ticket else None
 
 
@@ -234,3 +245,29 @@ async def test_in_a_batch_a_redelivery_of_a_waiting_text_is_recognised(
     assert first > 0 and again == -first
     assert await InboxItem.filter(key="w:17").count() == 1
     assert await Interaction.filter(external_id="w:17").count() == 1
+
+
+async def test_texts_waiting_together_need_no_savepoint(
+        services: Services, running: Processor) -> None:
+    with count_statements() as seen:
+        ids = await _waiting_together(services, running, ("w:18", {}), ("w:19", {}),
+                                      ("w:20", {}))
+    assert all(i > 0 for i in ids)
+    assert "savepoint" not in seen.transactions  # none per text, none per unit of work
+    assert running.calls == 4  # each processed once: nothing failed, nothing redone
+
+
+async def test_a_failure_caught_inside_a_batch_still_redoes_it_one_by_one(
+        services: Services, running: Processor, team: Team) -> None:
+    """A unit of work that fails inside the batch has no savepoint to roll back to: even
+    when its caller catches the failure (as a stale ticket is read again), the batch is
+    rolled back whole and each text stored again on its own."""
+    running.stale_note = ("w:24", team.admin)
+    ids = await _waiting_together(services, running, ("w:23", {}), ("w:24", {}),
+                                  ("w:25", {}))
+    assert all(i > 0 for i in ids)
+    assert running.calls == 1 + 3 + 3  # w:busy; the batch; each text again on its own
+    assert {r.key: r.status for r in await InboxItem.all()} == \
+        {"w:busy": DONE, "w:23": DONE, "w:24": DONE, "w:25": DONE}
+    assert sorted(i.external_id for i in await Interaction.filter(kind=InteractionKind.INBOUND)) == \
+        ["w:23", "w:24", "w:25", "w:busy"]  # once each: the batch's writes rolled back
