@@ -107,11 +107,16 @@ def _statement(db: BaseDBAsyncClient, by: By, latest: bool) -> tuple[str, tuple[
     return found
 
 
+@cache
+def _keys(alias: str, model: type[Model]) -> tuple[tuple[str, str], ...]:
+    """(column, the row's key for it under ``alias``), worked out once."""
+    return tuple((col, f"{alias}__{col}") for col in _columns(model))
+
+
 def _part(row: dict[str, Any], alias: str, model: type[M]) -> M | None:
-    values = {col: row[f"{alias}__{col}"] for col in _columns(model)}
-    if values["id"] is None:
+    if row[f"{alias}__id"] is None:
         return None
-    return model._init_from_db(**values)
+    return model._init_from_db(**{col: row[key] for col, key in _keys(alias, model)})
 
 
 async def sender_rows(channel: Canal, by: By, value: str, *, latest: bool = True) -> SenderRows:
