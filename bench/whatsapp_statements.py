@@ -15,8 +15,8 @@ What is counted (``tests/statements.py``, the same counter as the budget test
 ``tests/handlers/whatsapp/test_statements.py``): every data statement from the POST to
 the inbox item's "processed" mark, both included: the webhook's insert, the worker's
 own statements on the inbox row (scan, claim, read-back, mark), and all the intake does.
-Transaction control (BEGIN/COMMIT) is shown apart. Chat front ends are not wired (no
-card redraws) and the acknowledgement is off (no outbox delivery).
+Transaction control (BEGIN/COMMIT, and a nested transaction's SAVEPOINT/RELEASE) is
+shown apart. Chat front ends are not wired (no card redraws) and the acknowledgement is off (no outbox delivery).
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def main() -> None:
                 for i, sql in enumerate(r["sample"][case], 1):
                     print(f"  {i:>2}. {sql[:110]}")
     print()
-    print_table(["tree", "case", "texts", "statements (median)", "max", "BEGIN/COMMIT"],
+    print_table(["tree", "case", "texts", "statements (median)", "max", "BEGIN/COMMIT/SAVEPOINT/RELEASE"],
                 rows, title="SQL statements per inbound WhatsApp text, webhook to processed")
 
 

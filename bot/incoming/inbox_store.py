@@ -174,8 +174,6 @@ async def store_processed_together(items: Sequence[Unstored],
     batch is rolled back whole and each event stored again in its own transaction, so
     one that fails (``ProcessingFailed``, or the database's error, in its place) or is
     known already is rolled back alone."""
-    if len(items) == 1:  # its own transaction is its savepoint
-        return [await _one(items[0], processors, bus, now)]
     try:
         return await _optimistically(items, processors, bus, now)
     except Exception as exc:  # rolled back whole: each is stored again on its own

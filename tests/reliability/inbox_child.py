@@ -16,7 +16,6 @@ import signal
 import sys
 from typing import Any
 
-from bot.incoming import inbox_store
 from bot.incoming.inbox import InboxWorker
 from bot.incoming.inbox_items import InboxEntry
 from bot.process.settings import load_settings
@@ -45,17 +44,18 @@ def _arm(mode: str) -> None:
 
         InboxWorker._process_entry = die_before_processing  # type: ignore[method-assign]
     elif mode == "mid-processing":
-        store_processed = inbox_store.store_processed
+        register = InboxWorker.register
 
-        async def die_before_commit(item: Any, processor: Any, *args: Any) -> Any:
+        def register_dying(self: InboxWorker, kind: str, processor: Any) -> None:
             async def then_die(entry: InboxEntry) -> int | None:
                 await processor(entry)  # the message and its ticket written, not committed
-                _die()
+                if entry.id == 0:  # handed over unstored: inside its one transaction
+                    _die()
                 return None
 
-            return await store_processed(item, then_die, *args)
+            register(self, kind, then_die)
 
-        inbox_store.store_processed = die_before_commit  # type: ignore[assignment]
+        InboxWorker.register = register_dying  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
