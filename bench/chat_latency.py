@@ -255,6 +255,17 @@ async def main(taps: int, tickets: int, rate: float) -> None:
     print(h.machine_line())
 
 
+def _on_the_products_loop(main: Any) -> Any:
+    """Run on the loop ``atiende`` runs on (uvloop unless ``ATIENDE_EVENT_LOOP=asyncio``),
+    floor and ours alike; a tree from before that choice ran on the standard loop."""
+    try:
+        from bot.app.event_loop import run
+    except ImportError:
+        return asyncio.run(main)
+    return run(main, "asyncio" if os.environ.get("ATIENDE_EVENT_LOOP") == "asyncio"
+               else "uvloop")
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
@@ -262,7 +273,7 @@ def _mean(values: list[float]) -> float:
 def child(out: Path, taps: int, tickets: int, rate: float) -> None:
     """A ``--before`` round: measure, write the samples as JSON (the parent tabulates)."""
     logging.basicConfig(level=logging.WARNING)
-    samples, _ = asyncio.run(measure(taps, tickets, rate))
+    samples, _ = _on_the_products_loop(measure(taps, tickets, rate))
     out.write_text(json.dumps(samples))
 
 
@@ -325,4 +336,4 @@ if __name__ == "__main__":
     elif args.before:
         compare(args.before, args.taps, args.tickets, args.rate, args.rounds)
     else:
-        asyncio.run(main(args.taps, args.tickets, args.rate))
+        _on_the_products_loop(main(args.taps, args.tickets, args.rate))
