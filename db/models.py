@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from bot.process.domain import (
@@ -124,6 +125,8 @@ class Ticket(Model):
 
     class Meta:
         table = "tickets"
+        # a sender's latest ticket on a channel, at every message (bot/storage/sender_rows.py)
+        indexes = (Index(fields=("customer_id", "channel"), name="ix_tickets_customer"),)
 
 
 class Interaction(Model):
@@ -156,6 +159,7 @@ class Interaction(Model):
     class Meta:
         table = "interacciones"
         unique_together = (("channel", "external_id"),)
+        indexes = (Index(fields=("ticket_id",), name="ix_interacciones_ticket"),)  # history
 
 
 class Attachment(Model):
@@ -175,6 +179,7 @@ class Attachment(Model):
 
     class Meta:
         table = "adjuntos"
+        indexes = (Index(fields=("interaction_id",), name="ix_adjuntos_interaction"),)
 
 
 class OutboxMessage(Model):
