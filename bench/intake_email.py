@@ -362,6 +362,10 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="another copy of the code (e.g. `git archive <commit>` unpacked): "
                         "its dir and shuffled runs alternate with ours, as 'before' rows")
+    parser.add_argument("--cli-startup", type=int, default=0, metavar="TIMES",
+                        help="also time the real `atiende mail import` of an empty folder "
+                        "(argument parsing, settings, migration check, imports), TIMES "
+                        "runs per tree, trees alternating")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -413,8 +417,34 @@ def main() -> None:
     print()
     print_table(HEADERS, rows, title=f"Email intake (medians of {args.runs} run(s); "
                                      f"fresh SQLite file per run)")
+    if args.cli_startup:
+        trees = ([("before", args.before)] if args.before else []) + [("ours", ROOT)]
+        print()
+        print_table(["tree", "atiende mail import start-up s (median)", "runs"],
+                    cli_startup(work, trees, args.cli_startup),
+                    title="The real command's start-up: `python -m bot mail import EMPTY -q` "
+                          "on a migrated SQLite file, spawn to exit")
     if args.profile:
         print(f"\n# profiles: {work}/profile-*.txt")
+
+
+def cli_startup(work: Path, trees: list[tuple[str, Path]], times: int) -> list[list[object]]:
+    """What `atiende mail import` costs before its first mail (and to close): the whole
+    command on an empty folder, each tree's code run from its own directory."""
+    empty = work / "cli-empty"
+    empty.mkdir(exist_ok=True)
+    data = work / "cli-data"
+    shutil.rmtree(data, ignore_errors=True)
+    env = {**os.environ, "ATIENDE_DATA_DIR": str(data),
+           "ATIENDE_DATABASE_URL": fresh_database(data / "db")}
+    spent: dict[str, list[float]] = {name: [] for name, _ in trees}
+    for _ in range(times):
+        for name, tree in trees:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "bot", "mail", "import", str(empty), "-q"],
+                           cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+            spent[name].append(time.perf_counter() - started)
+    return [[name, f"{median(values):.3f}", len(values)] for name, values in spent.items()]
 
 
 def _start_dovecot() -> Any:
