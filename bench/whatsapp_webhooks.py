@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,20 @@ async def _serve(spec: dict[str, Any]) -> None:
         await close_database()
     emit_result({"rss_mb": rss, "processed_cpu": processed_cpu, "main_cpu": main_cpu,
                  **counts})
+
+
+def _serve_on_the_products_loop(spec: dict[str, Any]) -> None:
+    """The loop ``atiende run`` runs on (``ATIENDE_EVENT_LOOP``, uvloop by default); a
+    tree from before that choice ran on the standard loop, and runs on it here."""
+    if spec.get("tree"):
+        sys.path.insert(0, spec["tree"])
+    try:
+        from bot.app.event_loop import run
+    except ImportError:
+        asyncio.run(_serve(spec))
+        return
+    run(_serve(spec), "asyncio" if os.environ.get("ATIENDE_EVENT_LOOP") == "asyncio"
+        else "uvloop")
 
 
 async def _caught_up(inbox: Any) -> None:
@@ -413,7 +428,7 @@ def main() -> None:
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(_serve(json.loads(args.serve)))
+        _serve_on_the_products_loop(json.loads(args.serve))
         return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="atiende-bench-whatsapp-"))

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.event_loop import loop_factory
 from bot.process.clock import ManualClock
 from bot.process.domain import Rol
 from bot.process.settings import Settings
@@ -44,6 +45,16 @@ TEST_DB = os.environ.get("ATIENDE_TEST_DB", "sqlite").strip().lower() or "sqlite
 if TEST_DB not in ("sqlite", "postgres"):
     raise pytest.UsageError(f"ATIENDE_TEST_DB={TEST_DB!r}: use sqlite or postgres")
 ON_POSTGRES = TEST_DB == "postgres"
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Every async test runs on the loop ``atiende`` runs on (``ATIENDE_EVENT_LOOP``,
+    uvloop by default), named in the test's id."""
+    name = os.environ.get("ATIENDE_EVENT_LOOP", "uvloop").strip().lower() or "uvloop"
+    if name not in ("uvloop", "asyncio"):
+        raise pytest.UsageError(f"ATIENDE_EVENT_LOOP={name!r}: use uvloop or asyncio")
+    factory = loop_factory("asyncio" if name == "asyncio" else "uvloop")
+    return {"asyncio" if factory is asyncio.new_event_loop else "uvloop": factory}
 
 
 def sqlite_only(reason: str) -> pytest.MarkDecorator:

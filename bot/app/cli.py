@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.app import logs
+from bot.app import event_loop, logs
 from bot.app.commands import (
     DONE,
     EXIT_CODES,
@@ -282,7 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE
     log_file = _configure_logs(args, settings)
     try:
-        return asyncio.run({**COMMANDS, **extra}[args.command](args, settings))
+        return event_loop.run({**COMMANDS, **extra}[args.command](args, settings),
+                              settings.event_loop)
     except UsageError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return USAGE

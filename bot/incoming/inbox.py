@@ -34,12 +34,14 @@ from bot.incoming.inbox_items import (
 )
 from bot.incoming.inbox_store import (
     GroupCommit,
+    Handed,
     ProcessingFailed,
     Unstored,
     answer,
     insert_one,
     record_failure,
-    store_processed,
+    store_processed_together,
+    unstored_run,
 )
 from bot.process.clock import Clock
 from bot.process.domain import Canal
@@ -87,8 +89,7 @@ class InboxWorker:
         self._group = GroupCommit()
         # Items this process stored, claimed, while its worker runs, with the time their
         # claim runs out (their ``next_attempt_at``); not read back.
-        self._handed: deque[tuple[InboxEntry, datetime]
-                            | tuple[Unstored, asyncio.Future[Accepted]]] = deque()
+        self._handed: deque[Handed] = deque()
         self._rescan = False  # wake() asked for a look at the table, not just the hand-over
         self._stop: asyncio.Event | None = None  # the running loop's stop signal
 
@@ -197,10 +198,11 @@ class InboxWorker:
         """Process the items ``accept`` handed over, in arrival order; returns how many."""
         tried = 0
         while self._handed and not (self._stop is not None and self._stop.is_set()):
-            handed = self._handed.popleft()
-            if isinstance(handed[0], Unstored):
-                tried += await self._guarded(self._store_processed(*handed))
+            if isinstance(self._handed[0][0], Unstored):
+                tried += await self._guarded(self._store_processed(unstored_run(self._handed)))
                 continue
+            handed = self._handed.popleft()
+            assert isinstance(handed[0], InboxEntry) and isinstance(handed[1], datetime)
             entry, claimed_until = handed
             if self._clock.now() < claimed_until - timedelta(seconds=LEASE_SECONDS / 2):
                 tried += await self._guarded(self._process_entry(entry))
@@ -318,23 +320,26 @@ class InboxWorker:
                 "attempts": entry.attempts + 1, "last_error": ""})
         return 1
 
-    async def _store_processed(self, item: Unstored, done: asyncio.Future[Accepted]) -> int:
-        """An event handed over before it was stored: processed and stored in one commit,
-        or, if its processing fails, stored with the failure, due for a retry."""
-        processor = self._processors[item.fields["kind"]]
+    async def _store_processed(self, run: list[tuple[Unstored, asyncio.Future[Accepted]]]
+                               ) -> int:
+        """Events handed over before they were stored: processed and stored in one commit,
+        each one whose processing fails stored with the failure, due for a retry."""
         assert self._bus is not None, "only handed over unstored with a bus (accept)"
         try:
-            accepted = await store_processed(item, processor, self._bus, self._clock.now())
-        except ProcessingFailed as failed:
-            await self._store_for_retry(item, done, failed.__cause__)
-            return 1
-        except Exception as exc:  # the database refused: the caller answers 5xx
-            answer(done, exc)
-            return 1
-        answer(done, accepted)
-        if accepted.new:
+            outcomes = await store_processed_together(
+                [item for item, _ in run], self._processors, self._bus, self._clock.now())
+        except Exception as exc:  # the database refused: the callers answer 5xx
+            for _, done in run:
+                answer(done, exc)
+            return len(run)
+        for (item, done), outcome in zip(run, outcomes, strict=True):
+            if isinstance(outcome, ProcessingFailed):
+                await self._store_for_retry(item, done, outcome.__cause__)
+            else:
+                answer(done, outcome)
+        if any(isinstance(o, Accepted) and o.new for o in outcomes):
             self._after_commit()
-        return 1
+        return len(run)
 
     async def _store_for_retry(self, item: Unstored, done: asyncio.Future[Accepted],
                                error: BaseException | None = None) -> None:

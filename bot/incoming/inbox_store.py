@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +152,42 @@ async def store_processed(item: Unstored, processor: Processor, bus: EventBus,
     except IntegrityError:
         return await _known(item.fields["key"])
     return Accepted(row.id, new=True)
+
+
+Handed = tuple[InboxEntry, datetime] | tuple[Unstored, "asyncio.Future[Accepted]"]
+
+
+def unstored_run(handed: deque[Handed]) -> list[tuple[Unstored, asyncio.Future[Accepted]]]:
+    """Takes the events handed over unstored at the head of the worker's line, in
+    arrival order: they are stored together (``store_processed_together``)."""
+    run: list[tuple[Unstored, asyncio.Future[Accepted]]] = []
+    while handed and isinstance(handed[0][0], Unstored):
+        item, done = handed.popleft()
+        assert isinstance(item, Unstored) and isinstance(done, asyncio.Future)
+        run.append((item, done))
+    return run
+
+
+async def store_processed_together(items: Sequence[Unstored],
+                                   processors: Mapping[str, Processor], bus: EventBus,
+                                   now: datetime) -> list[Accepted | ProcessingFailed]:
+    """``store_processed`` for the events waiting together, in one commit: one disk flush
+    for all of them instead of one each (concurrent webhooks queue up while one batch
+    commits). Each event is processed and stored in its own savepoint, so one that fails
+    (``ProcessingFailed`` in its place) or is known already is rolled back alone; a
+    failing commit raises, and nothing of the batch is stored."""
+    if len(items) == 1:  # its own transaction is its savepoint
+        return [await _one(items[0], processors, bus, now)]
+    async with atomic(bus):
+        return [await _one(item, processors, bus, now) for item in items]
+
+
+async def _one(item: Unstored, processors: Mapping[str, Processor], bus: EventBus,
+               now: datetime) -> Accepted | ProcessingFailed:
+    try:
+        return await store_processed(item, processors[item.fields["kind"]], bus, now)
+    except ProcessingFailed as failed:
+        return failed
 
 
 async def insert_done(channel: Canal, kind: str, key: str, *, raw: bytes, summary: str,

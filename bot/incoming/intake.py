@@ -293,7 +293,8 @@ class IntakeService:
         ``current``: the ticket as just read (relations loaded), written only if unchanged."""
         result = await self._record(msg, number, msg.name or msg.email or msg.phone or "Cliente",
                                     current=current)
-        log.info("customer message ticket=#%s channel=%s", number, msg.channel.value)
+        # DEBUG: every channel's adapter logs the message at INFO, with its own id
+        log.debug("customer message ticket=#%s channel=%s", number, msg.channel.value)
         return result
 
     async def _open(self, msg: IncomingMessage, customer: Customer,

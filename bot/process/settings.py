@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
+    # --- event loop ----------------------------------------------------------------
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"  # asyncio: the standard loop
+
     # --- web server (webhooks) ------------------------------------------------------
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)

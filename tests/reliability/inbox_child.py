@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any
 
-from bot.incoming import inbox
+from bot.incoming import inbox_store
 from bot.incoming.inbox import InboxWorker
 from bot.incoming.inbox_items import InboxEntry
 from bot.process.settings import load_settings
@@ -45,7 +45,7 @@ def _arm(mode: str) -> None:
 
         InboxWorker._process_entry = die_before_processing  # type: ignore[method-assign]
     elif mode == "mid-processing":
-        store_processed = inbox.store_processed
+        store_processed = inbox_store.store_processed
 
         async def die_before_commit(item: Any, processor: Any, *args: Any) -> Any:
             async def then_die(entry: InboxEntry) -> int | None:
@@ -55,13 +55,15 @@ def _arm(mode: str) -> None:
 
             return await store_processed(item, then_die, *args)
 
-        inbox.store_processed = die_before_commit  # type: ignore[assignment]
+        inbox_store.store_processed = die_before_commit  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
 
 if __name__ == "__main__":
     _arm(sys.argv[1])
+    from bot.app.event_loop import run as run_on
     from bot.app.run import run
 
-    asyncio.run(run(load_settings()))
+    settings = load_settings()
+    run_on(run(settings), settings.event_loop)

@@ -2,7 +2,8 @@
 WhatsApp text takes. The row is inserted already processed with everything its
 processing wrote; a failure stores it for a retry with nothing of the failed attempt
 left; a redelivery stores and changes nothing; subscribers hear of it only after the
-commit; a worker that stops stores what it had not reached."""
+commit; texts that wait together share one commit, each rolled back alone if it fails;
+a worker that stops stores what it had not reached."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ class Processor:
             phone="+56912345678", name="Ana", join_open=True))
         if self.fail is not None:
             raise self.fail
+        if entry.payload.get("fail"):  # this text only (in a batch)
+            raise RuntimeError(entry.payload["fail"])
         return result.ticket.number if result.ticket else None
 
 
@@ -64,10 +67,28 @@ async def running(services: Services) -> AsyncIterator[Processor]:
         await loop
 
 
-async def _text(services: Services, key: str, body: str = "Hola, no tengo internet") -> int:
-    accepted = await services.inbox.accept(Canal.WHATSAPP, KIND, key, payload={"body": body},
+async def _text(services: Services, key: str, body: str = "Hola, no tengo internet",
+                **payload: str) -> int:
+    accepted = await services.inbox.accept(Canal.WHATSAPP, KIND, key,
+                                           payload={"body": body, **payload},
                                            summary="+56912345678 · text", at_once=True)
     return accepted.id if accepted.new else -accepted.id
+
+
+async def _waiting_together(services: Services, running: Processor,
+                            *texts: tuple[str, dict[str, str]]) -> list[int]:
+    """Texts that arrive while the worker is busy (a stored item holds it at the gate),
+    so they wait together; then the worker goes on. Their accepts' answers, in order."""
+    running.gate.clear()
+    busy = asyncio.create_task(services.inbox.accept(
+        Canal.WHATSAPP, KIND, "w:busy", payload={"body": "Primero"}))
+    await running.started.wait()
+    waiting = [asyncio.create_task(_text(services, key, **payload)) for key, payload in texts]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiting)
+    running.gate.set()
+    assert (await busy).new
+    return [await w for w in waiting]
 
 
 async def test_a_text_is_stored_processed_in_the_commit_of_its_processing(
@@ -174,3 +195,42 @@ async def test_in_a_burst_a_text_is_stored_first_and_answered_at_once(
     assert {r.key: r.status for r in await InboxItem.all()} == \
         {"w:8": DONE, "w:9": DONE, "w:10": DONE}
     assert await Interaction.all().count() == 3
+
+
+async def test_texts_waiting_together_are_stored_in_one_commit(
+        services: Services, running: Processor) -> None:
+    seen: list[int] = []
+
+    async def subscriber(event: TicketEvent) -> None:  # after the commit that made it
+        seen.append(await InboxItem.filter(status=DONE).count())
+
+    services.bus.subscribe_local(subscriber)
+    ids = await _waiting_together(services, running, ("w:11", {}), ("w:12", {}), ("w:13", {}))
+    assert all(i > 0 for i in ids)
+    # w:busy's event came before its "processed" mark; each text's event came after the
+    # one commit of all three (one commit each would have seen 2, 3 and 4)
+    assert seen == [0, 4, 4, 4]
+    assert {r.key: r.status for r in await InboxItem.all()} == \
+        {"w:busy": DONE, "w:11": DONE, "w:12": DONE, "w:13": DONE}
+    assert await Interaction.all().count() == 4
+
+
+async def test_in_a_batch_a_failing_text_is_rolled_back_alone_and_stored_for_a_retry(
+        services: Services, running: Processor) -> None:
+    ids = await _waiting_together(services, running, ("w:14", {}),
+                                  ("w:15", {"fail": "no se pudo"}), ("w:16", {}))
+    assert all(i > 0 for i in ids)
+    rows = {r.key: r for r in await InboxItem.all()}
+    assert (rows["w:15"].status, rows["w:15"].attempts) == (PENDING, 1)
+    assert "no se pudo" in rows["w:15"].last_error
+    assert rows["w:14"].status == rows["w:16"].status == DONE
+    assert sorted(i.external_id for i in await Interaction.all()) == ["w:14", "w:16", "w:busy"]
+
+
+async def test_in_a_batch_a_redelivery_of_a_waiting_text_is_recognised(
+        services: Services, running: Processor) -> None:
+    first, again = await _waiting_together(services, running, ("w:17", {}),
+                                           ("w:17", {"body": "la misma clave"}))
+    assert first > 0 and again == -first
+    assert await InboxItem.filter(key="w:17").count() == 1
+    assert await Interaction.filter(external_id="w:17").count() == 1
