@@ -95,8 +95,24 @@ async def _child(spec: dict[str, Any]) -> None:
         score = await _score(Path(spec["manifest"]))
     finally:
         await close_database()
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # uvloop or asyncio
     emit_result({"imported_at": imported, "started": started, "ended": ended, "rss_mb": rss,
-                 "outcomes": outcomes, **score})
+                 "outcomes": outcomes, "loop": loop, **score})
+
+
+def run_child(spec: dict[str, Any]) -> None:
+    """The child on the event loop its tree's ``atiende`` commands run on (the standard
+    loop for a tree from before ``bot.app.event_loop``)."""
+    if spec.get("tree"):  # nothing of the product is imported yet: that tree's code wins
+        sys.path.insert(0, spec["tree"])
+    try:
+        from bot.app import event_loop
+    except ImportError:
+        asyncio.run(_child(spec))
+        return
+    from bot.process.settings import Settings
+
+    event_loop.run(_child(spec), Settings(_env_file=None).event_loop)  # type: ignore[call-arg]
 
 
 async def _ingest_dir(services: Any, spec: dict[str, Any]) -> dict[str, int]:
@@ -253,8 +269,9 @@ def run_ours(variant: str, n: int, corpus: Path, manifest: Path, work: Path, tag
                         "imap_password": account.password, "imap_poll_seconds": 3600.0}
     if args.profile:
         spec["profile"] = str(work / f"profile-{variant}-{n}.txt")
-    script = Path(__file__) if tree is None else tree / "bench" / Path(__file__).name
-    result = spawn_child(script, ["--child", json.dumps(spec)], run_dir / "child.log")
+    if tree is not None:  # this harness, that tree's code (and its choice of event loop)
+        spec["tree"] = str(tree.resolve())
+    result = spawn_child(Path(__file__), ["--child", json.dumps(spec)], run_dir / "child.log")
     result["append_s"] = appended
     result["command_s"] = result["ended"] - result["spawned_at"]
     result["ingest_s"] = result["ended"] - result["started"]
@@ -369,7 +386,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(_child(json.loads(args.child)))
+        run_child(json.loads(args.child))
         return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="atiende-bench-intake-"))
@@ -465,7 +482,7 @@ def _progress(variant: str, n: int, run: int, r: dict[str, Any]) -> None:
           f"{r['ingest_s']:.2f} s ingest, RSS {r['rss_mb']:.0f} MB, {r['tickets']} tickets "
           f"(roots {r['roots']}), threaded {r['threaded']}/{r['messages']}, replies "
           f"{r['replies_threaded']}/{r['replies']}, missing {r['missing']}, outcomes "
-          f"{r['outcomes']}{append}", flush=True)
+          f"{r['outcomes']}{append}, {r.get('loop', '?')} loop", flush=True)
 
 
 if __name__ == "__main__":
