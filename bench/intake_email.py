@@ -95,8 +95,24 @@ async def _child(spec: dict[str, Any]) -> None:
         score = await _score(Path(spec["manifest"]))
     finally:
         await close_database()
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # uvloop or asyncio
     emit_result({"imported_at": imported, "started": started, "ended": ended, "rss_mb": rss,
-                 "outcomes": outcomes, **score})
+                 "outcomes": outcomes, "loop": loop, **score})
+
+
+def run_child(spec: dict[str, Any]) -> None:
+    """The child on the event loop its tree's ``atiende`` commands run on (the standard
+    loop for a tree from before ``bot.app.event_loop``)."""
+    if spec.get("tree"):  # nothing of the product is imported yet: that tree's code wins
+        sys.path.insert(0, spec["tree"])
+    try:
+        from bot.app import event_loop
+    except ImportError:
+        asyncio.run(_child(spec))
+        return
+    from bot.process.settings import Settings
+
+    event_loop.run(_child(spec), Settings(_env_file=None).event_loop)  # type: ignore[call-arg]
 
 
 async def _ingest_dir(services: Any, spec: dict[str, Any]) -> dict[str, int]:
@@ -253,8 +269,9 @@ def run_ours(variant: str, n: int, corpus: Path, manifest: Path, work: Path, tag
                         "imap_password": account.password, "imap_poll_seconds": 3600.0}
     if args.profile:
         spec["profile"] = str(work / f"profile-{variant}-{n}.txt")
-    script = Path(__file__) if tree is None else tree / "bench" / Path(__file__).name
-    result = spawn_child(script, ["--child", json.dumps(spec)], run_dir / "child.log")
+    if tree is not None:  # this harness, that tree's code (and its choice of event loop)
+        spec["tree"] = str(tree.resolve())
+    result = spawn_child(Path(__file__), ["--child", json.dumps(spec)], run_dir / "child.log")
     result["append_s"] = appended
     result["command_s"] = result["ended"] - result["spawned_at"]
     result["ingest_s"] = result["ended"] - result["started"]
@@ -362,10 +379,14 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="another copy of the code (e.g. `git archive <commit>` unpacked): "
                         "its dir and shuffled runs alternate with ours, as 'before' rows")
+    parser.add_argument("--cli-startup", type=int, default=0, metavar="TIMES",
+                        help="also time the real `atiende mail import` of an empty folder "
+                        "(argument parsing, settings, migration check, imports), TIMES "
+                        "runs per tree, trees alternating")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(_child(json.loads(args.child)))
+        run_child(json.loads(args.child))
         return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="atiende-bench-intake-"))
@@ -413,8 +434,34 @@ def main() -> None:
     print()
     print_table(HEADERS, rows, title=f"Email intake (medians of {args.runs} run(s); "
                                      f"fresh SQLite file per run)")
+    if args.cli_startup:
+        trees = ([("before", args.before)] if args.before else []) + [("ours", ROOT)]
+        print()
+        print_table(["tree", "atiende mail import start-up s (median)", "runs"],
+                    cli_startup(work, trees, args.cli_startup),
+                    title="The real command's start-up: `python -m bot mail import EMPTY -q` "
+                          "on a migrated SQLite file, spawn to exit")
     if args.profile:
         print(f"\n# profiles: {work}/profile-*.txt")
+
+
+def cli_startup(work: Path, trees: list[tuple[str, Path]], times: int) -> list[list[object]]:
+    """What `atiende mail import` costs before its first mail (and to close): the whole
+    command on an empty folder, each tree's code run from its own directory."""
+    empty = work / "cli-empty"
+    empty.mkdir(exist_ok=True)
+    data = work / "cli-data"
+    shutil.rmtree(data, ignore_errors=True)
+    env = {**os.environ, "ATIENDE_DATA_DIR": str(data),
+           "ATIENDE_DATABASE_URL": fresh_database(data / "db")}
+    spent: dict[str, list[float]] = {name: [] for name, _ in trees}
+    for _ in range(times):
+        for name, tree in trees:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "bot", "mail", "import", str(empty), "-q"],
+                           cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+            spent[name].append(time.perf_counter() - started)
+    return [[name, f"{median(values):.3f}", len(values)] for name, values in spent.items()]
 
 
 def _start_dovecot() -> Any:
@@ -435,7 +482,7 @@ def _progress(variant: str, n: int, run: int, r: dict[str, Any]) -> None:
           f"{r['ingest_s']:.2f} s ingest, RSS {r['rss_mb']:.0f} MB, {r['tickets']} tickets "
           f"(roots {r['roots']}), threaded {r['threaded']}/{r['messages']}, replies "
           f"{r['replies_threaded']}/{r['replies']}, missing {r['missing']}, outcomes "
-          f"{r['outcomes']}{append}", flush=True)
+          f"{r['outcomes']}{append}, {r.get('loop', '?')} loop", flush=True)
 
 
 if __name__ == "__main__":

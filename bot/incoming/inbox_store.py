@@ -53,6 +53,11 @@ class ProcessingFailed(Exception):
     and nothing is stored; the cause is ``__cause__``."""
 
 
+class KnownKey(Exception):
+    """``insert_done`` met a stored key: the caller rolls its savepoint back (on
+    PostgreSQL the failed insert has aborted it) and takes the long way."""
+
+
 @dataclass(frozen=True)
 class Unstored:
     """An event handed to the worker before it is stored: its row's fields."""
@@ -214,6 +219,32 @@ async def _one(item: Unstored, processors: Mapping[str, Processor], bus: EventBu
         return await store_processed(item, processors[item.fields["kind"]], bus, now)
     except Exception as exc:  # a failed processing, or the database refused this one
         return exc
+
+
+async def insert_done(channel: Canal, kind: str, key: str, *, raw: bytes, summary: str,
+                      ticket_number: int | None, now: datetime) -> int:
+    """The row of an event the caller has just processed, inserted already processed with
+    its raw bytes inside the caller's savepoint (none of its own: the caller's commit
+    makes the processing and the row durable together, or neither). Raises ``KnownKey``
+    for a stored key: the caller's savepoint must then be rolled back whole."""
+    try:
+        row = await insert(InboxItem, key=key[:255], channel=channel, kind=kind, payload={},
+                           summary=summary[:300], created_at=now, status=DONE,
+                           processed_at=now, ticket_id_ref=ticket_number, attempts=1,
+                           next_attempt_at=now)
+    except IntegrityError as exc:
+        raise KnownKey(key) from exc
+    await insert(InboxRaw, item=row, data=raw)
+    return row.id
+
+
+async def known_keys(keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are stored already (one statement for a batch of them)."""
+    if not keys:
+        return set()
+    found = await InboxItem.filter(key__in=[k[:255] for k in keys]).values_list("key",
+                                                                               flat=True)
+    return {str(k) for k in found}
 
 
 async def _known(key: str) -> Accepted:

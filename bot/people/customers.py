@@ -8,7 +8,6 @@ import logging
 from email.utils import parseaddr
 from functools import lru_cache
 
-import phonenumbers
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
@@ -44,7 +43,10 @@ def normalise_email(raw: str) -> str:
 @lru_cache(maxsize=4096)
 def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
     """Any written form of a phone number -> E.164 (``+56912345678``). Remembered: the
-    same sender's number is read at every step of a message (and phonenumbers is slow)."""
+    same sender's number is read at every step of a message (and phonenumbers is slow).
+    Imported on the first number: a process that reads no phone (a mail import) skips it."""
+    import phonenumbers
+
     text = raw.strip()
     if text.isdigit() and len(text) > 9:  # WhatsApp ids: country code without "+"
         text = f"+{text}"

@@ -3,6 +3,8 @@
 ``build_front_end`` offers the SMTP sender (so replies and conformity requests on
 email tickets go out) and the inbox processor of stored mail, and runs the IMAP reader
 when those settings are present. ``import_path`` is the CLI's entry for history migrations.
+The IMAP and SMTP clients are imported when a front end is built, not with the package:
+``atiende mail import`` needs neither, and pays for no mail library at start-up.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.app.frontend import Offers
 from bot.process.domain import Canal
 from bot.services import Services
 from bot.storage.kv import KeyValueStore
-from handlers.email.imap import ImapReader
 from handlers.email.importer import ImportReport, import_path
 from handlers.email.ingest import EmailIngestor, IngestResult
-from handlers.email.smtp import SmtpSender
+
+if TYPE_CHECKING:
+    from handlers.email.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EmailFrontEnd", "EmailIngestor", "ImportReport", "IngestResult", "SmtpSender",
+__all__ = ["EmailFrontEnd", "EmailIngestor", "ImportReport", "IngestResult",
            "build_front_end", "import_path"]
 
 
@@ -33,6 +37,8 @@ class EmailFrontEnd:
     name = "email"
 
     def __init__(self, services: Services, sender: SmtpSender | None = None) -> None:
+        from handlers.email.imap import ImapReader
+
         self.services = services
         self.ingestor = EmailIngestor(services)
         self.offers = Offers(senders={Canal.EMAIL: sender} if sender is not None else {},
@@ -97,6 +103,8 @@ class KeyValueProgress:
 def build_front_end(services: Services) -> EmailFrontEnd:
     """The email channel; once connected, the outbox can deliver email rows (including
     ones queued before a crash) as soon as it runs."""
+    from handlers.email.smtp import SmtpSender
+
     sender = SmtpSender(services.settings, services.clock, services.message_ids) \
         if services.settings.smtp_enabled else None
     return EmailFrontEnd(services, sender)

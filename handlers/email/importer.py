@@ -10,6 +10,7 @@ are, so a crash mid-batch loses nothing, and the next import stores each message
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mailbox
 from collections import Counter
@@ -21,8 +22,9 @@ from pathlib import Path
 
 from bot.app.progress import Progress
 from bot.incoming.batches import atomic
+from bot.incoming.inbox_store import KnownKey, ProcessingFailed, known_keys
 from bot.services import Services
-from handlers.email.ingest import EmailIngestor
+from handlers.email.ingest import EmailIngestor, MailIn
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +107,19 @@ async def _import_batch(services: Services, ingestor: EmailIngestor, report: Imp
                         items: list[tuple[str, bytes]], progress: Progress | None) -> None:
     """One commit for ``items``; counted in ``report`` only once it is durable."""
     done = ImportReport(report.path)
+    mails = [_read(ingestor, raw) for _, raw in items]
     async with atomic(services.bus):
-        for source, raw in items:
+        # Keys the inbox holds already (imported before, or by the IMAP reader) take
+        # the long way; so does a second copy of a mail within the batch.
+        seen = await known_keys([m.key for m in mails if m is not None])
+        for (source, raw), mail in zip(items, mails, strict=True):
             done.total += 1
-            await _import_one(services, ingestor, done, source, raw)
+            if mail is None:  # unreadable headers: the long way reports why
+                await _import_one(services, ingestor, done, source, raw, None)
+                continue
+            await _import_one(services, ingestor, done, source, raw, mail,
+                              known=mail.key in seen)
+            seen.add(mail.key)
     report.total += done.total
     report.outcomes.update(done.outcomes)
     report.errors.extend(done.errors)
@@ -119,10 +130,24 @@ async def _import_batch(services: Services, ingestor: EmailIngestor, report: Imp
 
 
 async def _import_one(services: Services, ingestor: EmailIngestor, report: ImportReport,
-                      source: str, raw: bytes) -> None:
+                      source: str, raw: bytes, mail: MailIn | None,
+                      known: bool = True) -> None:
+    """One message in a savepoint of its own: a failure undoes this one only (on
+    PostgreSQL a failed statement aborts the transaction up to the savepoint).
+
+    A new key is processed first and its inbox row stored already processed, in that
+    one savepoint. Should the processing fail (or the key turn out stored meanwhile),
+    the savepoint is rolled back and the message takes the long way: stored first,
+    then processed, its failure recorded for a retry, as the inbox does for any item."""
     try:
-        async with atomic(services.bus):  # a savepoint: a failure undoes this one only
-            result = await ingestor.ingest(raw)
+        result = None
+        if mail is not None and not known:
+            with contextlib.suppress(ProcessingFailed, KnownKey):
+                async with atomic(services.bus):
+                    result = await ingestor.ingest_unstored(mail)
+        if result is None:
+            async with atomic(services.bus):
+                result = await ingestor.ingest(raw, mail)
     except Exception as exc:  # one broken message must not stop a migration
         log.exception("import failed source=%s", source)
         report.errors.append((source, f"{type(exc).__name__}: {exc}"))
@@ -130,6 +155,13 @@ async def _import_one(services: Services, ingestor: EmailIngestor, report: Impor
     report.outcomes[result.outcome] += 1
     if result.ticket_number is not None:
         report.tickets.add(result.ticket_number)
+
+
+def _read(ingestor: EmailIngestor, raw: bytes) -> MailIn | None:
+    try:
+        return ingestor.read(raw)
+    except Exception:  # reported by the long way, which reads it again
+        return None
 
 
 def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:

@@ -18,6 +18,7 @@ from email.parser import BytesParser
 
 from bot.incoming.conformity_answer import ConformityAnswer
 from bot.incoming.inbox_items import DONE, QUARANTINED, Accepted, InboxEntry, Processor
+from bot.incoming.inbox_store import ProcessingFailed, insert_done
 from bot.incoming.intake import IncomingMessage, IntakeResult
 from bot.process.domain import Canal
 from bot.services import Services
@@ -51,6 +52,17 @@ class IngestResult:
     message_id: str
     ticket_number: int | None = None
     conformity: ConformityAnswer | None = None  # applied yes/no, when it applied
+
+
+@dataclass(frozen=True)
+class MailIn:
+    """A raw mail as the inbox sees it: its header block (``read_head``; None when the
+    full parser must read it), inbox key and one-line summary."""
+
+    raw: bytes
+    head: MailHead | None
+    key: str
+    summary: str
 
 
 OUTCOMES = ("created", "appended", "reopened", "duplicate", "automatic", "dropped", "own",
@@ -112,20 +124,24 @@ class EmailIngestor:
             self._services.inbox.wake()
         return accepted
 
-    async def ingest(self, raw: bytes) -> IngestResult:
-        """Store, then process now (import, tests): the outcome of this one message."""
-        inbox = self._services.inbox
-        # The header block is parsed once, for the key and for the message itself.
+    def read(self, raw: bytes) -> MailIn:
+        """The header block, parsed once for the inbox key and for the message itself."""
         head = read_head(raw, self._limits.max_header_bytes)
         key, summary = inbox_key(raw, self._limits.max_header_bytes, head)
+        return MailIn(raw, head, key, summary)
+
+    async def ingest(self, raw: bytes, mail: MailIn | None = None) -> IngestResult:
+        """Store, then process now (import, tests): the outcome of this one message."""
+        inbox = self._services.inbox
+        mail = mail or self.read(raw)
         # Stored with the claim taken: processed right here, nothing read back.
-        accepted, fresh = await inbox.accept_claimed(Canal.EMAIL, INBOX_KIND, key, raw=raw,
-                                                     summary=summary)
+        accepted, fresh = await inbox.accept_claimed(Canal.EMAIL, INBOX_KIND, mail.key,
+                                                     raw=raw, summary=mail.summary)
         outcome: list[IngestResult] = []
 
         async def once(item: InboxEntry) -> int | None:
             stored = item.raw if item.raw is not None else raw
-            outcome.append(await self.handle(stored, head if stored == raw else None))
+            outcome.append(await self.handle(stored, mail.head if stored == raw else None))
             return outcome[-1].ticket_number
 
         if accepted.new:
@@ -142,6 +158,22 @@ class EmailIngestor:
         status = entry.status if entry else ""
         return IngestResult("quarantined" if status == QUARANTINED else "pending",
                             key_of(entry), None)
+
+    async def ingest_unstored(self, mail: MailIn) -> IngestResult:
+        """A mail whose key the inbox does not hold, processed first and then stored
+        already processed, in the caller's savepoint (an import's, which commits both
+        together): no savepoint, claim or "processed" mark of its own. Raises
+        ``ProcessingFailed`` when the processing fails and ``KnownKey`` when the key was
+        stored meanwhile; the caller then rolls its savepoint back and calls ``ingest``,
+        which records the failure, or finds the stored row, exactly as ever."""
+        try:
+            result = await self.handle(mail.raw, mail.head)
+        except Exception as exc:
+            raise ProcessingFailed(str(exc)) from exc
+        await insert_done(Canal.EMAIL, INBOX_KIND, mail.key, raw=mail.raw,
+                          summary=mail.summary, ticket_number=result.ticket_number,
+                          now=self._services.clock.now())
+        return result
 
     async def process(self, entry: InboxEntry) -> int | None:
         """The inbox worker's call for one stored message."""

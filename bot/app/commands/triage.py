@@ -18,11 +18,11 @@ from bot.app.commands import Command, UsageError, with_services
 from bot.app.progress import track
 from bot.process.domain import Prioridad, TipoIncidencia
 from bot.process.settings import Settings
-from bot.triage.evaluate import Score, confusion_lines, read_labelled, score
-from bot.triage.rules import Suggestion, suggest_rules
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: every other command starts without them
     from bot.services import Services
+    from bot.triage.evaluate import Score
+    from bot.triage.rules import Suggestion
 
 MAX_TEXT = 20_000
 
@@ -73,6 +73,9 @@ def describe(s: Suggestion) -> str:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    from bot.triage.evaluate import read_labelled, score
+    from bot.triage.rules import suggest_rules
+
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"No existe {args.file}.")
@@ -94,6 +97,8 @@ def _pct(a: int, b: int) -> str:
 
 
 def report(r: Score) -> str:
+    from bot.triage.evaluate import confusion_lines
+
     lines = [f"Mensajes: {r.n}",
              f"Tipo_Incidencia: {_pct(r.tipo_ok, r.n)}",
              f"Prioridad: {_pct(r.prioridad_ok, r.n)}",

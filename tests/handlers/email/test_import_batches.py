@@ -12,7 +12,7 @@ from bot.process.events import TicketEvent
 from bot.services import Services
 from db.models import InboxItem, Interaction, MessageRef, Ticket
 from handlers.email import import_path
-from handlers.email.ingest import EmailIngestor, IngestResult
+from handlers.email.ingest import EmailIngestor, IngestResult, MailIn
 from tests.conftest import Team
 from tests.handlers.email.harness import mail
 
@@ -38,15 +38,15 @@ def write_mails(folder: Path, count: int) -> list[str]:
 def fail_on(monkeypatch: pytest.MonkeyPatch, message_id: str, error: BaseException) -> None:
     """The message is fully ingested (ticket, history, inbox row), then ``error`` escapes:
     what a fault after the writes and before the commit looks like."""
-    real = EmailIngestor.ingest
+    real = EmailIngestor.ingest_unstored
 
-    async def ingest(self: EmailIngestor, raw: bytes) -> IngestResult:
-        result = await real(self, raw)
+    async def ingest_unstored(self: EmailIngestor, mail: MailIn) -> IngestResult:
+        result = await real(self, mail)
         if result.message_id == message_id:
             raise error
         return result
 
-    monkeypatch.setattr(EmailIngestor, "ingest", ingest)
+    monkeypatch.setattr(EmailIngestor, "ingest_unstored", ingest_unstored)
 
 
 async def stored_ids() -> list[str]:
