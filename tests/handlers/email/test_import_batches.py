@@ -24,14 +24,16 @@ class Crash(BaseException):
 
 
 def write_mails(folder: Path, count: int) -> list[str]:
-    """``count`` new customers' mails, one day apart (the import's order); their ids."""
+    """``count`` new customers' mails, one day apart (the import's order), an hour later
+    each month past the 28th; their ids."""
     folder.mkdir()
     ids = []
     for n in range(count):
         ids.append(f"<m{n}@cliente{n}.cl>")
         (folder / f"{n:03d}.eml").write_bytes(mail(
             sender=f"Cliente {n} <c{n}@cliente{n}.cl>", subject=f"Consulta {n}",
-            body=f"Hola, consulta número {n}.", message_id=ids[-1], day=1 + n, hour=9))
+            body=f"Hola, consulta número {n}.", message_id=ids[-1], day=1 + n % 28,
+            hour=9 + n // 28))
     return ids
 
 

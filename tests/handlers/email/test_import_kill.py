@@ -14,22 +14,10 @@ from bot.process.settings import Settings
 from db.models import InboxItem, InboxRaw, Interaction, Ticket
 from handlers.email.importer import BATCH_MESSAGES
 from tests.conftest import Team
-from tests.handlers.email.harness import mail
+from tests.handlers.email.test_import_batches import write_mails
 from tests.reliability.crash_harness import PYTHON, ROOT, wait_until
 
 MAILS = 3 * BATCH_MESSAGES + 10
-
-
-def write(folder: Path) -> list[str]:
-    folder.mkdir()
-    ids = []
-    for n in range(MAILS):
-        ids.append(f"<k{n}@cliente{n}.cl>")
-        (folder / f"{n:04d}.eml").write_bytes(mail(
-            sender=f"Cliente {n} <c{n}@cliente{n}.cl>", subject=f"Consulta {n}",
-            body=f"Hola, consulta número {n}.", message_id=ids[-1], day=1 + n % 28,
-            hour=8 + n // 28))
-    return ids
 
 
 def spawn(folder: Path, database: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -43,7 +31,7 @@ def spawn(folder: Path, database: str, data_dir: Path, log: Path) -> subprocess.
 
 async def test_a_kill_mid_import_keeps_whole_batches_and_a_rerun_stores_each_once(
         database: str, settings: Settings, team: Team, tmp_path: Path) -> None:
-    ids = write(tmp_path / "mails")
+    ids = write_mails(tmp_path / "mails", MAILS)
     log = tmp_path / "import.log"
     child = spawn(tmp_path / "mails", database, tmp_path / "data", log)
     try:
