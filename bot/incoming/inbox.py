@@ -69,8 +69,10 @@ class InboxWorker:
 
     An event whose processing is database work only can be handed over *before* it is
     stored (``accept(at_once=True)``): the worker processes it and stores it processed
-    in one commit (``inbox_store.store_processed``), and ``accept`` returns after that
-    commit. Should the processing fail, it is stored the usual way, due for a retry.
+    in one commit, shared with the events waiting beside it and without savepoints
+    (``inbox_store.store_processed_together``), and ``accept`` returns after that
+    commit. Should anything fail, each is redone alone; one whose processing fails is
+    stored the usual way, due for a retry.
     """
 
     def __init__(self, settings: Settings, clock: Clock, bus: EventBus | None = None,
