@@ -5,7 +5,9 @@ and de-duplicates exactly like live mail, and importing the same messages again 
 nothing. Sources without an order of their own (directories, Maildirs) are fed in the
 order of their Date headers, so parents usually precede replies; mbox keeps its order.
 Messages are committed a batch at a time (``bot.incoming.batches``): the files stay where they
-are, so a crash mid-batch loses nothing, and the next import stores each message once.
+are, so a crash mid-batch loses nothing, and the next import stores each message once. A
+batch of new mails is first tried at once, without savepoints; should anything in it fail,
+it is rolled back and done one by one, each mail in a savepoint of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from bot.app.progress import Progress
 from bot.incoming.batches import atomic
 from bot.incoming.inbox_store import KnownKey, ProcessingFailed, known_keys
 from bot.services import Services
-from handlers.email.ingest import EmailIngestor, MailIn
+from bot.storage.savepoints import optimistic
+from handlers.email.ingest import EmailIngestor, IngestResult, MailIn
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,9 @@ async def import_messages(services: Services, messages: Iterable[tuple[str, byte
     (``bot.incoming.batches``): the sources stay where they are, so a crash loses no message,
     and importing again stores each one once."""
     ingestor = EmailIngestor(services)
+    # The installation's Message-ID secret is made on first use and then kept in memory:
+    # made here, in a commit of its own, never inside a batch that may be rolled back.
+    await services.message_ids.secret()
     pending: list[tuple[str, bytes]] = []
     for item in messages:
         pending.append(item)
@@ -106,8 +112,59 @@ async def import_messages(services: Services, messages: Iterable[tuple[str, byte
 async def _import_batch(services: Services, ingestor: EmailIngestor, report: ImportReport,
                         items: list[tuple[str, bytes]], progress: Progress | None) -> None:
     """One commit for ``items``; counted in ``report`` only once it is durable."""
-    done = ImportReport(report.path)
     mails = [_read(ingestor, raw) for _, raw in items]
+    done = await _at_once(services, ingestor, report.path, mails)
+    if done is None:
+        done = await _one_by_one(services, ingestor, report.path, items, mails)
+    report.total += done.total
+    report.outcomes.update(done.outcomes)
+    report.errors.extend(done.errors)
+    report.tickets |= done.tickets
+    if progress is not None:
+        for _ in items:
+            progress.advance()
+
+
+class _Redo(Exception):
+    """A failure in the batch was caught on the way: roll it back, do it one by one."""
+
+
+async def _at_once(services: Services, ingestor: EmailIngestor, path: str,
+                   mails: list[MailIn | None]) -> ImportReport | None:
+    """A batch of new mails in one transaction without a single savepoint
+    (``bot.storage.savepoints.optimistic``), their inbox rows inserted together at the
+    end: four round trips fewer a mail. Any failure, even one caught on the way (a stale
+    ticket read again), rolls the whole batch back, and ``None`` says: one by one. So
+    does a batch with a mail unreadable, imported before, or twice in it, which takes the
+    long way anyway. On PostgreSQL a statement that failed aborts the transaction; the
+    rows inserted at the end then fail too, so such a batch is never committed short."""
+    readable = [m for m in mails if m is not None]
+    keys = {m.key for m in readable}
+    if len(readable) < len(mails) or len(keys) < len(mails) or await known_keys(list(keys)):
+        return None
+    done = ImportReport(path)
+    try:
+        async with atomic(services.bus), optimistic() as batch:
+            results = await ingestor.ingest_all_unstored(readable)
+            if batch.failed is not None:
+                raise _Redo from batch.failed
+    except Exception as exc:  # rolled back whole, events included
+        cause = exc.__cause__ if isinstance(exc, _Redo) else exc
+        log.info("mail import: a batch of %s done one by one after %s", len(mails),
+                 type(cause).__name__)
+        return None
+    done.total = len(results)
+    for result in results:
+        _count(done, result)
+    return done
+
+
+async def _one_by_one(services: Services, ingestor: EmailIngestor, path: str,
+                      items: list[tuple[str, bytes]], mails: list[MailIn | None]
+                      ) -> ImportReport:
+    """The batch in one transaction, each mail in a savepoint of its own, so that one
+    failing mail is rolled back alone and recorded."""
+    done = ImportReport(path)
     async with atomic(services.bus):
         # Keys the inbox holds already (imported before, or by the IMAP reader) take
         # the long way; so does a second copy of a mail within the batch.
@@ -120,13 +177,7 @@ async def _import_batch(services: Services, ingestor: EmailIngestor, report: Imp
             await _import_one(services, ingestor, done, source, raw, mail,
                               known=mail.key in seen)
             seen.add(mail.key)
-    report.total += done.total
-    report.outcomes.update(done.outcomes)
-    report.errors.extend(done.errors)
-    report.tickets |= done.tickets
-    if progress is not None:
-        for _ in items:
-            progress.advance()
+    return done
 
 
 async def _import_one(services: Services, ingestor: EmailIngestor, report: ImportReport,
@@ -152,6 +203,10 @@ async def _import_one(services: Services, ingestor: EmailIngestor, report: Impor
         log.exception("import failed source=%s", source)
         report.errors.append((source, f"{type(exc).__name__}: {exc}"))
         return
+    _count(report, result)
+
+
+def _count(report: ImportReport, result: IngestResult) -> None:
     report.outcomes[result.outcome] += 1
     if result.ticket_number is not None:
         report.tickets.add(result.ticket_number)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 
 from bot.incoming.conformity_answer import ConformityAnswer
 from bot.incoming.inbox_items import DONE, QUARANTINED, Accepted, InboxEntry, Processor
-from bot.incoming.inbox_store import ProcessingFailed, insert_done
+from bot.incoming.inbox_store import Done, ProcessingFailed, insert_all_done, insert_done
 from bot.incoming.intake import IncomingMessage, IntakeResult
 from bot.process.domain import Canal
 from bot.services import Services
@@ -174,6 +175,18 @@ class EmailIngestor:
                           summary=mail.summary, ticket_number=result.ticket_number,
                           now=self._services.clock.now())
         return result
+
+    async def ingest_all_unstored(self, mails: Sequence[MailIn]) -> list[IngestResult]:
+        """``ingest_unstored`` for a batch of mails the inbox does not hold, in the
+        caller's transaction: each processed in order, then their rows inserted together
+        (a reply finds its parent by the parent's ids, recorded by its processing, not by
+        its inbox row). Raises whatever fails: the caller rolls the whole batch back."""
+        results = [await self.handle(mail.raw, mail.head) for mail in mails]
+        await insert_all_done(Canal.EMAIL, INBOX_KIND, [
+            Done(mail.key, mail.raw, mail.summary, result.ticket_number)
+            for mail, result in zip(mails, results, strict=True)],
+            now=self._services.clock.now())
+        return results
 
     async def process(self, entry: InboxEntry) -> int | None:
         """The inbox worker's call for one stored message."""

@@ -4,6 +4,7 @@ stores each message exactly once, and subscribers hear only of committed changes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -39,16 +40,25 @@ def write_mails(folder: Path, count: int) -> list[str]:
 
 def fail_on(monkeypatch: pytest.MonkeyPatch, message_id: str, error: BaseException) -> None:
     """The message is fully ingested (ticket, history, inbox row), then ``error`` escapes:
-    what a fault after the writes and before the commit looks like."""
-    real = EmailIngestor.ingest_unstored
+    what a fault after the writes and before the commit looks like, whether its batch
+    is tried at once or one mail at a time."""
+    one, many = EmailIngestor.ingest_unstored, EmailIngestor.ingest_all_unstored
 
     async def ingest_unstored(self: EmailIngestor, mail: MailIn) -> IngestResult:
-        result = await real(self, mail)
+        result = await one(self, mail)
         if result.message_id == message_id:
             raise error
         return result
 
+    async def ingest_all_unstored(self: EmailIngestor,
+                                  mails: Sequence[MailIn]) -> list[IngestResult]:
+        results = await many(self, mails)
+        if any(r.message_id == message_id for r in results):
+            raise error
+        return results
+
     monkeypatch.setattr(EmailIngestor, "ingest_unstored", ingest_unstored)
+    monkeypatch.setattr(EmailIngestor, "ingest_all_unstored", ingest_all_unstored)
 
 
 async def stored_ids() -> list[str]:
