@@ -161,7 +161,7 @@ class IntakeService:
         if customer is None:
             raise PermanentInboxError("el mensaje no trae un remitente utilizable")
         return await self._open(msg, customer, previous=target.id if target else None,
-                                admin=found.admin)
+                                admin=found.admin, admin_read=found.looked_up)
 
     @staticmethod
     def _plain(msg: IncomingMessage, target: Ticket | None) -> bool:
@@ -297,15 +297,15 @@ class IntakeService:
         log.debug("customer message ticket=#%s channel=%s", number, msg.channel.value)
         return result
 
-    async def _open(self, msg: IncomingMessage, customer: Customer,
-                    previous: int | None, admin: TeamMember | None = None) -> IntakeResult:
+    async def _open(self, msg: IncomingMessage, customer: Customer, previous: int | None,
+                    admin: TeamMember | None = None, admin_read: bool = False) -> IntakeResult:
         actor = Actor.system(msg.channel.label)
         try:
             view, first = await self._tickets.open_with_message(
                 actor, customer_id=customer.id, channel=msg.channel, description=msg.body,
                 subject=msg.subject, external_id=msg.external_id, attachments=msg.attachments,
                 previous_ticket=previous, meta=dict(msg.meta), customer=customer,
-                default_assignee=admin)
+                default_assignee=admin, admin_read=admin_read)
         except IntegrityError:
             return await self._duplicate(msg) or IntakeResult(None, None, duplicate=True)
         await self._remember_refs(msg, view.number)

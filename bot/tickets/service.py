@@ -80,11 +80,12 @@ class TicketService:
             external_id: str | None = None, attachments: Sequence[NewAttachment] = (),
             previous_ticket: int | None = None, created_at: datetime | None = None,
             meta: dict[str, Any] | None = None, customer: Customer | None = None,
-            default_assignee: TeamMember | None = None,
+            default_assignee: TeamMember | None = None, admin_read: bool = False,
     ) -> tuple[TicketView, InteractionView]:
         """``open``, also returning the first interaction as published (the intake shows
         it); ``customer``: the row of ``customer_id`` when the caller holds it already;
-        ``default_assignee``: the administrator as the caller has just read it."""
+        ``default_assignee``: the administrator as the caller has just read it, and
+        ``admin_read`` says it did (then None means there is none: not read again)."""
         if actor.member is not None:
             check_allowed(Action.NOTE, actor)
         description = description.strip()
@@ -97,7 +98,8 @@ class TicketService:
                 customer = await Customer.get_or_none(id=customer_id)
             if customer is None:
                 raise InvalidInput(f"No existe el cliente {customer_id}.")
-            assignee = default_assignee if assignee_id is None and default_assignee \
+            assignee = default_assignee if assignee_id is None and (
+                default_assignee is not None or admin_read) \
                 else await self._default_assignee(assignee_id)
             # A ticket the team opens (after a phone call) is not the customer writing:
             # WhatsApp's 24-hour window runs from their last real message, if any.

@@ -130,3 +130,16 @@ async def test_without_the_latest_ticket_it_still_finds_the_sender_and_administr
     rows = await sender_rows(Canal.EMAIL, "email", "ana@example.cl", latest=False)
     assert rows.customer is not None and rows.customer.id == ana.id and rows.latest is None
     assert rows.admin is not None and rows.admin.id == team.carla.id
+
+
+async def test_without_an_administrator_a_new_ticket_reads_the_team_once(
+        services: Services) -> None:
+    """No administrator yet (a history imported before ``atiende run`` made one): the
+    sender read found none, and opening the ticket does not ask again."""
+    with count_statements() as seen:
+        result = await services.intake.receive(IncomingMessage(
+            channel=Canal.WHATSAPP, body="Hola, no tengo internet", external_id="w:1",
+            phone="+56955555555", name="Ana", join_open=True))
+    assert result.created and result.ticket is not None
+    assert result.ticket.assignee is None
+    assert len([s for s in seen.sql if '"equipo"' in s]) == 1, seen
