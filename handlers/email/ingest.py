@@ -10,12 +10,9 @@ conformity answers, bounces).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email import policy
-from email.parser import BytesParser
 
 from bot.incoming.conformity_answer import ConformityAnswer
 from bot.incoming.inbox_items import DONE, QUARANTINED, Accepted, InboxEntry, Processor
@@ -23,26 +20,21 @@ from bot.incoming.inbox_store import Done, ProcessingFailed, insert_all_done, in
 from bot.incoming.intake import IncomingMessage, IntakeResult
 from bot.process.domain import Canal
 from bot.services import Services
-from bot.storage.attachments import NewAttachment
-from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
-from handlers.email.parse import (
-    SYNTHETIC_DOMAIN,
-    MailHead,
-    MailLimits,
-    ParsedMail,
-    header_end,
-    message_ids,
-    parse_mail,
-    read_head,
+from handlers.email.parse import MailHead, MailLimits
+from handlers.email.threading import find_thread
+from handlers.email.translate import (
+    KEY_PREFIX,
+    RAW_FILENAME,
+    MailIn,
+    Translated,
+    Translator,
+    inbox_key,
 )
-from handlers.email.quotes import strip_quotes
-from handlers.email.threading import find_thread, thread_refs
+
+__all__ = ["INBOX_KIND", "KEY_PREFIX", "OUTCOMES", "RAW_FILENAME", "EmailIngestor",
+           "IngestResult", "MailIn", "inbox_key", "key_of"]
 
 log = logging.getLogger(__name__)
-
-RAW_FILENAME = "mensaje-original.eml"
-EMPTY_BODY = "(correo sin texto)"
-AUTOMATIC_BODY_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -55,51 +47,13 @@ class IngestResult:
     conformity: ConformityAnswer | None = None  # applied yes/no, when it applied
 
 
-@dataclass(frozen=True)
-class MailIn:
-    """A raw mail as the inbox sees it: its header block (``read_head``; None when the
-    full parser must read it), inbox key and one-line summary."""
-
-    raw: bytes
-    head: MailHead | None
-    key: str
-    summary: str
-
-
 OUTCOMES = ("created", "appended", "reopened", "duplicate", "automatic", "dropped", "own",
             "third_party", "quarantined", "pending")
 INBOX_KIND = "email"
-KEY_PREFIX = "email:"
-
-
-def inbox_key(raw: bytes, max_header_bytes: int,
-              parsed: MailHead | None = None) -> tuple[str, str]:
-    """The inbox key (the Message-ID, else a hash of the bytes, like ``parse_mail``) and
-    a one-line summary, read from the headers alone (bounded, whatever the body).
-    ``parsed``: ``read_head`` of these bytes within the same bound (the same headers)."""
-    if parsed is not None:
-        head = parsed.message
-    else:
-        end = header_end(raw, max_header_bytes) or max_header_bytes
-        head = BytesParser(policy=policy.compat32).parsebytes(
-            raw[:min(end, max_header_bytes)], headersonly=True)
-    ids = message_ids(str(head.get("Message-ID", "") or ""))
-    key = ids[0] if ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@{SYNTHETIC_DOMAIN}>"
-    summary = " ".join(f"{str(head.get('From', '') or '?')} · "
-                       f"{str(head.get('Subject', '') or '')}".split())
-    return KEY_PREFIX + key, summary[:300]
 
 
 def key_of(entry: InboxEntry | None) -> str:
     return entry.key.removeprefix(KEY_PREFIX) if entry else ""
-
-
-def own_domain(smtp_from: str) -> str | None:
-    """The domain of our sender address: where our own Message-IDs live."""
-    from email.utils import parseaddr
-
-    address = parseaddr(smtp_from or "")[1]
-    return address.rpartition("@")[2].lower() or None
 
 
 class EmailIngestor:
@@ -107,10 +61,11 @@ class EmailIngestor:
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._domain = own_domain(services.settings.smtp_from)
         s = services.settings
-        self._limits = MailLimits(s.mail_max_message_bytes, s.mail_max_parts,
-                                  s.mail_max_header_bytes)
+        self.translator = Translator(MailLimits(s.mail_max_message_bytes, s.mail_max_parts,
+                                                s.mail_max_header_bytes),
+                                     s.smtp_from, services.attachments)
+        self._domain = self.translator.domain
 
     def processors(self) -> dict[str, Processor]:
         """What the inbox worker calls for the mail this channel stores."""
@@ -118,7 +73,7 @@ class EmailIngestor:
 
     async def accept(self, raw: bytes) -> Accepted:
         """Store the raw message (keyed by its Message-ID): after this, it is ours."""
-        key, summary = inbox_key(raw, self._limits.max_header_bytes)
+        key, summary = inbox_key(raw, self.translator.limits.max_header_bytes)
         accepted = await self._services.inbox.accept(Canal.EMAIL, INBOX_KIND, key, raw=raw,
                                                      summary=summary)
         if accepted.new:
@@ -127,9 +82,7 @@ class EmailIngestor:
 
     def read(self, raw: bytes) -> MailIn:
         """The header block, parsed once for the inbox key and for the message itself."""
-        head = read_head(raw, self._limits.max_header_bytes)
-        key, summary = inbox_key(raw, self._limits.max_header_bytes, head)
-        return MailIn(raw, head, key, summary)
+        return self.translator.read(raw)
 
     async def ingest(self, raw: bytes, mail: MailIn | None = None) -> IngestResult:
         """Store, then process now (import, tests): the outcome of this one message."""
@@ -181,7 +134,9 @@ class EmailIngestor:
         caller's transaction: each processed in order, then their rows inserted together
         (a reply finds its parent by the parent's ids, recorded by its processing, not by
         its inbox row). Raises whatever fails: the caller rolls the whole batch back."""
-        results = [await self.handle(mail.raw, mail.head) for mail in mails]
+        results = [await self.receive(mail.translated or
+                                      self.translator.translate(mail.raw, mail.head))
+                   for mail in mails]
         await insert_all_done(Canal.EMAIL, INBOX_KIND, [
             Done(mail.key, mail.raw, mail.summary, result.ticket_number)
             for mail, result in zip(mails, results, strict=True)],
@@ -195,25 +150,29 @@ class EmailIngestor:
     async def handle(self, raw: bytes, head: MailHead | None = None) -> IngestResult:
         """Raw bytes -> one ``IncomingMessage`` -> the intake's one door (``head``:
         ``read_head`` of these bytes, taken over by the parse)."""
-        mail = parse_mail(raw, self._limits, head)
-        if is_own_mail(mail, self._services.settings.smtp_from, self._domain):
+        return await self.receive(self.translator.translate(raw, head))
+
+    async def receive(self, mail: Translated) -> IngestResult:
+        """A translated mail -> one ``IncomingMessage`` -> the intake's one door."""
+        if mail.own:
             log.info("own outgoing mail ignored message_id=%s", mail.message_id)
             return IngestResult("own", mail.message_id)
-        reason = automatic_reason(mail)
+        reason = mail.reason
         signer = self._services.message_ids
-        forged = tuple([r for r in thread_refs(mail) if signer.looks_ours(r, self._domain)
+        forged = tuple([r for r in mail.refs if signer.looks_ours(r, self._domain)
                         and not await signer.verify(r)])
         if forged:
             log.warning("mail names ids we never issued (ignored) message_id=%s",
                         mail.message_id)
-        thread = await find_thread(self._services, mail, ignore=forged)
+        thread = await find_thread(self._services, mail.message_id, mail.refs, mail.subject,
+                                   ignore=forged)
         bounced = tuple([r for r in thread.refs if await signer.verify(r)]) \
-            if reason is not None and is_bounce(mail) else ()
+            if mail.bounce else ()
         message = IncomingMessage(
-            channel=Canal.EMAIL, body=self._body(mail, reason), external_id=mail.message_id,
+            channel=Canal.EMAIL, body=mail.body, external_id=mail.message_id,
             email=mail.from_email, name=mail.from_name, subject=mail.subject[:300],
             ticket_number=thread.ticket_number, refs=thread.refs, automatic=reason is not None,
-            attachments=self._attachments(mail), bounced=bounced,
+            attachments=list(mail.attachments), bounced=bounced,
             bounce_reason=f"rebote «{mail.subject.strip()[:120] or 'sin asunto'}»",
             meta={"subject": mail.subject[:300], "message_id": mail.message_id,
                   "from": mail.from_email or "", "threaded_by": thread.by,
@@ -226,23 +185,6 @@ class EmailIngestor:
         log.info("email ingested outcome=%s ticket=%s threaded_by=%s message_id=%s", outcome,
                  f"#{number}" if number else "-", thread.by, mail.message_id)
         return IngestResult(outcome, mail.message_id, number, result.conformity)
-
-    def _body(self, mail: ParsedMail, reason: str | None) -> str:
-        text = strip_quotes(mail.text) if mail.text.strip() else ""
-        if reason is not None:  # a quiet line: what it is, not the whole report
-            head = mail.subject or "Mensaje automático"
-            snippet = text[:AUTOMATIC_BODY_CHARS].strip()
-            return f"{head}\n\n{snippet}".strip()
-        if text:
-            return text
-        names = ", ".join(a.filename for a in mail.attachments)
-        return f"{EMPTY_BODY} Adjuntos: {names}" if names else EMPTY_BODY
-
-    def _attachments(self, mail: ParsedMail) -> list[NewAttachment]:
-        store = self._services.attachments
-        stored = [store.store(a.data, a.filename, a.content_type) for a in mail.attachments]
-        stored.append(store.store(mail.raw, RAW_FILENAME, "message/rfc822", archival=True))
-        return stored
 
 
 def _outcome(result: IntakeResult, reason: str | None) -> str:

@@ -38,14 +38,15 @@ def thread_refs(mail: ParsedMail) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for r in ordered if r and r != mail.message_id))
 
 
-async def find_thread(services: Services, mail: ParsedMail,
-                      ignore: tuple[str, ...] = ()) -> Thread:
-    """``ignore``: ids that claim to be ours but are forged (they thread nothing)."""
-    refs = tuple(r for r in thread_refs(mail) if r not in ignore)
-    number = await services.intake.find_ticket_by_refs([mail.message_id, *refs])
+async def find_thread(services: Services, message_id: str, named: tuple[str, ...],
+                      subject: str, ignore: tuple[str, ...] = ()) -> Thread:
+    """``named``: the mail's ``thread_refs``; ``ignore``: ids that claim to be ours but
+    are forged (they thread nothing)."""
+    refs = tuple(r for r in named if r not in ignore)
+    number = await services.intake.find_ticket_by_refs([message_id, *refs])
     if number is not None:
         return Thread(number, refs, "refs")
-    tagged = subject_tag(mail.subject)
+    tagged = subject_tag(subject)
     if tagged is not None and await _exists(services, tagged):
         return Thread(tagged, refs, "tag")
     return Thread(None, refs, "new")
