@@ -16,7 +16,7 @@ import contextlib
 import logging
 import mailbox
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,6 +27,7 @@ from bot.incoming.batches import atomic
 from bot.incoming.inbox_store import KnownKey, ProcessingFailed, known_keys
 from bot.services import Services
 from bot.storage.savepoints import optimistic
+from handlers.email.ahead import Batch, can_fork, translated_ahead
 from handlers.email.ingest import EmailIngestor, IngestResult, MailIn
 
 log = logging.getLogger(__name__)
@@ -90,29 +91,49 @@ async def import_path(services: Services, path: Path | str,
 
 async def import_messages(services: Services, messages: Iterable[tuple[str, bytes]],
                           report: ImportReport, progress: Progress | None = None,
-                          batch: int = BATCH_MESSAGES) -> ImportReport:
+                          batch: int = BATCH_MESSAGES, helper: bool | None = None
+                          ) -> ImportReport:
     """(source, raw bytes) in the order given, ``batch`` messages per commit
     (``bot.incoming.batches``): the sources stay where they are, so a crash loses no message,
-    and importing again stores each one once."""
+    and importing again stores each one once. ``helper``: translate the batches ahead in
+    a helper process (``handlers/email/ahead.py``; by default where the platform forks)."""
     ingestor = EmailIngestor(services)
     # The installation's Message-ID secret is made on first use and then kept in memory:
     # made here, in a commit of its own, never inside a batch that may be rolled back.
     await services.message_ids.secret()
-    pending: list[tuple[str, bytes]] = []
-    for item in messages:
-        pending.append(item)
-        if len(pending) >= max(1, batch):
-            await _import_batch(services, ingestor, report, pending, progress)
-            pending = []
-    if pending:
-        await _import_batch(services, ingestor, report, pending, progress)
+    batches = _batches(messages, max(1, batch))
+    ahead = translated_ahead(ingestor.translator, batches) \
+        if (can_fork() if helper is None else helper) else _alone(batches)
+    async with contextlib.aclosing(ahead) as each:
+        async for items, mails in each:
+            await _import_batch(services, ingestor, report, items, progress, mails)
     return report
 
 
+def _batches(messages: Iterable[tuple[str, bytes]], size: int) -> Iterator[Batch]:
+    pending: Batch = []
+    for item in messages:
+        pending.append(item)
+        if len(pending) >= size:
+            yield pending
+            pending = []
+    if pending:
+        yield pending
+
+
+async def _alone(batches: Iterator[Batch]
+                 ) -> AsyncGenerator[tuple[Batch, list[MailIn | None] | None], None]:
+    for items in batches:
+        yield items, None
+
+
 async def _import_batch(services: Services, ingestor: EmailIngestor, report: ImportReport,
-                        items: list[tuple[str, bytes]], progress: Progress | None) -> None:
-    """One commit for ``items``; counted in ``report`` only once it is durable."""
-    mails = [_read(ingestor, raw) for _, raw in items]
+                        items: Batch, progress: Progress | None,
+                        ahead: list[MailIn | None] | None) -> None:
+    """One commit for ``items``; counted in ``report`` only once it is durable.
+    ``ahead``: the mails as the helper read them (None where this process reads them)."""
+    mails = [(ahead[i] if ahead is not None else None) or _read(ingestor, raw)
+             for i, (_, raw) in enumerate(items)]
     done = await _at_once(services, ingestor, report.path, mails)
     if done is None:
         done = await _one_by_one(services, ingestor, report.path, items, mails)

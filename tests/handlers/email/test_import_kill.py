@@ -29,6 +29,18 @@ def spawn(folder: Path, database: str, data_dir: Path, log: Path) -> subprocess.
                                 stdout=out, stderr=out, cwd=ROOT, env=env)
 
 
+def _alive(folder: Path) -> list[int]:
+    """Processes whose command line names ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(folder).encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 async def test_a_kill_mid_import_keeps_whole_batches_and_a_rerun_stores_each_once(
         database: str, settings: Settings, team: Team, tmp_path: Path) -> None:
     ids = write_mails(tmp_path / "mails", MAILS)
@@ -42,6 +54,9 @@ async def test_a_kill_mid_import_keeps_whole_batches_and_a_rerun_stores_each_onc
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(30)
+    # The helper process translating batches ahead (forked: the same command line)
+    # leaves once orphaned.
+    await wait_until(lambda: not _alive(tmp_path / "mails"), 15, "the helper gone")
     stored = await InboxItem.all().count()
     assert stored % BATCH_MESSAGES == 0 or stored == MAILS  # whole batches only
     # Every stored row is a processed mail, and every processed mail has its row.
