@@ -13,6 +13,10 @@ disk) wraps a batch of them in ``atomic`` and each message in ``atomic`` again:
             except Exception:
                 ...                         # only this message is rolled back
 
+A batch of new mails is first tried without the inner savepoints
+(``bot.storage.savepoints.optimistic``: two round trips fewer per mail and per unit of
+work); should anything in it fail, it is rolled back and done again as above.
+
 The guarantees hold: a crash mid-batch rolls the whole batch back (nothing half-stored;
 the source still holds it, and importing again stores each message once, by its id), a
 failing message leaves the others of its batch intact, and events reach subscribers only
