@@ -121,7 +121,8 @@ class EmailIngestor:
         stored meanwhile; the caller then rolls its savepoint back and calls ``ingest``,
         which records the failure, or finds the stored row, exactly as ever."""
         try:
-            result = await self.handle(mail.raw, mail.head)
+            result = await self.receive(mail.translated or
+                                        self.translator.translate(mail.raw, mail.head))
         except Exception as exc:
             raise ProcessingFailed(str(exc)) from exc
         await insert_done(Canal.EMAIL, INBOX_KIND, mail.key, raw=mail.raw,
