@@ -9,6 +9,7 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,9 +97,9 @@ async def test_an_import_with_the_helper_threads_files_and_reports_as_ever(
     helped: list[bool] = []
     real = importer._import_batch  # noqa: SLF001 (recording what the batches were given)
 
-    async def recording(*args: object) -> None:
+    async def recording(*args: Any) -> None:
         helped.append(args[-1] is not None)
-        await real(*args)  # type: ignore[arg-type]
+        await real(*args)
 
     monkeypatch.setattr(importer, "_import_batch", recording)
     report = await import_messages(services, varied(), ImportReport("x"), batch=2,
