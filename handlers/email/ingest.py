@@ -65,7 +65,6 @@ class EmailIngestor:
         self.translator = Translator(MailLimits(s.mail_max_message_bytes, s.mail_max_parts,
                                                 s.mail_max_header_bytes),
                                      s.smtp_from, services.attachments)
-        self._domain = self.translator.domain
 
     def processors(self) -> dict[str, Processor]:
         """What the inbox worker calls for the mail this channel stores."""
@@ -160,7 +159,7 @@ class EmailIngestor:
             return IngestResult("own", mail.message_id)
         reason = mail.reason
         signer = self._services.message_ids
-        forged = tuple([r for r in mail.refs if signer.looks_ours(r, self._domain)
+        forged = tuple([r for r in mail.refs if signer.looks_ours(r, self.translator.domain)
                         and not await signer.verify(r)])
         if forged:
             log.warning("mail names ids we never issued (ignored) message_id=%s",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 from email.utils import parseaddr
+from functools import cached_property
 
 from bot.storage.attachments import AttachmentStore, NewAttachment
 from handlers.email.automatic import automatic_reason, is_bounce, is_own_mail
@@ -75,8 +76,9 @@ class Translator:
     smtp_from: str
     store: AttachmentStore
 
-    @property
+    @cached_property
     def domain(self) -> str | None:
+        """Our sender's domain, worked out once (``translate`` asks for every mail)."""
         return own_domain(self.smtp_from)
 
     def read(self, raw: bytes) -> MailIn:
